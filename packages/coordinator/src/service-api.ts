@@ -1,0 +1,67 @@
+import type {
+  AgentFrame,
+  ClusterSpec,
+  ClusterSpecInput,
+  ClusterView,
+  CoordinatorFrame,
+  CreateJoinTokenBody,
+  EnrolFrame,
+  EventsPage,
+  HelloFrame,
+  JoinTokenInfo,
+  NodeView,
+  PlanView,
+  publicSpec,
+} from "@muster/shared";
+
+// The seam between the coordinator's domain (store, planner, sequencer, vault, tokens) and its
+// transports (REST routes, the agent WebSocket hub). Transports validate input with zod, then call
+// this; the domain throws MusterError for every expected failure.
+
+/** One live agent connection, as the domain sees it. */
+export interface AgentLink {
+  send(frame: CoordinatorFrame): void;
+  close(code: number, reason: string): void;
+}
+
+export interface JoinTokenIssued {
+  id: string;
+  /** The full `<id>.<secret>` token: returned once, never stored in clear. */
+  token: string;
+  role: "server" | "agent";
+  expiresAt: string;
+}
+
+export interface CoordinatorService {
+  // --- agent channel -------------------------------------------------------------------------
+  /** First contact: checks the join token (role, expiry, revocation), enrols or re-maps the machine. */
+  enrol(frame: EnrolFrame, remoteAddress: string): { node: string; credential: string };
+  /** Later contacts: the node's own credential, valid only for that node. */
+  authenticate(frame: HelloFrame): { node: string };
+  /** Marks the node connected; an older link for the same node is closed (REPLACED). */
+  attach(node: string, link: AgentLink, appliedChecksum: string | null): void;
+  detach(node: string, link: AgentLink): void;
+  /** checks.result, phase, plan.done, token.captured, heartbeat from an authenticated node. */
+  handleFrame(node: string, frame: AgentFrame): void;
+
+  // --- REST ----------------------------------------------------------------------------------
+  getCluster(): ClusterView;
+  getSpec(): ReturnType<typeof publicSpec>;
+  updateSpec(input: ClusterSpecInput): ReturnType<typeof publicSpec>;
+  listNodes(): NodeView[];
+  getNode(name: string): NodeView;
+  retryNode(name: string): NodeView;
+  getPlan(): PlanView;
+  listEvents(after: number, limit: number): EventsPage;
+  createJoinToken(body: CreateJoinTokenBody): JoinTokenIssued;
+  listJoinTokens(): JoinTokenInfo[];
+  revokeJoinToken(id: string): void;
+
+  // --- lifecycle -----------------------------------------------------------------------------
+  /** Starts timers (sequencing, timeouts, registration probe). */
+  start(): void;
+  /** Stops timers and closes the store; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export type { ClusterSpec };

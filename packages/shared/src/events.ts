@@ -1,0 +1,30 @@
+import { z } from "zod";
+
+// Cluster events as the REST API shows them. Messages are for people; they never hold a secret.
+export const EVENT_TYPES = [
+  "node.enrolled",
+  "node.connected",
+  "node.disconnected",
+  "node.checks.passed",
+  "node.checks.failed",
+  "node.join.started",
+  "node.phase",
+  "node.join.succeeded",
+  "node.join.failed",
+  "node.retry",
+  "cluster.token.captured",
+  "cluster.spec.updated",
+  "join-token.created",
+  "join-token.revoked",
+] as const;
+export const EventTypeSchema = z.enum(EVENT_TYPES);
+export type EventType = z.output<typeof EventTypeSchema>;
+
+export const EventSchema = z.strictObject({
+  seq: z.number().int().min(1),
+  time: z.string(),
+  type: EventTypeSchema,
+  node: z.string().optional(),
+  message: z.string(),
+});
+export type MusterEvent = z.output<typeof EventSchema>;

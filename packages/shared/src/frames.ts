@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { CheckResultSchema } from "./checks.ts";
+import { NodeFactsSchema } from "./facts.ts";
+import { JOIN_TOKEN_PATTERN } from "./join-token.ts";
+import { NodePlanSchema, PhaseNameSchema } from "./plan.ts";
+
+// Frames on the /v1/agent WebSocket: strict objects, a discriminated union on `type` per direction.
+// Anything else is refused with a close reason, never half-handled.
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+const checksum = z.string().regex(/^[0-9a-f]{64}$/);
+const nodeName = z.string().min(1).max(63);
+
+export const EnrolFrameSchema = z.strictObject({
+  type: z.literal("enrol"),
+  joinToken: z.string().regex(JOIN_TOKEN_PATTERN, "must be a join token <6>.<16>"),
+  facts: NodeFactsSchema,
+  /** Operator overrides from the bootstrap (--node-name, --address). */
+  nodeName: nodeName.optional(),
+  address: z.string().max(64).optional(),
+  agentVersion: z.string().max(64),
+});
+
+export const HelloFrameSchema = z.strictObject({
+  type: z.literal("hello"),
+  node: nodeName,
+  credential: z.string().min(16).max(256),
+  facts: NodeFactsSchema,
+  agentVersion: z.string().max(64),
+  /** Checksum of the last plan the agent fully applied, so a reconnect does not re-run it. */
+  appliedChecksum: checksum.nullable(),
+});
+
+export const ChecksResultFrameSchema = z.strictObject({
+  type: z.literal("checks.result"),
+  requestId: z.string().min(1).max(64),
+  results: z.array(CheckResultSchema).max(256),
+});
+
+export const PhaseFrameSchema = z.strictObject({
+  type: z.literal("phase"),
+  checksum,
+  phase: PhaseNameSchema,
+  status: z.enum(["started", "succeeded", "skipped", "failed"]),
+  message: z.string().max(4000).optional(),
+});
+
+export const PlanDoneFrameSchema = z.strictObject({
+  type: z.literal("plan.done"),
+  checksum,
+  ok: z.boolean(),
+  message: z.string().max(4000).optional(),
+});
+
+export const TokenCapturedFrameSchema = z.strictObject({
+  type: z.literal("token.captured"),
+  checksum,
+  token: z.string().min(1).max(512),
+});
+
+export const HeartbeatFrameSchema = z.strictObject({ type: z.literal("heartbeat") });
+
+export const AgentFrameSchema = z.discriminatedUnion("type", [
+  EnrolFrameSchema,
+  HelloFrameSchema,
+  ChecksResultFrameSchema,
+  PhaseFrameSchema,
+  PlanDoneFrameSchema,
+  TokenCapturedFrameSchema,
+  HeartbeatFrameSchema,
+]);
+export type AgentFrame = z.output<typeof AgentFrameSchema>;
+
+export const WelcomeFrameSchema = z.strictObject({
+  type: z.literal("welcome"),
+  node: nodeName,
+  /** Present only right after enrolment: the node's own credential, shown once. */
+  credential: z.string().min(16).max(256).optional(),
+  heartbeatSeconds: z.number().int().min(1).max(3600),
+});
+
+export const ChecksRunFrameSchema = z.strictObject({
+  type: z.literal("checks.run"),
+  requestId: z.string().min(1).max(64),
+  role: z.enum(["server", "agent"]),
+  minimums: z.strictObject({ cpus: z.number(), memoryGiB: z.number(), diskGiB: z.number() }),
+  ignore: z.array(z.string().max(64)).max(64),
+  vip: z.strictObject({ address: z.string().max(64), interface: z.string().max(64) }).optional(),
+  /** Other nodes' addresses, for the ARP reachability check. */
+  peers: z.array(z.string().max(64)).max(10000),
+  /** The cluster already answers on the VIP, so the VIP-free check must not fail. */
+  vipInUse: z.boolean(),
+});
+
+export const PlanApplyFrameSchema = z.strictObject({ type: z.literal("plan.apply"), plan: NodePlanSchema });
+
+export const ErrorFrameSchema = z.strictObject({
+  type: z.literal("error"),
+  code: z.string().max(64),
+  message: z.string().max(4000),
+});
+
+export const CoordinatorFrameSchema = z.discriminatedUnion("type", [
+  WelcomeFrameSchema,
+  ChecksRunFrameSchema,
+  PlanApplyFrameSchema,
+  ErrorFrameSchema,
+]);
+export type CoordinatorFrame = z.output<typeof CoordinatorFrameSchema>;
+
+export type EnrolFrame = z.output<typeof EnrolFrameSchema>;
+export type HelloFrame = z.output<typeof HelloFrameSchema>;
+export type ChecksRunFrame = z.output<typeof ChecksRunFrameSchema>;
+export type PlanApplyFrame = z.output<typeof PlanApplyFrameSchema>;
+export type PhaseFrame = z.output<typeof PhaseFrameSchema>;
+
+/** WebSocket close codes muster uses (4000-4999 is the application range). */
+export const CloseCodes = {
+  BAD_FRAME: 4400,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
+  CONFLICT: 4409,
+  REPLACED: 4410,
+  HEARTBEAT_TIMEOUT: 4408,
+  SHUTDOWN: 1001,
+} as const;

@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { canonicalJson } from "./canonical-json.ts";
+
+// The declarative node plan (after rancher/system-agent): what a node must converge to. The
+// checksum makes re-applying the same plan a no-op on the agent.
+export const ManifestSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.yaml$/, "must be an RFC 1123 name ending in .yaml"),
+  content: z.string().max(1_000_000),
+});
+
+export const InstallSpecSchema = z.strictObject({
+  installerUrl: z.string().max(2048),
+  type: z.enum(["server", "agent"]),
+  version: z.string().max(64).optional(),
+  channel: z.string().max(32).optional(),
+  artifactUrl: z.string().max(2048).optional(),
+  artifactPath: z.string().max(4096).optional(),
+});
+
+export const PlanBodySchema = z.strictObject({
+  node: z.string().min(1).max(253),
+  role: z.enum(["server", "agent"]),
+  init: z.boolean(),
+  install: InstallSpecSchema,
+  /** The contents of /etc/rancher/rke2/config.yaml. Holds the token: never log it. */
+  config: z.record(z.string(), z.unknown()),
+  manifests: z.array(ManifestSchema).max(64).default([]),
+  service: z.enum(["rke2-server", "rke2-agent"]),
+  readiness: z.strictObject({
+    /** host:port-less address whose 9345 and 6443 must answer (joiners); null for the init server. */
+    registrationAddress: z.string().max(253).nullable(),
+    timeoutSeconds: z.number().int().min(1).max(86400),
+  }),
+  captureToken: z.boolean(),
+});
+
+export const NodePlanSchema = PlanBodySchema.extend({ checksum: z.string().regex(/^[0-9a-f]{64}$/) });
+
+export type PlanBody = z.output<typeof PlanBodySchema>;
+export type NodePlan = z.output<typeof NodePlanSchema>;
+export type InstallSpec = z.output<typeof InstallSpecSchema>;
+export type Manifest = z.output<typeof ManifestSchema>;
+
+export function planChecksum(body: PlanBody): string {
+  const { checksum: _ignored, ...rest } = body as PlanBody & { checksum?: string };
+  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+}
+
+export function sealPlan(body: PlanBody): NodePlan {
+  return { ...body, checksum: planChecksum(body) };
+}
+
+/** The phases an agent runs to converge to a plan, in order. */
+export const PHASES = ["checks", "install", "configure", "start", "wait-ready", "capture-token"] as const;
+export type PhaseName = (typeof PHASES)[number];
+export const PhaseNameSchema = z.enum(PHASES);

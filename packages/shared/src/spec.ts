@@ -1,0 +1,99 @@
+import { z } from "zod";
+import { isHostOrIp, isIPv4, isRfc1123Hostname } from "./net.ts";
+import { isValidRke2Token } from "./rke2-token.ts";
+
+// The cluster spec: one source of truth for its type, its defaults and its validation.
+
+const name = z
+  .string()
+  .min(1)
+  .max(63)
+  .refine(isRfc1123Hostname, "must be a lowercase RFC 1123 name (a-z, 0-9, '-')");
+const ipv4 = z.string().refine(isIPv4, "must be an IPv4 address");
+const hostOrIp = z.string().refine(isHostOrIp, "must be an IPv4 address or a DNS name");
+const interfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, "must be a network interface name (1-15 characters)");
+
+/** Extra RKE2 config.yaml keys. Keys muster owns are refused so the spec cannot silently fight it. */
+const OWNED_KEYS = new Set(["server", "token", "node-name", "node-ip", "agent-token"]);
+const extraConfig = z
+  .record(z.string().regex(/^[a-z0-9-]+\+?$/, "must be an RKE2 config key"), z.unknown())
+  .superRefine((rec, ctx) => {
+    for (const key of Object.keys(rec)) {
+      if (OWNED_KEYS.has(key.replace(/\+$/, "")))
+        ctx.addIssue({ code: "custom", path: [key], message: `"${key}" is set by muster and cannot be overridden` });
+    }
+  });
+
+const minimums = z.strictObject({
+  cpus: z.number().int().min(1).max(4096),
+  memoryGiB: z.number().min(0.5).max(65536),
+  diskGiB: z.number().min(1).max(1048576),
+});
+
+const seconds = z.number().int().min(1).max(86400);
+
+export const Rke2SettingsSchema = z
+  .strictObject({
+    version: z
+      .string()
+      .regex(/^v\d+\.\d+\.\d+\+rke2r\d+$/, "must look like v1.33.5+rke2r1")
+      .optional(),
+    channel: z.string().regex(/^[a-z0-9.-]{1,32}$/, "must be a channel name such as stable or latest").default("stable"),
+    installerUrl: z.url({ protocol: /^https?$/ }).default("https://get.rke2.io"),
+    /** Air-gap artifact source: a URL (the agent downloads the artifacts) or a directory on each node. */
+    artifactUrl: z.url({ protocol: /^https?$/ }).optional(),
+    artifactPath: z.string().startsWith("/", "must be an absolute path").optional(),
+    token: z.string().refine(isValidRke2Token, "must be K10<hash>::server:<password> or a bare password").optional(),
+  })
+  .refine((r) => !(r.artifactUrl && r.artifactPath), {
+    message: "set artifactUrl or artifactPath, not both",
+    path: ["artifactPath"],
+  });
+
+export const ClusterSpecSchema = z.strictObject({
+  name: name.default("default"),
+  /** Fixed registration address (LB, DNS or VIP). Unset: the init server's IP. */
+  registrationAddress: hostOrIp.optional(),
+  vip: z.strictObject({ address: ipv4, interface: interfaceName }).optional(),
+  tlsSan: z.array(hostOrIp).max(64).default([]),
+  rke2: Rke2SettingsSchema.default({ channel: "stable", installerUrl: "https://get.rke2.io" }),
+  servers: z
+    .strictObject({ dedicated: z.boolean().default(false), config: extraConfig.default({}) })
+    .default({ dedicated: false, config: {} }),
+  agents: z
+    .strictObject({ concurrency: z.number().int().min(1).max(100000).default(10), config: extraConfig.default({}) })
+    .default({ concurrency: 10, config: {} }),
+  checks: z
+    .strictObject({
+      server: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 50 }),
+      agent: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 250 }),
+      ignore: z.array(z.string().regex(/^[a-z0-9-]+$/, "must be a check name")).default([]),
+    })
+    .default({
+      server: { cpus: 2, memoryGiB: 4, diskGiB: 50 },
+      agent: { cpus: 2, memoryGiB: 4, diskGiB: 250 },
+      ignore: [],
+    }),
+  timeouts: z
+    .strictObject({ serverJoin: seconds.default(900), agentJoin: seconds.default(600) })
+    .default({ serverJoin: 900, agentJoin: 600 }),
+});
+
+export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
+export type ClusterSpecInput = z.input<typeof ClusterSpecSchema>;
+export type Role = "server" | "agent";
+export const RoleSchema = z.enum(["server", "agent"]);
+
+export function defaultSpec(): ClusterSpec {
+  return ClusterSpecSchema.parse({});
+}
+
+/** The spec as shown through the API: the token is replaced by whether one is set. */
+export function publicSpec(spec: ClusterSpec): Omit<ClusterSpec, "rke2"> & {
+  rke2: Omit<ClusterSpec["rke2"], "token"> & { tokenSet: boolean };
+} {
+  const { token, ...rke2 } = spec.rke2;
+  return { ...spec, rke2: { ...rke2, tokenSet: token !== undefined } };
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Set-up shared by `npm test` and `npm run demo`: installs what a fresh Debian machine lacks.
+# Idempotent and quick when everything is already there.
+set -eu
+cd "$(dirname "$0")/.."
+
+missing=""
+for pair in etcd:etcd-server etcdctl:etcd-client arping:arping ip:iproute2 shellcheck:shellcheck \
+  unshare:util-linux nsenter:util-linux curl:curl systemd-analyze:systemd; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing$missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086 # word splitting of the package list is intended
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  else
+    echo "setup: missing$missing (install them as root; tests that need them will skip)" >&2
+  fi
+fi
+
+# npm ci when node_modules is absent or older than the lockfile.
+if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] ||
+  [ -n "$(find package-lock.json -newer node_modules/.package-lock.json)" ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -55,6 +55,11 @@ export interface CoordinatorService {
   listEvents(after: number, limit: number): EventsPage;
   createJoinToken(body: CreateJoinTokenBody): JoinTokenIssued;
   listJoinTokens(): JoinTokenInfo[];
+  /**
+   * Checks a join token without using it up (the bootstrap calls this before it changes anything,
+   * so a wrong or expired token stops it cleanly). Throws UNAUTHORIZED with a clear reason.
+   */
+  verifyJoinToken(token: string): { id: string; role: "server" | "agent"; expiresAt: string };
   revokeJoinToken(id: string): void;
 
   // --- lifecycle -----------------------------------------------------------------------------

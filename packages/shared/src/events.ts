@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   "node.join.failed",
   "node.retry",
   "cluster.token.captured",
+  "cluster.token.refused",
   "cluster.spec.updated",
   "join-token.created",
   "join-token.revoked",

@@ -1,0 +1,64 @@
+// Schema migrations, applied in order inside one transaction each. Append new entries; never edit
+// an applied one (a started coordinator records the version it reached in schema_version).
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+
+  CREATE TABLE nodes (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT, -- enrolment order, the planner's tie-break
+    name              TEXT NOT NULL UNIQUE,
+    machine_id        TEXT NOT NULL UNIQUE,
+    role              TEXT NOT NULL CHECK (role IN ('server', 'agent')),
+    init              INTEGER NOT NULL DEFAULT 0 CHECK (init IN (0, 1)),
+    state             TEXT NOT NULL,
+    address           TEXT NOT NULL,
+    facts             TEXT NOT NULL,
+    checks            TEXT,
+    checks_request_id TEXT,
+    message           TEXT,
+    phase             TEXT,
+    credential_hash   TEXT NOT NULL,
+    plan_checksum     TEXT,
+    plan              TEXT, -- the sealed plan with config.token removed (re-inserted from the vault)
+    released_at       INTEGER,
+    state_since       INTEGER NOT NULL,
+    enrolled_at       INTEGER NOT NULL,
+    joined_at         INTEGER,
+    connected         INTEGER NOT NULL DEFAULT 0,
+    last_seen         INTEGER,
+    attempts          INTEGER NOT NULL DEFAULT 0
+  );
+  -- At most one init server, enforced by the store as well as the planner.
+  CREATE UNIQUE INDEX nodes_one_init ON nodes (init) WHERE init = 1;
+
+  CREATE TABLE join_tokens (
+    id          TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('server', 'agent')),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked_at  INTEGER,
+    uses        INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    time    TEXT NOT NULL,
+    type    TEXT NOT NULL,
+    node    TEXT,
+    message TEXT NOT NULL
+  );
+
+  -- The server-join lease: a single row (id = 1) so a second concurrent lease is a constraint
+  -- violation, not just a planner bug.
+  CREATE TABLE lease (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    node  TEXT NOT NULL REFERENCES nodes (name) ON UPDATE CASCADE,
+    since INTEGER NOT NULL,
+    kind  TEXT NOT NULL
+  );
+  `,
+];

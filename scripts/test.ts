@@ -10,12 +10,17 @@ createInterface({ input: child.stdout }).on("line", (line) => {
   process.stdout.write(`${line}\n`);
   // tap prints e.g. "# { total: 489, pass: 487, fail: 1, skip: 1 }" once, at the end.
   const m = /^# \{ (total: \d+.*) \}$/.exec(line);
-  if (m) summary = Object.fromEntries(m[1]!.split(", ").map((kv) => [kv.split(": ")[0], Number(kv.split(": ")[1])]));
+  if (m)
+    summary = Object.fromEntries(
+      m[1]!.split(", ").map((kv) => [kv.split(": ")[0], Number(kv.split(": ")[1])]),
+    );
 });
 
 child.on("close", (code, signal) => {
   const s = summary ?? {};
   const skipped = (s["skip"] ?? 0) + (s["todo"] ?? 0);
-  process.stdout.write(`\nassertions: ${s["pass"] ?? 0} passed, ${s["fail"] ?? 0} failed, ${skipped} skipped\n`);
+  process.stdout.write(
+    `\nassertions: ${s["pass"] ?? 0} passed, ${s["fail"] ?? 0} failed, ${skipped} skipped\n`,
+  );
   process.exit(code ?? (signal ? 1 : 0));
 });

@@ -1,5 +1,5 @@
-import t from "tap";
 import { AgentFrameSchema, CoordinatorFrameSchema } from "@muster/shared";
+import t from "tap";
 
 t.test("frames are strict discriminated unions", async (t) => {
   t.ok(AgentFrameSchema.safeParse({ type: "heartbeat" }).success);

@@ -1,4 +1,3 @@
-import t from "tap";
 import {
   generateCredential,
   generateJoinToken,
@@ -7,6 +6,7 @@ import {
   parseJoinToken,
   secretMatchesHash,
 } from "@muster/shared";
+import t from "tap";
 
 t.test("join tokens have the kubeadm shape and are unique", async (t) => {
   const seen = new Set<string>();

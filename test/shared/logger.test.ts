@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
-import t from "tap";
 import { createLogger } from "@muster/shared";
+import t from "tap";
 
 t.test("token-bearing fields are redacted at every usual depth", async (t) => {
   const lines: string[] = [];

@@ -1,5 +1,5 @@
+import { NodePlanSchema, type PlanBody, planChecksum, sealPlan } from "@muster/shared";
 import t from "tap";
-import { NodePlanSchema, planChecksum, sealPlan, type PlanBody } from "@muster/shared";
 
 const body: PlanBody = {
   node: "s1",

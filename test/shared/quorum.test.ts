@@ -1,5 +1,5 @@
-import t from "tap";
 import { faultTolerance, quorum, quorumWarning } from "@muster/shared";
+import t from "tap";
 
 t.test("quorum and fault tolerance follow floor(N/2)+1", async (t) => {
   const table: [number, number, number][] = [

@@ -1,5 +1,5 @@
-import t from "tap";
 import { ClusterSpecSchema, DEDICATED_TAINT, renderRke2Config } from "@muster/shared";
+import t from "tap";
 
 const spec = ClusterSpecSchema.parse({
   registrationAddress: "10.0.0.100",
@@ -55,8 +55,14 @@ t.test("agents get agent config, no tls-san and no taint", async (t) => {
 
 t.test("impossible inputs are refused", async (t) => {
   const node = { name: "w1", role: "agent" as const, address: "10.0.0.21" };
-  t.throws(() => renderRke2Config({ spec, node, init: true, token, registrationAddress: null }), /only a server/);
-  t.throws(() => renderRke2Config({ spec, node, init: false, token, registrationAddress: null }), /registration/);
+  t.throws(
+    () => renderRke2Config({ spec, node, init: true, token, registrationAddress: null }),
+    /only a server/,
+  );
+  t.throws(
+    () => renderRke2Config({ spec, node, init: false, token, registrationAddress: null }),
+    /registration/,
+  );
   t.throws(
     () => renderRke2Config({ spec, node, init: false, token: null, registrationAddress: "10.0.0.100" }),
     /token/,

@@ -1,5 +1,11 @@
+import {
+  caHash,
+  formatRke2Token,
+  generateRke2Password,
+  parseRke2Token,
+  tokenMatchesCa,
+} from "@muster/shared";
 import t from "tap";
-import { caHash, formatRke2Token, generateRke2Password, parseRke2Token, tokenMatchesCa } from "@muster/shared";
 
 const ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 

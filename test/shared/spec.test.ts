@@ -1,5 +1,5 @@
+import { ClusterSpecSchema, defaultSpec, type MusterError, parseYamlAs, publicSpec } from "@muster/shared";
 import t from "tap";
-import { ClusterSpecSchema, defaultSpec, MusterError, parseYamlAs, publicSpec } from "@muster/shared";
 
 t.test("an empty spec gets the documented defaults", async (t) => {
   const spec = defaultSpec();
@@ -36,7 +36,9 @@ t.test("every bad field is named", async (t) => {
 });
 
 t.test("YAML syntax errors are validation errors, not crashes", async (t) => {
-  const err = t.throws(() => parseYamlAs(ClusterSpecSchema, "name: [unclosed", "spec")) as unknown as MusterError;
+  const err = t.throws(() =>
+    parseYamlAs(ClusterSpecSchema, "name: [unclosed", "spec"),
+  ) as unknown as MusterError;
   t.equal(err.code, "VALIDATION_FAILED");
   t.match(err.message, /not valid YAML/);
 });

@@ -4,7 +4,15 @@ import { EventSchema } from "./events.ts";
 
 // REST bodies and responses (CONTRACT.md). Requests are strict; responses are described so the
 // operator CLI and tests can validate what the coordinator says.
-export const NODE_STATES = ["enrolled", "checking", "waiting", "check-failed", "joining", "joined", "failed"] as const;
+export const NODE_STATES = [
+  "enrolled",
+  "checking",
+  "waiting",
+  "check-failed",
+  "joining",
+  "joined",
+  "failed",
+] as const;
 export const NodeStateSchema = z.enum(NODE_STATES);
 export type NodeState = z.output<typeof NodeStateSchema>;
 
@@ -91,4 +99,6 @@ export type EventsPage = z.output<typeof EventsPageSchema>;
 export const NodeNameParamSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "must be a node name"),
 });
-export const TokenIdParamSchema = z.strictObject({ id: z.string().regex(/^[a-z0-9]{6}$/, "must be a join token id") });
+export const TokenIdParamSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9]{6}$/, "must be a join token id"),
+});

@@ -5,7 +5,10 @@ export const CheckStatusSchema = z.enum(["pass", "warn", "fail"]);
 export type CheckStatus = z.output<typeof CheckStatusSchema>;
 
 export const CheckResultSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9-]+$/).max(64),
+  name: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .max(64),
   status: CheckStatusSchema,
   message: z.string().max(2000),
   fix: z.string().max(2000).optional(),

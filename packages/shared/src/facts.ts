@@ -5,7 +5,9 @@ export const InterfaceFactSchema = z.strictObject({
   name: z.string().min(1).max(64),
   up: z.boolean(),
   mac: z.string().max(64).default(""),
-  ipv4: z.array(z.strictObject({ address: z.string().max(64), prefix: z.number().int().min(0).max(32) })).max(64),
+  ipv4: z
+    .array(z.strictObject({ address: z.string().max(64), prefix: z.number().int().min(0).max(32) }))
+    .max(64),
 });
 
 export const NodeFactsSchema = z.strictObject({
@@ -23,7 +25,9 @@ export const NodeFactsSchema = z.strictObject({
   diskFreeBytes: z.number().min(0),
   swapBytes: z.number().min(0),
   interfaces: z.array(InterfaceFactSchema).max(256),
-  defaultRoute: z.strictObject({ interface: z.string().max(64), gateway: z.string().max(64).optional() }).optional(),
+  defaultRoute: z
+    .strictObject({ interface: z.string().max(64), gateway: z.string().max(64).optional() })
+    .optional(),
   /** The IPv4 address the node uses for the cluster (node-ip). */
   address: z.string().max(64),
   rke2: z

@@ -6,7 +6,16 @@ export function spkiPinFromCert(certPem: string | Buffer): string {
   return `sha256//${createHash("sha256").update(spki).digest("base64")}`;
 }
 
-/** Pin of a peer certificate as node:tls exposes it (`getPeerCertificate().pubkey` is the SPKI DER). */
+/** Pin of a DER SubjectPublicKeyInfo. */
 export function spkiPinFromDer(spkiDer: Buffer): string {
   return `sha256//${createHash("sha256").update(spkiDer).digest("base64")}`;
+}
+
+/**
+ * Pin of the certificate a TLS peer presented (`socket.getPeerCertificate()`). Uses `raw` (the
+ * certificate DER), not `pubkey`: for EC keys node:tls gives `pubkey` as the bare curve point, not
+ * the SPKI that curl hashes, so hashing `pubkey` would never match the coordinator's ECDSA pin.
+ */
+export function spkiPinFromPeer(peer: { raw: Buffer }): string {
+  return spkiPinFromCert(peer.raw);
 }

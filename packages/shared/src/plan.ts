@@ -5,7 +5,9 @@ import { canonicalJson } from "./canonical-json.ts";
 // The declarative node plan (after rancher/system-agent): what a node must converge to. The
 // checksum makes re-applying the same plan a no-op on the agent.
 export const ManifestSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.yaml$/, "must be an RFC 1123 name ending in .yaml"),
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.yaml$/, "must be an RFC 1123 name ending in .yaml"),
   content: z.string().max(1_000_000),
 });
 

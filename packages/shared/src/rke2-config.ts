@@ -37,7 +37,9 @@ export function renderRke2Config(input: RenderConfigInput): Record<string, unkno
   if (node.role === "server") {
     const sans = [registrationAddress, spec.registrationAddress, spec.vip?.address, ...spec.tlsSan];
     const fromExtra = Array.isArray(extra["tls-san"]) ? (extra["tls-san"] as unknown[]).map(String) : [];
-    config["tls-san"] = unique([...sans, ...fromExtra].filter((s): s is string => typeof s === "string" && s !== ""));
+    config["tls-san"] = unique(
+      [...sans, ...fromExtra].filter((s): s is string => typeof s === "string" && s !== ""),
+    );
     if (spec.servers.dedicated) {
       const taints = Array.isArray(extra["node-taint"]) ? (extra["node-taint"] as unknown[]).map(String) : [];
       config["node-taint"] = unique([...taints, DEDICATED_TAINT]);

@@ -21,7 +21,8 @@ export function parseRke2Token(raw: string): Rke2Token {
     if (!PASSWORD.test(password!)) throw new Error("RKE2 token password has invalid characters");
     return { caHash: caHash!, user: user as Rke2TokenUser, password: password! };
   }
-  if (token.startsWith("K10")) throw new Error("RKE2 token starts with K10 but is not K10<64 hex>::<user>:<pw>");
+  if (token.startsWith("K10"))
+    throw new Error("RKE2 token starts with K10 but is not K10<64 hex>::<user>:<pw>");
   if (!PASSWORD.test(token)) throw new Error("RKE2 token must be K10<hash>::server:<pw> or a bare password");
   return { caHash: null, user: null, password: token };
 }
@@ -35,7 +36,11 @@ export function isValidRke2Token(raw: string): boolean {
   }
 }
 
-export function formatRke2Token(caPem: string | Buffer, password: string, user: Rke2TokenUser = "server"): string {
+export function formatRke2Token(
+  caPem: string | Buffer,
+  password: string,
+  user: Rke2TokenUser = "server",
+): string {
   return `K10${caHash(caPem)}::${user}:${password}`;
 }
 

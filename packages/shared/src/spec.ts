@@ -22,7 +22,11 @@ const extraConfig = z
   .superRefine((rec, ctx) => {
     for (const key of Object.keys(rec)) {
       if (OWNED_KEYS.has(key.replace(/\+$/, "")))
-        ctx.addIssue({ code: "custom", path: [key], message: `"${key}" is set by muster and cannot be overridden` });
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `"${key}" is set by muster and cannot be overridden`,
+        });
     }
   });
 
@@ -40,12 +44,18 @@ export const Rke2SettingsSchema = z
       .string()
       .regex(/^v\d+\.\d+\.\d+\+rke2r\d+$/, "must look like v1.33.5+rke2r1")
       .optional(),
-    channel: z.string().regex(/^[a-z0-9.-]{1,32}$/, "must be a channel name such as stable or latest").default("stable"),
+    channel: z
+      .string()
+      .regex(/^[a-z0-9.-]{1,32}$/, "must be a channel name such as stable or latest")
+      .default("stable"),
     installerUrl: z.url({ protocol: /^https?$/ }).default("https://get.rke2.io"),
     /** Air-gap artifact source: a URL (the agent downloads the artifacts) or a directory on each node. */
     artifactUrl: z.url({ protocol: /^https?$/ }).optional(),
     artifactPath: z.string().startsWith("/", "must be an absolute path").optional(),
-    token: z.string().refine(isValidRke2Token, "must be K10<hash>::server:<password> or a bare password").optional(),
+    token: z
+      .string()
+      .refine(isValidRke2Token, "must be K10<hash>::server:<password> or a bare password")
+      .optional(),
   })
   .refine((r) => !(r.artifactUrl && r.artifactPath), {
     message: "set artifactUrl or artifactPath, not both",
@@ -63,7 +73,10 @@ export const ClusterSpecSchema = z.strictObject({
     .strictObject({ dedicated: z.boolean().default(false), config: extraConfig.default({}) })
     .default({ dedicated: false, config: {} }),
   agents: z
-    .strictObject({ concurrency: z.number().int().min(1).max(100000).default(10), config: extraConfig.default({}) })
+    .strictObject({
+      concurrency: z.number().int().min(1).max(100000).default(10),
+      config: extraConfig.default({}),
+    })
     .default({ concurrency: 10, config: {} }),
   checks: z
     .strictObject({

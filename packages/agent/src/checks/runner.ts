@@ -1,0 +1,55 @@
+import { applyIgnores, type CheckResult } from "@muster/shared";
+import { firewallCheck } from "./firewall.ts";
+import { hostnameCheck, osArchCheck, rootCheck } from "./host.ts";
+import { peersArpCheck } from "./peers.ts";
+import { portsCheck } from "./ports.ts";
+import { cpuCheck, diskCheck, memoryCheck, swapCheck } from "./resources.ts";
+import { rke2ExistingCheck } from "./rke2-existing.ts";
+import type { Check, CheckContext } from "./types.ts";
+import { vipFreeCheck, vipInterfaceCheck, vipSubnetCheck } from "./vip.ts";
+
+// kubeadm-style: every check runs (in parallel), a crashing check becomes a failure of its own, and
+// the results come back together in a stable order with the spec's ignore list applied.
+export const BASE_CHECKS: readonly Check[] = [
+  rootCheck,
+  osArchCheck,
+  hostnameCheck,
+  cpuCheck,
+  memoryCheck,
+  diskCheck,
+  swapCheck,
+  portsCheck,
+  rke2ExistingCheck,
+  firewallCheck,
+  peersArpCheck,
+];
+export const VIP_CHECKS: readonly Check[] = [vipInterfaceCheck, vipSubnetCheck, vipFreeCheck];
+
+export function checksFor(ctx: CheckContext): readonly Check[] {
+  return ctx.request.vip ? [...BASE_CHECKS, ...VIP_CHECKS] : BASE_CHECKS;
+}
+
+export async function runChecks(ctx: CheckContext, checks = checksFor(ctx)): Promise<CheckResult[]> {
+  const results = await Promise.all(
+    checks.map(async (check): Promise<CheckResult> => {
+      try {
+        return await check.run(ctx);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        return {
+          name: check.name,
+          status: "fail",
+          message: `check crashed: ${reason}`.slice(0, 2000),
+          fix: "report this as a muster bug",
+        };
+      }
+    }),
+  );
+  return applyIgnores(results.map(clamp), ctx.request.ignore);
+}
+
+/** Results travel in frames with 2000-character fields (a long peer list can exceed that). */
+function clamp(r: CheckResult): CheckResult {
+  const cut = (s: string) => (s.length > 1900 ? `${s.slice(0, 1900)}... (truncated)` : s);
+  return { ...r, message: cut(r.message), ...(r.fix !== undefined ? { fix: cut(r.fix) } : {}) };
+}

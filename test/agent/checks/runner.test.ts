@@ -1,0 +1,45 @@
+import { CheckReportSchema, reportOf } from "@muster/shared";
+import t from "tap";
+import { BASE_CHECKS, runChecks } from "../../../packages/agent/src/checks/runner.ts";
+import type { Check } from "../../../packages/agent/src/checks/types.ts";
+import { checkContext } from "../helpers/check-context.ts";
+
+t.test("all base checks run and report together, in a stable order", async (t) => {
+  const results = await runChecks(checkContext(t.testdir(), { host: { uid: 1000 } }));
+  t.same(
+    results.map((r) => r.name),
+    BASE_CHECKS.map((c) => c.name),
+  );
+  t.equal(results.find((r) => r.name === "root")!.status, "fail", "a failure does not stop the others");
+  t.ok(results.filter((r) => r.status === "pass").length >= 5);
+  t.ok(CheckReportSchema.safeParse(reportOf(results)).success);
+  for (const r of results) t.match(r.name, /^[a-z0-9-]+$/, "kebab-case names");
+});
+
+t.test("a crashing check becomes a failure of its own", async (t) => {
+  const boom: Check = {
+    name: "boom",
+    run: () => {
+      throw new Error("kaput");
+    },
+  };
+  const fine: Check = { name: "fine", run: () => ({ name: "fine", status: "pass", message: "ok" }) };
+  const results = await runChecks(checkContext(t.testdir()), [boom, fine]);
+  t.same(results[0], {
+    name: "boom",
+    status: "fail",
+    message: "check crashed: kaput",
+    fix: "report this as a muster bug",
+  });
+  t.equal(results[1]!.status, "pass");
+});
+
+t.test("long messages are cut to fit the frame schema", async (t) => {
+  const long: Check = {
+    name: "long",
+    run: () => ({ name: "long", status: "fail", message: "x".repeat(5000), fix: "y" }),
+  };
+  const [r] = await runChecks(checkContext(t.testdir(), { request: { ignore: ["long"] } }), [long]);
+  t.ok(r!.message.length <= 2000);
+  t.ok(CheckReportSchema.safeParse(reportOf([r!])).success);
+});

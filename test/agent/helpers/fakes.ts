@@ -1,0 +1,225 @@
+// Fake host adapters for agent tests: scripted exec/systemd/arp/http, canned facts, and the real
+// files adapter rooted in a t.testdir() so nothing touches the real /etc.
+
+import { writeFile } from "node:fs/promises";
+import { Writable } from "node:stream";
+import {
+  createLogger,
+  type Logger,
+  type NodeFacts,
+  type NodePlan,
+  type PlanBody,
+  sealPlan,
+} from "@muster/shared";
+import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
+import type {
+  Arp,
+  ArpOutcome,
+  Exec,
+  ExecOptions,
+  ExecResult,
+  HostAdapters,
+  Http,
+  HttpGetOptions,
+  HttpResponse,
+  Systemd,
+} from "../../../packages/agent/src/adapters/types.ts";
+
+export const ok = (stdout = ""): ExecResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
+export const failed = (exitCode: number, stderr = ""): ExecResult => ({
+  exitCode,
+  stdout: "",
+  stderr,
+  timedOut: false,
+});
+
+export interface ExecCall {
+  cmd: string;
+  args: readonly string[];
+  opts: ExecOptions;
+}
+
+export function fakeExec(
+  handler: (
+    cmd: string,
+    args: readonly string[],
+    opts: ExecOptions,
+  ) => ExecResult | Promise<ExecResult> = () => failed(127, "not found"),
+) {
+  const calls: ExecCall[] = [];
+  const exec: Exec = {
+    async run(cmd, args, opts = {}) {
+      calls.push({ cmd, args, opts });
+      return handler(cmd, args, opts);
+    },
+  };
+  return { exec, calls };
+}
+
+export interface UnitState {
+  active: boolean;
+  enabled: boolean;
+}
+
+export function fakeSystemd(
+  units: Record<string, Partial<UnitState>> = {},
+  onStart?: (unit: string) => ExecResult | Promise<ExecResult>,
+) {
+  const state = new Map<string, UnitState>(
+    Object.entries(units).map(([k, v]) => [k, { active: v.active ?? false, enabled: v.enabled ?? false }]),
+  );
+  const get = (u: string) => state.get(u) ?? { active: false, enabled: false };
+  const calls: string[] = [];
+  const systemd: Systemd = {
+    isActive: async (u) => get(u).active,
+    isEnabled: async (u) => get(u).enabled,
+    async enableNow(u) {
+      calls.push(`enable --now ${u}`);
+      const r = onStart ? await onStart(u) : ok();
+      if (r.exitCode === 0) state.set(u, { active: true, enabled: true });
+      return r;
+    },
+    async restart(u) {
+      calls.push(`restart ${u}`);
+      const r = onStart ? await onStart(u) : ok();
+      if (r.exitCode === 0) state.set(u, { ...get(u), active: true });
+      return r;
+    },
+    async stop(u) {
+      calls.push(`stop ${u}`);
+      state.set(u, { ...get(u), active: false });
+      return ok();
+    },
+  };
+  return { systemd, state, calls };
+}
+
+export function fakeArp(answers: Record<string, ArpOutcome["status"]> = {}) {
+  const calls: string[] = [];
+  const outcome = (ip: string): ArpOutcome => ({
+    status: answers[ip] ?? "silent",
+    detail: answers[ip] === "error" ? "arping: permission denied" : "",
+  });
+  const arp: Arp = {
+    probeInUse: async (iface, ip) => {
+      calls.push(`in-use ${iface} ${ip}`);
+      return outcome(ip);
+    },
+    probeReachable: async (iface, ip) => {
+      calls.push(`reachable ${iface} ${ip}`);
+      return outcome(ip);
+    },
+  };
+  return { arp, calls };
+}
+
+export type Route = HttpResponse | ((opts: HttpGetOptions) => HttpResponse | Promise<HttpResponse>);
+
+/** GETs answered from a url -> response table (missing: ECONNREFUSED); downloads from `files`. */
+export function fakeHttp(
+  routes: Record<string, Route> = {},
+  downloads: Record<string, string | number> = {},
+) {
+  const gets: Array<{ url: string; opts: HttpGetOptions }> = [];
+  const fetched: string[] = [];
+  const http: Http = {
+    async get(url, opts = {}) {
+      gets.push({ url, opts });
+      const r = routes[url];
+      if (!r) throw new Error(`connect ECONNREFUSED ${url}`);
+      return typeof r === "function" ? r(opts) : r;
+    },
+    async download(url, dest, opts = {}) {
+      fetched.push(url);
+      const body = downloads[url];
+      if (body === undefined) return { status: 404 };
+      if (typeof body === "number") return { status: body };
+      await writeFile(dest, body, { mode: opts.mode ?? 0o600 });
+      return { status: 200 };
+    },
+  };
+  return { http, gets, fetched };
+}
+
+export function sampleFacts(over: Partial<NodeFacts> = {}): NodeFacts {
+  return {
+    hostname: "node-1",
+    machineId: "0123456789abcdef0123456789abcdef",
+    os: { platform: "linux", distro: "Debian GNU/Linux", release: "12", kernel: "6.1.0", arch: "amd64" },
+    cpus: 4,
+    memoryBytes: 8 * 1024 ** 3,
+    diskFreeBytes: 100 * 1024 ** 3,
+    swapBytes: 0,
+    interfaces: [
+      { name: "lo", up: true, mac: "00:00:00:00:00:00", ipv4: [{ address: "127.0.0.1", prefix: 8 }] },
+      { name: "eth0", up: true, mac: "02:00:00:00:00:01", ipv4: [{ address: "10.0.0.11", prefix: 24 }] },
+    ],
+    defaultRoute: { interface: "eth0", gateway: "10.0.0.1" },
+    address: "10.0.0.11",
+    rke2: { installed: false },
+    ...over,
+  };
+}
+
+export interface FakeHostOptions {
+  exec?: Exec;
+  systemd?: Systemd;
+  arp?: Arp;
+  http?: Http;
+  facts?: NodeFacts;
+  uid?: number;
+}
+
+export function fakeHost(root: string, o: FakeHostOptions = {}): HostAdapters {
+  const facts = o.facts ?? sampleFacts();
+  return {
+    exec: o.exec ?? fakeExec().exec,
+    files: createFiles(root),
+    systemd: o.systemd ?? fakeSystemd().systemd,
+    facts: { collect: async () => facts },
+    arp: o.arp ?? fakeArp().arp,
+    http: o.http ?? fakeHttp().http,
+    identity: { uid: o.uid ?? 0 },
+  };
+}
+
+/** A logger whose every line is kept (to assert on, e.g. that no secret was logged). */
+export function memoryLogger(level = "debug"): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { log: createLogger({ name: "test", level, destination }), lines };
+}
+
+export const TOKEN = `K10${"a".repeat(64)}::server:${"b".repeat(32)}`;
+
+export function samplePlan(over: Partial<PlanBody> = {}): NodePlan {
+  const role = over.role ?? "server";
+  const body: PlanBody = {
+    node: "node-1",
+    role,
+    init: false,
+    install: {
+      installerUrl: "https://get.rke2.io",
+      type: role,
+      version: "v1.33.5+rke2r1",
+      channel: "stable",
+    },
+    config: {
+      server: "https://10.0.0.100:9345",
+      token: TOKEN,
+      "node-name": "node-1",
+      "node-ip": "10.0.0.11",
+    },
+    manifests: [],
+    service: role === "server" ? "rke2-server" : "rke2-agent",
+    readiness: { registrationAddress: "10.0.0.100", timeoutSeconds: 5 },
+    captureToken: false,
+    ...over,
+  };
+  return sealPlan(body);
+}

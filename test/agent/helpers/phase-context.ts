@@ -1,0 +1,22 @@
+import type { AgentFrame, NodePlan } from "@muster/shared";
+import type { HostAdapters } from "../../../packages/agent/src/adapters/types.ts";
+import type { PhaseContext } from "../../../packages/agent/src/phases/types.ts";
+import { memoryLogger } from "./fakes.ts";
+
+export function phaseContext(host: HostAdapters, plan: NodePlan, over: Partial<PhaseContext> = {}) {
+  const sent: AgentFrame[] = [];
+  const { log, lines } = memoryLogger();
+  const ctx: PhaseContext = {
+    plan,
+    host,
+    stateDir: "/var/lib/muster/agent",
+    log,
+    send: (f) => sent.push(f),
+    signal: new AbortController().signal,
+    arch: "amd64",
+    pollMs: 5,
+    scratch: {},
+    ...over,
+  };
+  return { ctx, sent, lines };
+}

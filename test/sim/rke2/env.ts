@@ -1,0 +1,36 @@
+// Simulator knobs, read from the environment (tests put them in /etc/default/rke2-server, which the
+// unit's EnvironmentFile= loads). Documented in test/sim/README.md.
+
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+export function knobs() {
+  return {
+    /** Extra start-up time of the first server before it is ready (real: about a minute). */
+    initSeconds: num("RKE2_SIM_INIT_SECONDS", 2),
+    /** Extra time a joining server spends (image import, runtime start) before its etcd join. */
+    joinSeconds: num("RKE2_SIM_JOIN_SECONDS", 2),
+    /** Extra time an agent spends before registering. */
+    agentSeconds: num("RKE2_SIM_AGENT_SECONDS", 1),
+    /** How often the etcd leader tries to promote learners (real: 15 s). */
+    promoteIntervalSeconds: num("RKE2_SIM_PROMOTE_INTERVAL", 15),
+    /** A learner without progress for this long is removed (real: 5 minutes). */
+    learnerStallSeconds: num("RKE2_SIM_LEARNER_STALL_SECONDS", 300),
+    /** Node status heartbeat; a node silent for 40 s shows Ready=Unknown, as with the real node controller. */
+    heartbeatSeconds: num("RKE2_SIM_HEARTBEAT_SECONDS", 10),
+    // RKE2 runs etcd with 500/5000 ms; half that makes a fresh member elect itself sooner in tests.
+    etcdHeartbeatMs: num("RKE2_SIM_ETCD_HEARTBEAT_MS", 250),
+    etcdElectionMs: num("RKE2_SIM_ETCD_ELECTION_MS", 2500),
+    etcdBin: process.env["RKE2_SIM_ETCD_BIN"] || "etcd",
+    etcdctlBin: process.env["RKE2_SIM_ETCDCTL_BIN"] || "etcdctl",
+    version: process.env["RKE2_SIM_VERSION"] || "v1.33.5+rke2r1",
+    commit: process.env["RKE2_SIM_COMMIT"] || "0000000000000000000000000000000000000000",
+  };
+}
+
+export type Knobs = ReturnType<typeof knobs>;

@@ -4,7 +4,7 @@
 // operator CLI, runtime and those agent bundles) for installing a coordinator host.
 // Re-runs with unchanged inputs skip the (slow) packing step.
 //
-// usage: node scripts/build.ts [--arch amd64,arm64]
+// usage: node scripts/build.ts [--arch amd64,arm64] [--agent-only]
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,11 +21,15 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-function parseCli(): { arches: Arch[] } {
-  let values: { arch?: string; help?: boolean };
+function parseCli(): { arches: Arch[]; agentOnly: boolean } {
+  let values: { arch?: string; help?: boolean; "agent-only"?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { arch: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        arch: { type: "string" },
+        "agent-only": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -34,7 +38,7 @@ function parseCli(): { arches: Arch[] } {
   }
   if (values.help) {
     console.log(
-      "usage: node scripts/build.ts [--arch amd64,arm64]\n\nBuilds dist/artifacts (agent bundles).",
+      "usage: node scripts/build.ts [--arch amd64,arm64] [--agent-only]\n\nBuilds dist/artifacts (agent bundles) and, unless --agent-only, dist/muster-coordinator-*.tar.gz.",
     );
     process.exit(0);
   }
@@ -42,13 +46,13 @@ function parseCli(): { arches: Arch[] } {
   for (const a of arches) {
     if (!ALL_ARCHES.includes(a as Arch)) fail(`--arch: unknown architecture ${a} (use amd64, arm64)`, 2);
   }
-  return { arches: arches as Arch[] };
+  return { arches: arches as Arch[], agentOnly: values["agent-only"] === true };
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
-  const { arches } = parseCli();
+  const { arches, agentOnly } = parseCli();
   const started = performance.now();
   const readJson = (file: string) => JSON.parse(readFileSync(path.join(ROOT, file), "utf8"));
   const entry = path.join(ROOT, "packages/agent/src/cli.ts");
@@ -74,15 +78,18 @@ async function main(): Promise<void> {
   }
   console.log(`build: ${path.relative(ROOT, result.sumsFile)} written`);
 
-  const coordinator = await buildCoordinatorBundles({
-    root: ROOT,
-    outDir: path.join(ROOT, "dist"),
-    artifactsDir,
-    cacheDir,
-    nodeVersion,
-    version: readJson("packages/coordinator/package.json").version,
-    arches,
-  });
+  // Tests and the demo need only the agent bundles the coordinator serves; skip the host bundles.
+  const coordinator = agentOnly
+    ? []
+    : await buildCoordinatorBundles({
+        root: ROOT,
+        outDir: path.join(ROOT, "dist"),
+        artifactsDir,
+        cacheDir,
+        nodeVersion,
+        version: readJson("packages/coordinator/package.json").version,
+        arches,
+      });
   for (const b of coordinator) {
     const what = b.packed ? "packed" : "unchanged";
     console.log(`build: ${path.relative(ROOT, b.file)}  ${mib(b.size)}  sha256 ${b.sha256}  (${what})`);

@@ -5,8 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 missing=""
-for pair in etcd:etcd-server etcdctl:etcd-client arping:arping ip:iproute2 shellcheck:shellcheck \
-  unshare:util-linux nsenter:util-linux curl:curl systemd-analyze:systemd; do
+for pair in python3:python3-minimal etcd:etcd-server etcdctl:etcd-client arping:arping ip:iproute2 shellcheck:shellcheck \
+  unshare:util-linux nsenter:util-linux curl:curl sudo:sudo systemd-analyze:systemd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then
@@ -25,4 +25,14 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] |
   [ -n "$(find package-lock.json -newer node_modules/.package-lock.json)" ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The agent bundle for this machine's arch: the coordinator serves it to the test world's nodes.
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;;
+  aarch64) arch=arm64 ;;
+  *) arch="" ;;
+esac
+if [ -n "$arch" ]; then
+  node scripts/build.ts --arch "$arch" --agent-only >/dev/null
 fi

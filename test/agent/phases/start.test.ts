@@ -1,5 +1,5 @@
 import t from "tap";
-import { startPhase } from "../../../packages/agent/src/phases/start.ts";
+import { START_ATTEMPTS, startPhase } from "../../../packages/agent/src/phases/start.ts";
 import { failed, fakeHost, fakeSystemd, ok, samplePlan } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";
 
@@ -45,8 +45,21 @@ t.test("a failing start names the unit, exit code, stderr and journalctl", async
   const { ctx } = phaseContext(fakeHost(t.testdir(), { systemd: sd.systemd }), samplePlan());
   await t.rejects(
     startPhase.run(ctx),
-    /enable --now rke2-server failed \(exit 1\): Job for rke2-server\.service failed.*journalctl -u rke2-server/,
+    /enable --now rke2-server failed \(exit 1\): Job for rke2-server\.service failed.*gave up after 5 attempts.*journalctl -u rke2-server/,
   );
+  t.equal(
+    sd.calls.length,
+    START_ATTEMPTS,
+    "retried as often as the unit's Restart=always would, then gave up",
+  );
+});
+
+t.test("a transient start failure (etcd: unhealthy cluster) is retried and the start succeeds", async (t) => {
+  let n = 0;
+  const sd = fakeSystemd({}, () => (++n < 3 ? failed(1, "Job for rke2-server.service failed.") : ok()));
+  const { ctx } = phaseContext(fakeHost(t.testdir(), { systemd: sd.systemd }), samplePlan());
+  t.equal(await startPhase.run(ctx), "rke2-server enabled and started");
+  t.same(sd.calls, ["enable --now rke2-server", "enable --now rke2-server", "enable --now rke2-server"]);
 });
 
 t.test("a start that outlives the timeout fails clearly", async (t) => {

@@ -42,7 +42,12 @@ export async function makeApp(t: Test, opts: MakeAppOptions = {}): Promise<Harne
   });
   const logger = createLogger({ name: "test", level: "debug", destination });
   // The registration probe is faked: there is no RKE2 behind these tests.
-  const service = createCoordinator({ stateDir, logger, registrationProbe: async () => true, ...opts.coordinator });
+  const service = createCoordinator({
+    stateDir,
+    logger,
+    registrationProbe: async () => true,
+    ...opts.coordinator,
+  });
   service.start();
   const app = await buildApp({
     service: opts.wrap ? opts.wrap(service) : service,
@@ -115,14 +120,18 @@ export class FakeAgent {
   }
 
   /** The next frame of this type not yet taken; rejects if the socket closes or time runs out. */
-  async next<T extends CoordinatorFrame["type"]>(type: T, timeoutMs = 5000): Promise<Extract<CoordinatorFrame, { type: T }>> {
+  async next<T extends CoordinatorFrame["type"]>(
+    type: T,
+    timeoutMs = 5000,
+  ): Promise<Extract<CoordinatorFrame, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.frames.findIndex((f) => f.type === type);
       if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<CoordinatorFrame, { type: T }>;
       if (this.ws.readyState >= 2) throw new Error(`socket closed while waiting for ${type}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type} frame within ${timeoutMs} ms (got ${this.frames.map((f) => f.type)})`);
+      if (left <= 0)
+        throw new Error(`no ${type} frame within ${timeoutMs} ms (got ${this.frames.map((f) => f.type)})`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiters.push(() => {
@@ -138,7 +147,10 @@ export class FakeAgent {
   }
 }
 
-export async function createJoinToken(app: MusterApp, role: "server" | "agent"): Promise<{ id: string; token: string }> {
+export async function createJoinToken(
+  app: MusterApp,
+  role: "server" | "agent",
+): Promise<{ id: string; token: string }> {
   const res = await app.inject({ method: "POST", url: "/v1/join-tokens", headers: auth, payload: { role } });
   if (res.statusCode !== 201) throw new Error(`join token: ${res.statusCode} ${res.body}`);
   return res.json();
@@ -165,5 +177,9 @@ export async function passChecks(agent: FakeAgent): Promise<void> {
 /** What must never change when a request or frame is refused. */
 export async function snapshot(app: MusterApp): Promise<string> {
   const get = async (url: string) => (await app.inject({ method: "GET", url, headers: auth })).body;
-  return JSON.stringify([await get("/v1/nodes"), await get("/v1/join-tokens"), await get("/v1/events?limit=1000")]);
+  return JSON.stringify([
+    await get("/v1/nodes"),
+    await get("/v1/join-tokens"),
+    await get("/v1/events?limit=1000"),
+  ]);
 }

@@ -1,14 +1,22 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
-import { connect, type ConnectionOptions } from "node:tls";
+import { type ConnectionOptions, connect } from "node:tls";
 import { spkiPinFromPeer } from "@muster/shared";
 import { WebSocket } from "ws";
 
 export const CLI = join(import.meta.dirname, "../../../packages/coordinator/src/cli.ts");
 
-export function runCli(args: string[]) {
-  const res = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 30_000 });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { encoding: "utf8", timeout: 30_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr });
+      },
+    );
+  });
 }
 
 export interface Served {
@@ -38,7 +46,15 @@ export function startServe(args: string[]): Promise<Served> {
         const json = JSON.parse(line) as Record<string, unknown>;
         lines.push(json);
         if (typeof json["url"] === "string" && typeof json["pin"] === "string")
-          resolve({ child, lines, stdout: () => out, stderr: () => err, url: json["url"], pin: json["pin"], exited });
+          resolve({
+            child,
+            lines,
+            stdout: () => out,
+            stderr: () => err,
+            url: json["url"],
+            pin: json["pin"],
+            exited,
+          });
       }
     });
     void exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));

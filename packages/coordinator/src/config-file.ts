@@ -1,0 +1,17 @@
+import { readFile } from "node:fs/promises";
+import { type ClusterSpec, ClusterSpecSchema, MusterError, parseYamlAs } from "@muster/shared";
+
+// `serve --config cluster.yaml`: the cluster spec as YAML, validated by the same schema as
+// PUT /v1/cluster, so a file and an API call can never disagree on what is valid.
+export async function loadClusterConfig(path: string): Promise<ClusterSpec> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new MusterError("VALIDATION_FAILED", `cannot read ${path}: ${why}`);
+  }
+  return parseYamlAs(ClusterSpecSchema, text, `cluster config ${path}`);
+}

@@ -1,0 +1,75 @@
+import { type ErrorBody, type ErrorCode, ErrorCodes, issuesToDetails, MusterError } from "@muster/shared";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { ZodError } from "zod";
+
+// The one place an error becomes a response: {"error":{"code","message","details"?}}. Expected
+// failures (MusterError, zod, fastify's own 4xx) keep their message; anything else is a 5xx with a
+// generic message and the request id, and the real error only goes to the log.
+
+const FASTIFY_CODES: Record<string, { code: ErrorCode; message?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "BODY_TOO_LARGE" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: "UNSUPPORTED_MEDIA_TYPE",
+    message: "Body must be JSON (Content-Type: application/json)",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "VALIDATION_FAILED",
+    message: "Content-Length does not match the body",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: "VALIDATION_FAILED",
+    message: "Body is empty but Content-Type is JSON",
+  },
+};
+
+function codeForStatus(status: number): ErrorCode {
+  const found = Object.entries(ErrorCodes).find(([, v]) => v.status === status);
+  return (found?.[0] as ErrorCode | undefined) ?? (status >= 500 ? "INTERNAL" : "VALIDATION_FAILED");
+}
+
+export function toErrorResponse(
+  err: unknown,
+  reqId: string,
+): { status: number; body: ErrorBody; internal: boolean } {
+  if (err instanceof MusterError) return { status: err.status, body: err.toBody(), internal: false };
+  if (err instanceof ZodError) {
+    const e = new MusterError("VALIDATION_FAILED", "Invalid input", issuesToDetails(err.issues));
+    return { status: 400, body: e.toBody(), internal: false };
+  }
+  const fe = err as Partial<FastifyError>;
+  const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (known) {
+    const e = new MusterError(known.code, known.message ?? ErrorCodes[known.code].message);
+    return { status: e.status, body: e.toBody(), internal: false };
+  }
+  if (err instanceof SyntaxError || fe.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+    const message = `Body is not valid JSON: ${(err as Error).message}`;
+    const e = new MusterError("VALIDATION_FAILED", message, [{ path: "(root)", message: "not valid JSON" }]);
+    return { status: 400, body: e.toBody(), internal: false };
+  }
+  const status = typeof fe.statusCode === "number" ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // fastify's own client errors (bad URL, ...): their messages describe the request, not internals.
+    const code = codeForStatus(status);
+    return {
+      status,
+      body: { error: { code, message: fe.message ?? ErrorCodes[code].message } },
+      internal: false,
+    };
+  }
+  const message = `${ErrorCodes.INTERNAL.message} (request id ${reqId})`;
+  return { status: 500, body: { error: { code: "INTERNAL", message } }, internal: true };
+}
+
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const { status, body, internal } = toErrorResponse(err, req.id);
+  if (internal) req.log.error({ err, reqId: req.id }, "request failed");
+  else req.log.debug({ code: body.error.code, status }, "request refused");
+  reply.code(status).type("application/json; charset=utf-8").send(body);
+}
+
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
+  const path = req.url.split("?")[0] ?? "";
+  const e = new MusterError("NOT_FOUND", `No such endpoint: ${req.method} ${path.slice(0, 200)}`);
+  reply.code(404).send(e.toBody());
+}

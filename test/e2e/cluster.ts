@@ -1,0 +1,241 @@
+// An end-to-end test cluster: a world (nodes as namespaces), a local mirror of the RKE2 installer and
+// the simulator's air-gap artifacts, the real coordinator, and nodes enrolled by running the real
+// curl-bash one-liner inside their namespace. Production code runs unchanged inside.
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView } from "@muster/shared";
+import { stringify } from "yaml";
+import { buildArtifacts, installScriptPath, writeSystemctlWrapper } from "../sim/index.ts";
+import type { ApiClient } from "../world/api-client.ts";
+import { firstLine } from "../world/testing.ts";
+import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
+import { CoordinatorProcess } from "./coordinator-process.ts";
+import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
+
+export const REPO = path.resolve(import.meta.dirname, "../..");
+const MIRROR_PORT = 8080;
+const RKE2_VERSION = "v1.33.5+rke2r1";
+
+export interface SimDurations {
+  initSeconds: number;
+  joinSeconds: number;
+  agentSeconds: number;
+  promoteIntervalSeconds: number;
+}
+
+export const FAST: SimDurations = {
+  initSeconds: 0,
+  joinSeconds: 0,
+  agentSeconds: 0,
+  promoteIntervalSeconds: 1,
+};
+
+export interface ClusterOptions {
+  servers: number;
+  agents: number;
+  durations?: SimDurations;
+  /** Extra spec fields merged over the e2e defaults. */
+  spec?: Record<string, unknown>;
+  /** Subnet index for the world (default: first free). */
+  subnetIndex?: number;
+}
+
+export class TestCluster {
+  readonly world: World;
+  readonly servers: WorldNode[];
+  readonly agents: WorldNode[];
+  readonly coordinator: CoordinatorProcess;
+  readonly durations: SimDurations;
+  #watch: ReturnType<WorldNode["spawn"]> | null = null;
+  #watchOut = "";
+
+  private constructor(world: World, opts: ClusterOptions, coordinator: CoordinatorProcess) {
+    this.world = world;
+    this.servers = world.nodes.filter((n) => n.name.startsWith("server"));
+    this.agents = world.nodes.filter((n) => n.name.startsWith("agent"));
+    this.coordinator = coordinator;
+    this.durations = opts.durations ?? FAST;
+  }
+
+  static async start(opts: ClusterOptions): Promise<TestCluster> {
+    const names = [
+      ...Array.from({ length: opts.servers }, (_, i) => `server-${i + 1}`),
+      ...Array.from({ length: opts.agents }, (_, i) => `agent-${i + 1}`),
+    ];
+    const systemctl = await writeSystemctlWrapper(path.join(REPO, ".state", `systemctl-${process.pid}`));
+    const upOpts: UpOptions = { nodes: names.map((name) => ({ name })), systemctl };
+    if (opts.subnetIndex !== undefined) upOpts.subnetIndex = opts.subnetIndex;
+    const world = await up(upOpts);
+    try {
+      const c = world.coordinator;
+      const mirrorUrl = `http://${c.ip}:${MIRROR_PORT}`;
+      await prepareMirror(c);
+      const mirror = c.spawn(
+        process.execPath,
+        ["test/world/mirror-main.ts", "/tmp/mirror", "--listen", `${c.ip}:${MIRROR_PORT}`],
+        { cwd: REPO, buffer: false, stderr: "ignore" },
+      );
+      await firstLine(mirror);
+      const spec = {
+        name: "e2e",
+        rke2: {
+          version: RKE2_VERSION,
+          installerUrl: `${mirrorUrl}/install.sh`,
+          artifactUrl: `${mirrorUrl}/rke2`,
+        },
+        // The world's nodes share this machine's disk and CPUs; the checks still run for real.
+        checks: {
+          server: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
+          agent: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
+        },
+        timeouts: { serverJoin: 300, agentJoin: 300 },
+        ...opts.spec,
+      };
+      await mkdir(c.path("/etc/muster"), { recursive: true });
+      await writeFile(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
+      const durations = opts.durations ?? FAST;
+      for (const n of world.nodes) await writeSimDefaults(n, durations);
+      const coordinator = new CoordinatorProcess(c);
+      await coordinator.start();
+      return new TestCluster(world, opts, coordinator);
+    } catch (err) {
+      await world.down();
+      throw err;
+    }
+  }
+
+  get api(): ApiClient {
+    return this.coordinator.api;
+  }
+
+  async joinCommand(role: "server" | "agent", ttlSeconds?: number): Promise<JoinTokenCreated> {
+    return this.api.post<JoinTokenCreated>("/v1/join-tokens", {
+      role,
+      ...(ttlSeconds ? { ttlSeconds } : {}),
+    });
+  }
+
+  /** Runs the exact one-liner the coordinator handed out, inside the node. */
+  bootstrap(node: WorldNode, command: string, extraArgs = "") {
+    return node.sh(`${command}${extraArgs ? ` ${extraArgs}` : ""}`, { reject: false, all: true });
+  }
+
+  async cluster(): Promise<ClusterView> {
+    return this.api.get<ClusterView>("/v1/cluster");
+  }
+
+  async nodes(): Promise<NodeView[]> {
+    return (await this.api.get<{ nodes: NodeView[] }>("/v1/nodes")).nodes;
+  }
+
+  async events(after = 0): Promise<MusterEvent[]> {
+    const out: MusterEvent[] = [];
+    let cursor = after;
+    for (;;) {
+      const page = await this.api.get<{ events: MusterEvent[]; next: number }>(
+        `/v1/events?after=${cursor}&limit=1000`,
+      );
+      out.push(...page.events);
+      if (page.events.length < 1000) return out;
+      cursor = page.next;
+    }
+  }
+
+  /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs` with `what`. */
+  async waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined>,
+    timeoutMs = 180_000,
+    everyMs = 500,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastErr: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const v = await check();
+        if (v !== undefined) return v;
+      } catch (err) {
+        lastErr = err;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    const nodes = await this.nodes().catch(() => []);
+    const summary = nodes.map((n) => `${n.name}=${n.state}${n.message ? ` (${n.message})` : ""}`).join(", ");
+    throw new Error(
+      `timed out waiting for ${what}; nodes: ${summary}${lastErr ? `; last error: ${lastErr}` : ""}`,
+    );
+  }
+
+  async waitForNodes(names: string[], state: NodeView["state"], timeoutMs?: number): Promise<NodeView[]> {
+    return this.waitFor(
+      `${names.join(", ")} to be ${state}`,
+      async () => {
+        const nodes = await this.nodes();
+        const wanted = nodes.filter((n) => names.includes(n.name));
+        return wanted.length === names.length && wanted.every((n) => n.state === state) ? nodes : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Starts recording etcd's own membership history (sampled from every server's client URL). */
+  async watchMembership(): Promise<void> {
+    const endpoints = this.servers.map((s) => `http://${s.ip}:2379`).join(",");
+    const child = this.world.coordinator.spawn(
+      process.execPath,
+      ["test/e2e/etcd-watch-main.ts", endpoints, "200"],
+      {
+        cwd: REPO,
+        buffer: false,
+      },
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      this.#watchOut += chunk.toString();
+    });
+    this.#watch = child;
+  }
+
+  membership(): MembershipSample[] {
+    return parseSamples(this.#watchOut);
+  }
+
+  etcdJoinWindows() {
+    return joinWindows(this.membership());
+  }
+
+  /** The last membership etcd reported. */
+  etcdMembers(): { name: string; isLearner: boolean }[] {
+    const samples = this.membership();
+    return (samples.at(-1)?.members ?? []).map((m) => ({ name: m.name, isLearner: m.isLearner }));
+  }
+
+  async down(): Promise<void> {
+    this.#watch?.kill("SIGTERM");
+    await this.coordinator.stop().catch(() => {});
+    await this.world.down();
+  }
+}
+
+async function prepareMirror(c: WorldNode): Promise<void> {
+  const dir = c.path("/tmp/mirror");
+  await mkdir(path.join(dir, "rke2"), { recursive: true });
+  await copyFile(installScriptPath, path.join(dir, "install.sh"));
+  await buildArtifacts(path.join(dir, "rke2"), { version: RKE2_VERSION });
+}
+
+/** The simulator's durations go where real RKE2 reads its environment: /etc/default/<unit>. */
+async function writeSimDefaults(n: WorldNode, d: SimDurations): Promise<void> {
+  const env = [
+    `RKE2_SIM_INIT_SECONDS=${d.initSeconds}`,
+    `RKE2_SIM_JOIN_SECONDS=${d.joinSeconds}`,
+    `RKE2_SIM_AGENT_SECONDS=${d.agentSeconds}`,
+    `RKE2_SIM_PROMOTE_INTERVAL=${d.promoteIntervalSeconds}`,
+    "",
+  ].join("\n");
+  await mkdir(n.path("/etc/default"), { recursive: true });
+  for (const unit of ["rke2-server", "rke2-agent"]) await writeFile(n.path(`/etc/default/${unit}`), env);
+}
+
+export async function readText(file: string): Promise<string> {
+  return readFile(file, "utf8");
+}

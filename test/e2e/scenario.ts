@@ -1,0 +1,87 @@
+// Shared steps of the end-to-end scenarios.
+import type { Test } from "tap";
+import { canRunWorld } from "../world/world.ts";
+import { type ClusterOptions, TestCluster } from "./cluster.ts";
+import { type MembershipSample, maxConcurrentLearners, overlappingJoins } from "./membership.ts";
+
+/** Why end-to-end scenarios cannot run here, or null when they can. */
+export function cannotRun(): string | null {
+  const can = canRunWorld();
+  return can.ok ? null : can.reason;
+}
+
+export async function startCluster(t: Test, opts: ClusterOptions): Promise<TestCluster> {
+  const cluster = await TestCluster.start(opts);
+  t.teardown(() => cluster.down());
+  await cluster.watchMembership();
+  return cluster;
+}
+
+/** Bootstraps nodes with the real one-liner, all at once; asserts each bootstrap succeeded. */
+export async function enrol(t: Test, cluster: TestCluster, names: string[]): Promise<void> {
+  const server = await cluster.joinCommand("server");
+  const agent = await cluster.joinCommand("agent");
+  const results = await Promise.all(
+    names.map(async (name) => {
+      const node = cluster.world.node(name);
+      const cmd = name.startsWith("server") ? server.command : agent.command;
+      return { name, r: await cluster.bootstrap(node, cmd) };
+    }),
+  );
+  for (const { name, r } of results)
+    t.equal(r.exitCode, 0, `bootstrap on ${name} succeeded`, { output: r.all });
+}
+
+/** Server join windows from the coordinator's events: node.join.started -> succeeded/failed. */
+export async function serverJoinsFromEvents(cluster: TestCluster) {
+  const nodes = await cluster.nodes();
+  const servers = new Set(nodes.filter((n) => n.role === "server").map((n) => n.name));
+  const joins: { node: string; start: number; end: number | null }[] = [];
+  for (const e of await cluster.events()) {
+    if (!e.node || !servers.has(e.node)) continue;
+    const t = Date.parse(e.time);
+    if (e.type === "node.join.started") joins.push({ node: e.node, start: t, end: null });
+    if (e.type === "node.join.succeeded" || e.type === "node.join.failed") {
+      const open = joins.findLast((j) => j.node === e.node && j.end === null);
+      if (open) open.end = t;
+    }
+  }
+  return joins;
+}
+
+export function overlapsOf(joins: { node: string; start: number; end: number | null }[]): string[] {
+  const out: string[] = [];
+  const sorted = [...joins].sort((a, b) => a.start - b.start);
+  for (let i = 0; i < sorted.length; i++)
+    for (let j = i + 1; j < sorted.length; j++) {
+      const a = sorted[i]!;
+      const b = sorted[j]!;
+      if (a.end === null || b.start < a.end) out.push(`${a.node} / ${b.node}`);
+    }
+  return out;
+}
+
+/** The two non-overlap judgements: etcd's own membership history, and the coordinator's events. */
+export async function assertServerJoinsSerial(t: Test, cluster: TestCluster): Promise<void> {
+  const samples: MembershipSample[] = cluster.membership();
+  t.ok(samples.length > 0, "etcd membership was recorded");
+  t.ok(maxConcurrentLearners(samples) <= 1, "etcd never had two learners at once");
+  t.same(overlappingJoins(cluster.etcdJoinWindows(), Date.now()), [], "no two etcd learner windows overlap");
+  t.same(
+    overlapsOf(await serverJoinsFromEvents(cluster)),
+    [],
+    "no two server joins overlap in the event log",
+  );
+}
+
+export async function assertVoters(t: Test, cluster: TestCluster, names: string[]): Promise<void> {
+  const members = await cluster.waitFor(
+    "etcd to show every server as a voter",
+    async () => {
+      const m = cluster.etcdMembers();
+      return m.length === names.length && m.every((x) => !x.isLearner) ? m : undefined;
+    },
+    30_000,
+  );
+  t.same(members.map((m) => m.name).sort(), [...names].sort(), "etcd voters are exactly the servers");
+}

@@ -1,6 +1,15 @@
 import { JOIN_TOKEN_PATTERN, JoinTokenCreatedSchema, JoinTokenInfoSchema } from "@muster/shared";
 import t from "tap";
-import { auth, makeApp, PIN, PUBLIC_URL, snapshot } from "./helpers/harness.ts";
+import {
+  auth,
+  createJoinToken,
+  enrol,
+  facts,
+  makeApp,
+  PIN,
+  PUBLIC_URL,
+  snapshot,
+} from "./helpers/harness.ts";
 
 t.test("POST /v1/join-tokens -> 201 with the one-line bootstrap command", async (t) => {
   const { app } = await makeApp(t);
@@ -156,4 +165,61 @@ t.test("POST /v1/bootstrap/verify (open) checks a join token without using it", 
   );
   const list = (await app.inject({ method: "GET", url: "/v1/join-tokens", headers: auth })).json();
   t.equal(list.tokens[0].uses, 0, "verifying does not count as a use");
+
+  const withMachine = await app.inject({
+    method: "POST",
+    url: "/v1/bootstrap/verify",
+    payload: { token: created.token, machineId: "0".repeat(32) },
+  });
+  t.equal(withMachine.statusCode, 200, "an unknown machine id: the token's answer");
+  const badMachine = await app.inject({
+    method: "POST",
+    url: "/v1/bootstrap/verify",
+    payload: { token: created.token, machineId: "not-a-machine-id" },
+  });
+  t.equal(badMachine.statusCode, 400);
+  t.same(
+    badMachine.json().error.details.map((d: { path: string }) => d.path),
+    ["machineId"],
+  );
 });
+
+t.test(
+  "POST /v1/bootstrap/verify with the machine id: 409 for a machine enrolled as the other role",
+  async (t) => {
+    const { app } = await makeApp(t);
+    const server = await createJoinToken(app, "server");
+    const agentToken = await createJoinToken(app, "agent");
+    const serverFacts = facts("cp-1");
+    const { agent } = await enrol(app, server.token, serverFacts);
+    t.teardown(() => agent.close());
+    const tokensBefore = (await app.inject({ method: "GET", url: "/v1/join-tokens", headers: auth })).body;
+
+    const refused = await app.inject({
+      method: "POST",
+      url: "/v1/bootstrap/verify",
+      payload: { token: agentToken.token, machineId: serverFacts.machineId },
+    });
+    t.equal(refused.statusCode, 409);
+    t.same(refused.json(), {
+      error: {
+        code: "CONFLICT",
+        message: "this machine is already enrolled as server cp-1; an agent join token cannot re-enrol it",
+      },
+    });
+    const sameRole = await app.inject({
+      method: "POST",
+      url: "/v1/bootstrap/verify",
+      payload: { token: server.token, machineId: serverFacts.machineId },
+    });
+    t.equal(sameRole.statusCode, 200, "its own role's token is fine (a re-run of the bootstrap)");
+    const tokensAfter = (await app.inject({ method: "GET", url: "/v1/join-tokens", headers: auth })).body;
+    t.equal(tokensAfter, tokensBefore, "no token used");
+    const nodes = (await app.inject({ method: "GET", url: "/v1/nodes", headers: auth })).json();
+    t.same(
+      nodes.nodes.map((n: { name: string; role: string }) => [n.name, n.role]),
+      [["cp-1", "server"]],
+      "no node added and none changed role",
+    );
+  },
+);

@@ -70,8 +70,43 @@ t.test(
     const agentToken = w.coord.createJoinToken({ role: "agent" }).token;
     t.throws(() => w.coord.enrol(frame(agentToken, facts), "10.9.9.9"), {
       code: "CONFLICT",
-      message: /already enrolled as server s1; a agent join token cannot re-enrol it/,
+      message: /already enrolled as server s1; an agent join token cannot re-enrol it/,
     });
+  },
+);
+
+t.test(
+  "verifying a token with the machine id refuses the other role before anything is installed",
+  async (t) => {
+    const w = makeWorld(t);
+    const server = w.coord.createJoinToken({ role: "server" });
+    const agent = w.coord.createJoinToken({ role: "agent" });
+    const facts = nodeFacts("s1", 7);
+    w.coord.enrol(frame(server.token, facts), "10.9.9.9");
+    const eventsBefore = w.coord.listEvents(0, 100).events.length;
+
+    t.throws(() => w.coord.verifyJoinToken(agent.token, facts.machineId), {
+      code: "CONFLICT",
+      message: "this machine is already enrolled as server s1; an agent join token cannot re-enrol it",
+    });
+    t.same(w.coord.verifyJoinToken(server.token, facts.machineId), {
+      id: server.id,
+      role: "server",
+      expiresAt: server.expiresAt,
+    });
+    t.equal(
+      w.coord.verifyJoinToken(agent.token, nodeFacts("new", 8).machineId).role,
+      "agent",
+      "unknown machine",
+    );
+    t.equal(w.coord.verifyJoinToken(agent.token).role, "agent", "no machine id: the token alone");
+    // Only a valid token learns anything about the machine.
+    t.throws(() => w.coord.verifyJoinToken(`${agent.id}.aaaaaaaaaaaaaaaa`, facts.machineId), {
+      code: "UNAUTHORIZED",
+    });
+    t.equal(w.coord.listEvents(0, 100).events.length, eventsBefore, "verifying records nothing");
+    const uses = Object.fromEntries(w.coord.listJoinTokens().map((x) => [x.id, x.uses]));
+    t.same(uses, { [server.id]: 1, [agent.id]: 0 }, "verifying uses no token");
   },
 );
 

@@ -276,3 +276,26 @@ t.test("steps come in order (init, servers, agents) and the planner is determini
     ["s1", "s2", "s3", "a1"],
   );
 });
+
+t.test(
+  "the planner never changes its input (the sequencer passes the store's frozen summaries)",
+  async (t) => {
+    const nodes = [
+      node("s1", "server", "joined", { init: true }),
+      node("s2", "server", "waiting"),
+      node("a1", "agent", "joining", { releasedAt: NOW - 10_000_000 }),
+      node("a2", "agent", "waiting"),
+      node("a3", "agent", "enrolled"),
+    ].map((n) => Object.freeze({ ...n, failedChecks: Object.freeze([...n.failedChecks]) }));
+    const copy = structuredClone(nodes);
+    const out = plan({ ...input([]), nodes: Object.freeze(nodes) });
+    t.same(
+      out.actions.map((a) => `${a.type} ${a.node}`),
+      ["fail a1", "release-plan s2", "release-plan a2", "request-checks a3"],
+      "a1 timed out; s2 and a2 released",
+    );
+    t.match(stepOf(out, "a1")?.reason, "join timed out");
+    t.equal(stepOf(out, "s2")?.status, "running");
+    t.same(nodes, copy, "the input is as it was");
+  },
+);

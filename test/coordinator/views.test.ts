@@ -1,11 +1,19 @@
 import { ClusterSpecSchema, type NodeState, type Role } from "@muster/shared";
 import t from "tap";
 import type { NodeRecord } from "../../packages/coordinator/src/store/nodes-repo.ts";
-import { clusterPhase, clusterView, eventsPage, nodeView } from "../../packages/coordinator/src/views.ts";
+import {
+  type ClusterNode,
+  clusterPhase,
+  clusterView,
+  eventsPage,
+  nodeView,
+} from "../../packages/coordinator/src/views.ts";
 import { makeWorld, nodeFacts } from "./helpers/domain.ts";
 
+type Rec = NodeRecord & ClusterNode;
+
 let id = 0;
-function rec(name: string, role: Role, state: NodeState, over: Partial<NodeRecord> = {}): NodeRecord {
+function rec(name: string, role: Role, state: NodeState, over: Partial<Rec> = {}): Rec {
   id += 1;
   return {
     id,
@@ -17,6 +25,7 @@ function rec(name: string, role: Role, state: NodeState, over: Partial<NodeRecor
     address: `10.0.0.${id}`,
     facts: nodeFacts(name, id),
     checks: null,
+    failedChecks: [],
     checksRequestId: null,
     message: null,
     phase: null,
@@ -35,9 +44,9 @@ function rec(name: string, role: Role, state: NodeState, over: Partial<NodeRecor
 }
 
 t.test("cluster phase: empty, initializing, forming, ready, degraded, blocked", async (t) => {
-  const init = (state: NodeState, over: Partial<NodeRecord> = {}) =>
+  const init = (state: NodeState, over: Partial<Rec> = {}) =>
     rec("s1", "server", state, { init: true, ...over });
-  const cases: [string, NodeRecord[], "unknown" | "healthy" | "unhealthy", string][] = [
+  const cases: [string, Rec[], "unknown" | "healthy" | "unhealthy", string][] = [
     ["empty", [], "unknown", "empty"],
     ["init joining", [init("joining"), rec("a1", "agent", "waiting")], "unknown", "initializing"],
     ["no init yet", [rec("s2", "server", "checking")], "unknown", "initializing"],
@@ -65,6 +74,7 @@ t.test("cluster view: counts, quorum of joined servers, lease, registration addr
     rec("s3", "server", "joining"),
     rec("a1", "agent", "joined"),
     rec("a2", "agent", "failed", { message: "install failed" }),
+    rec("a3", "agent", "check-failed", { failedChecks: ["cpus", "swap"] }),
   ];
   const view = clusterView({
     spec,
@@ -77,11 +87,12 @@ t.test("cluster view: counts, quorum of joined servers, lease, registration addr
     phase: "forming",
     registrationAddress: "10.1.1.1",
     servers: { total: 3, ready: 2, quorum: 2, faultTolerance: 0 },
-    agents: { total: 2, ready: 1 },
+    agents: { total: 3, ready: 1 },
     joinInFlight: { node: "s3", since: "1970-01-01T00:00:00.000Z" },
     warnings: [
       "2 servers tolerate only 0 failure(s), the same as 1; use an odd number of servers",
       "agent a2 failed to join: install failed; run `muster retry a2`",
+      "agent a3 failed its checks (cpus, swap); fix them and run `muster retry a3`",
     ],
   });
   const fixed = clusterView({

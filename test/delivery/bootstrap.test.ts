@@ -1,12 +1,27 @@
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { AgentConfigSchema } from "@muster/shared";
 import t, { type Test } from "tap";
 import YAML from "yaml";
 import { renderBootstrapScript } from "../../packages/coordinator/src/delivery/bootstrap-script.ts";
-import { startFakeCoordinator, TOKENS, writeTestBundle } from "./helpers/fake-coordinator.ts";
+import {
+  enrolledServers,
+  startFakeCoordinator,
+  TOKENS,
+  verifiedMachineIds,
+  writeTestBundle,
+} from "./helpers/fake-coordinator.ts";
 import { ScratchRoot } from "./helpers/scratch-root.ts";
 import { makeTestTls, WRONG_PIN } from "./helpers/tls-cert.ts";
 
@@ -14,6 +29,13 @@ import { makeTestTls, WRONG_PIN } from "./helpers/tls-cert.ts";
 // into sh, as root, against a scratch root (private mount namespace, see helpers/scratch-root.ts).
 const isRoot = process.getuid?.() === 0;
 const skip = isRoot ? false : "needs root: runs the bootstrap in a private mount namespace";
+// The scratch root shows the host's /etc: its machine id is what the bootstrap reads.
+const hostMachineId = (() => {
+  const id = (existsSync("/etc/machine-id") ? readFileSync("/etc/machine-id", "utf8") : "")
+    .trim()
+    .toLowerCase();
+  return /^[0-9a-f]{32}$/.test(id) ? id : null;
+})();
 
 // dash is Debian's /bin/sh; bash (in sh mode) is the RHEL family's.
 for (const shell of ["dash", "bash"]) {
@@ -121,6 +143,24 @@ for (const shell of ["dash", "bash"]) {
           t.match(r.stderr, /the coordinator rejected the join token: /);
           t.match(r.stderr, reason);
         }
+        untouched(t);
+      },
+    );
+
+    await t.test(
+      "a machine enrolled as a server offered an agent token: refused with the reason, nothing changed",
+      { skip: hostMachineId === null ? "this host has no /etc/machine-id" : false },
+      async (t) => {
+        verifiedMachineIds.length = 0;
+        enrolledServers.add(hostMachineId!);
+        t.teardown(() => enrolledServers.clear());
+        const r = await bootstrap(["--token", TOKENS.agent]);
+        t.same(verifiedMachineIds, [hostMachineId], "the bootstrap sent this machine's id");
+        t.equal(r.code, 1);
+        t.match(
+          r.stderr,
+          /the coordinator refused this machine: this machine is already enrolled as server s0; an agent join token cannot re-enrol it; use a join token for its role; nothing was changed/,
+        );
         untouched(t);
       },
     );

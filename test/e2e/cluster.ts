@@ -3,13 +3,14 @@
 // curl-bash one-liner inside their namespace. Production code runs unchanged inside.
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView } from "@muster/shared";
+import { DatabaseSync } from "node:sqlite";
+import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
 import { stringify } from "yaml";
 import { buildArtifacts, installScriptPath, writeSystemctlWrapper } from "../sim/index.ts";
 import type { ApiClient } from "../world/api-client.ts";
 import { firstLine } from "../world/testing.ts";
 import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
-import { CoordinatorProcess } from "./coordinator-process.ts";
+import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
 import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
@@ -38,6 +39,8 @@ export interface ClusterOptions {
   spec?: Record<string, unknown>;
   /** Subnet index for the world (default: first free). */
   subnetIndex?: number;
+  /** Start the coordinator (default true). false: a world with the mirror only (negative controls). */
+  coordinator?: boolean;
 }
 
 export class TestCluster {
@@ -46,6 +49,8 @@ export class TestCluster {
   readonly agents: WorldNode[];
   readonly coordinator: CoordinatorProcess;
   readonly durations: SimDurations;
+  /** The mirror serving install.sh and (under /rke2) the air-gap artifacts, in the coordinator machine. */
+  readonly mirrorUrl: string;
   #watch: ReturnType<WorldNode["spawn"]> | null = null;
   #watchOut = "";
 
@@ -55,6 +60,7 @@ export class TestCluster {
     this.agents = world.nodes.filter((n) => n.name.startsWith("agent"));
     this.coordinator = coordinator;
     this.durations = opts.durations ?? FAST;
+    this.mirrorUrl = `http://${world.coordinator.ip}:${MIRROR_PORT}`;
   }
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
@@ -96,7 +102,7 @@ export class TestCluster {
       const durations = opts.durations ?? FAST;
       for (const n of world.nodes) await writeSimDefaults(n, durations);
       const coordinator = new CoordinatorProcess(c);
-      await coordinator.start();
+      if (opts.coordinator !== false) await coordinator.start();
       return new TestCluster(world, opts, coordinator);
     } catch (err) {
       await world.down();
@@ -126,6 +132,45 @@ export class TestCluster {
 
   async nodes(): Promise<NodeView[]> {
     return (await this.api.get<{ nodes: NodeView[] }>("/v1/nodes")).nodes;
+  }
+
+  async plan(): Promise<PlanView["steps"]> {
+    return (await this.api.get<PlanView>("/v1/plan")).steps;
+  }
+
+  async revokeJoinToken(id: string): Promise<void> {
+    const r = await this.api.request("DELETE", `/v1/join-tokens/${encodeURIComponent(id)}`);
+    if (r.status >= 400)
+      throw new Error(`DELETE /v1/join-tokens/${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+
+  /**
+   * Moves a join token's expiry into the past in the coordinator's database (join tokens live at
+   * least 60 s; a test should not sleep that long). The coordinator reads tokens from the database
+   * on every check, so its own expiry rule then judges the token.
+   */
+  expireJoinToken(id: string): void {
+    const db = new DatabaseSync(this.world.coordinator.path(`${STATE_DIR}/muster.db`));
+    try {
+      db.exec("PRAGMA busy_timeout = 5000");
+      const r = db.prepare("UPDATE join_tokens SET expires_at = ? WHERE id = ?").run(Date.now() - 1000, id);
+      if (r.changes !== 1) throw new Error(`join token ${id} not found in the coordinator's database`);
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Names of the Kubernetes nodes the simulator's apiserver on `via` lists. */
+  async kubernetesNodes(via: WorldNode): Promise<string[]> {
+    const r = await via.exec("curl", ["-fsSk", `https://${via.ip}:6443/api/v1/nodes`]);
+    return (JSON.parse(r.stdout) as { items: { metadata: { name: string } }[] }).items
+      .map((i) => i.metadata.name)
+      .sort();
+  }
+
+  /** The journal the systemctl stand-in keeps for a unit in a node. */
+  async journal(node: WorldNode, unit: string): Promise<string> {
+    return readFile(node.path(`/run/systemctl-sim/journal/${unit}.service.log`), "utf8").catch(() => "");
   }
 
   async events(after = 0): Promise<MusterEvent[]> {

@@ -50,8 +50,10 @@ export class CoordinatorProcess {
       this.log += c.toString();
     });
     this.#proc = proc;
+    // After a restart the log still holds the previous process's line: look only at this one's.
+    const from = this.log.length;
     await waitUntil(
-      () => this.log.includes("muster coordinator serving"),
+      () => this.log.includes("muster coordinator serving", from),
       30_000,
       () => `coordinator did not start:\n${this.log}`,
     );

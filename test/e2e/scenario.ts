@@ -85,3 +85,48 @@ export async function assertVoters(t: Test, cluster: TestCluster, names: string[
   );
   t.same(members.map((m) => m.name).sort(), [...names].sort(), "etcd voters are exactly the servers");
 }
+
+export interface ServerJoinEvent {
+  seq: number;
+  type: "node.join.started" | "node.join.succeeded" | "node.join.failed";
+  node: string;
+}
+
+/** The servers' join events in the order the coordinator recorded them (by seq, not by clock). */
+export async function serverJoinEvents(cluster: TestCluster): Promise<ServerJoinEvent[]> {
+  const servers = new Set((await cluster.nodes()).filter((n) => n.role === "server").map((n) => n.name));
+  const kinds = new Set(["node.join.started", "node.join.succeeded", "node.join.failed"]);
+  return (await cluster.events())
+    .filter((e) => e.node !== undefined && servers.has(e.node) && kinds.has(e.type))
+    .sort((a, b) => a.seq - b.seq)
+    .map((e) => ({ seq: e.seq, type: e.type as ServerJoinEvent["type"], node: e.node! }));
+}
+
+/**
+ * Violations of "one server join at a time" in the event log's own order: a server's join started
+ * while another server's join had started and not yet ended. Empty when joins are strictly serial.
+ */
+export function concurrentServerJoins(events: readonly ServerJoinEvent[]): string[] {
+  const out: string[] = [];
+  let open: string | null = null;
+  for (const e of events) {
+    if (e.type === "node.join.started") {
+      if (open !== null) out.push(`${e.node} started (seq ${e.seq}) while ${open} was joining`);
+      open = e.node;
+    } else if (e.node === open) {
+      open = null;
+    }
+  }
+  return out;
+}
+
+/** Serial server joins judged by event order, beside the clock-based judgements of assertServerJoinsSerial. */
+export async function assertOneServerJoinAtATime(t: Test, cluster: TestCluster): Promise<ServerJoinEvent[]> {
+  const events = await serverJoinEvents(cluster);
+  t.same(
+    concurrentServerJoins(events),
+    [],
+    "event log: a server join starts only after the previous one ended",
+  );
+  return events;
+}

@@ -2,26 +2,31 @@ import { type AgentFrame, applyIgnores, parseRke2Token } from "@muster/shared";
 import { type Ctx, scrub } from "./context.ts";
 import { crossNodeChecks, mergeChecks } from "./cross-node-checks.ts";
 import { failJoin, recordChecks, succeedJoin } from "./node-transitions.ts";
-import type { NodeRecord } from "./store/nodes-repo.ts";
+import type { NodeSummary } from "./store/node-summaries.ts";
 
 // Frames from an authenticated agent. A frame about a plan the node is no longer on (checksum
 // mismatch) or a checks request it no longer has is stale: logged and ignored, never applied.
+// Frames are looked up in the in-memory node summaries; the stored plan and facts are read only
+// where a frame needs them (the init server's token capture, cross-node checks of a VIP server).
 
 type FrameOf<T extends AgentFrame["type"]> = Extract<AgentFrame, { type: T }>;
-
-function capturesToken(node: NodeRecord): boolean {
-  return node.plan !== null && (JSON.parse(node.plan) as { captureToken?: boolean }).captureToken === true;
-}
 
 export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
   const { store, logger } = ctx;
 
-  function stale(node: NodeRecord, frame: AgentFrame, why: string): void {
+  /** Only an init server's plan can capture the token (plan-builder.ts). */
+  function capturesToken(node: NodeSummary): boolean {
+    if (!node.init) return false;
+    const stored = store.nodes.get(node.name)?.plan ?? null;
+    return stored !== null && (JSON.parse(stored) as { captureToken?: boolean }).captureToken === true;
+  }
+
+  function stale(node: NodeSummary, frame: AgentFrame, why: string): void {
     logger.info({ node: node.name, frame: frame.type, state: node.state }, `stale frame ignored: ${why}`);
   }
 
   /** True when the frame is about the plan the node is joining with now. */
-  function onCurrentPlan(node: NodeRecord, frame: AgentFrame & { checksum: string }): boolean {
+  function onCurrentPlan(node: NodeSummary, frame: AgentFrame & { checksum: string }): boolean {
     if (node.state === "joining" && node.planChecksum === frame.checksum) return true;
     stale(
       node,
@@ -31,33 +36,37 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     return false;
   }
 
-  function checksResult(node: NodeRecord, frame: FrameOf<"checks.result">): void {
+  function checksResult(node: NodeSummary, frame: FrameOf<"checks.result">): void {
     if (node.state !== "checking" || node.checksRequestId !== frame.requestId) {
       stale(node, frame, "no such checks request outstanding");
       return;
     }
     const spec = ctx.spec();
-    const servers = store.nodes.list().filter((n) => n.role === "server");
-    const own = crossNodeChecks(spec.vip, node, servers);
+    const record = spec.vip && node.role === "server" ? store.nodes.get(node.name) : null;
+    const own = record ? crossNodeChecks(spec.vip, record, store.nodes.servers()) : [];
     recordChecks(ctx, node, applyIgnores(mergeChecks(frame.results, own), spec.checks.ignore));
   }
 
-  function phase(node: NodeRecord, frame: FrameOf<"phase">): void {
+  function phase(node: NodeSummary, frame: FrameOf<"phase">): void {
     if (!onCurrentPlan(node, frame)) return;
     const detail = frame.message ? scrub(ctx, frame.message) : null;
     logger.info({ node: node.name, phase: frame.phase, status: frame.status }, "phase");
-    // The phase and, if it failed, the failed join commit together.
-    store.tx(() => {
-      store.nodes.update(node.name, { phase: `${frame.phase} ${frame.status}`, message: detail });
-      const text = `${node.name}: ${frame.phase} ${frame.status}${detail ? `: ${detail}` : ""}`;
-      store.events.append("node.phase", node.name, text);
-      if (frame.status === "failed")
-        failJoin(ctx, node.name, `phase ${frame.phase} failed${detail ? `: ${detail}` : ""}`);
-    });
+    // The phase and, if it failed, the failed join commit together. Progress alone is relaxed
+    // (db.ts): the agent reports its phases again when it reconnects.
+    const failed = frame.status === "failed";
+    store.tx(
+      () => {
+        store.nodes.update(node.name, { phase: `${frame.phase} ${frame.status}`, message: detail });
+        const text = `${node.name}: ${frame.phase} ${frame.status}${detail ? `: ${detail}` : ""}`;
+        store.events.append("node.phase", node.name, text);
+        if (failed) failJoin(ctx, node.name, `phase ${frame.phase} failed${detail ? `: ${detail}` : ""}`);
+      },
+      failed ? "full" : "relaxed",
+    );
   }
 
   /** Why a captured token is refused, or null to accept it. Only the init server, during its join, once. */
-  function tokenRefusal(node: NodeRecord, raw: string): string | null {
+  function tokenRefusal(node: NodeSummary, raw: string): string | null {
     if (!node.init || !capturesToken(node)) return "this node's plan does not capture the token";
     try {
       if (parseRke2Token(raw).user === "node") return "it is an agent token, which cannot join servers";
@@ -70,7 +79,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     return null;
   }
 
-  function tokenCaptured(node: NodeRecord, frame: FrameOf<"token.captured">): void {
+  function tokenCaptured(node: NodeSummary, frame: FrameOf<"token.captured">): void {
     if (!onCurrentPlan(node, frame)) return;
     const token = frame.token.trim();
     const refusal = tokenRefusal(node, token);
@@ -97,7 +106,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     ctx.schedule();
   }
 
-  function planDone(node: NodeRecord, frame: FrameOf<"plan.done">): void {
+  function planDone(node: NodeSummary, frame: FrameOf<"plan.done">): void {
     if (node.state === "joined" && node.planChecksum === frame.checksum) return; // repeated after a reconnect
     if (!onCurrentPlan(node, frame)) return;
     if (!frame.ok)
@@ -107,8 +116,17 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     else succeedJoin(ctx, node.name);
   }
 
+  /** Outcome of a pre-staged install: shown, never fatal (the plan's install phase decides). */
+  function prepared(node: NodeSummary, frame: FrameOf<"install.prepared">): void {
+    const detail = scrub(ctx, frame.message);
+    const text = frame.ok
+      ? `${node.name}: RKE2 staged while waiting (${detail})`
+      : `${node.name}: staging RKE2 failed, the join will install it again: ${detail}`;
+    store.tx(() => store.events.append("node.phase", node.name, text), "relaxed");
+  }
+
   return function handleFrame(name: string, frame: AgentFrame): void {
-    const node = store.nodes.get(name);
+    const node = store.nodes.summary(name);
     if (!node) {
       logger.warn({ node: name, frame: frame.type }, "frame from an unknown node ignored");
       return;
@@ -118,6 +136,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     else if (frame.type === "token.captured") tokenCaptured(node, frame);
     else if (frame.type === "plan.done") planDone(node, frame);
     else if (frame.type === "heartbeat") heartbeats.set(name, ctx.now());
+    else if (frame.type === "install.prepared") prepared(node, frame);
     else
       logger.warn({ node: name, frame: frame.type }, "frame not expected on an authenticated link ignored");
   };

@@ -10,10 +10,10 @@ import { createFrameHandler } from "./agent-frames.ts";
 import type { Ctx } from "./context.ts";
 import { createEnrolment } from "./enrolment.ts";
 import { createJoinTokens } from "./join-tokens.ts";
-import { plan, registrationAddressOf } from "./planner.ts";
+import { plan, registrationAddress } from "./planner.ts";
 import { createRegistrationMonitor } from "./registration-monitor.ts";
 import { createRegistrationProbe, type RegistrationProbe } from "./registration-probe.ts";
-import { createSequencer } from "./sequencer.ts";
+import { createSequencer, type PlanningOptions, type PlanningStats } from "./sequencer.ts";
 import type { CoordinatorService } from "./service-api.ts";
 import { loadSpec, parseSpecInput, replaceSpec } from "./spec-rules.ts";
 import { openStore, type Store } from "./store/store.ts";
@@ -38,6 +38,8 @@ export interface CoordinatorOptions {
   tickMs?: number;
   /** Registration probe periods while a node waits on it / otherwise; default 3000 / 30000 ms. */
   registrationPollMs?: { waiting: number; idle: number };
+  /** Spacing and size of planning passes (sequencer.ts). */
+  planning?: PlanningOptions;
 }
 
 export interface Coordinator extends CoordinatorService {
@@ -46,6 +48,8 @@ export interface Coordinator extends CoordinatorService {
   tick(): PlanView;
   /** Plans, probes the registration address now, and plans again (tests; a fresh `muster status`). */
   settle(): Promise<void>;
+  /** Planning passes run and actions applied so far, and how long the last pass took. */
+  planningStats(): PlanningStats;
 }
 
 /** Repairs what a restart leaves behind: no link survives it. The lease survives on purpose. */
@@ -69,7 +73,9 @@ function afterRestart(store: Store, logger: Logger): void {
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
-  const store = openStore(opts.stateDir, now);
+  const store = openStore(opts.stateDir, now, (err) =>
+    logger.error({ err: (err as Error).message }, "committing grouped changes failed"),
+  );
   let spec: ClusterSpec;
   let vault: ReturnType<typeof createVault>;
   try {
@@ -99,7 +105,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     fastMs: opts.registrationPollMs?.waiting,
     slowMs: opts.registrationPollMs?.idle,
   });
-  const sequencer = createSequencer(ctx, monitor, heartbeats);
+  const sequencer = createSequencer(ctx, monitor, heartbeats, opts.planning);
   const handleFrame = createFrameHandler(ctx, heartbeats);
   const joinTokens = createJoinTokens(store, now);
   const enrolment = createEnrolment(ctx, joinTokens);
@@ -108,7 +114,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   // The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured).
   const getSpec = () =>
     publicSpec({ ...spec, rke2: { ...spec.rke2, ...(vault.token() !== null ? { token: "set" } : {}) } });
-  const registrationHealth = () => monitor.health(registrationAddressOf(spec, store.nodes.list()));
+  const registrationHealth = () => monitor.health(registrationAddress(spec, store.nodes.initNode()));
   const mustGet = (name: string) => {
     const node = store.nodes.get(name);
     if (!node) throw new MusterError("NOT_FOUND", `node ${name} does not exist`);
@@ -126,7 +132,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     getCluster: () =>
       clusterView({
         spec,
-        nodes: store.nodes.list(),
+        nodes: store.nodes.summaries(),
         lease: store.lease.get(),
         registration: registrationHealth(),
       }),
@@ -137,7 +143,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       ctx.schedule();
       return getSpec();
     },
-    listNodes: () => store.nodes.list().map(nodeView),
+    listNodes: () => store.nodes.listings().map(nodeView),
     getNode: (name) => nodeView(mustGet(name)),
     retryNode(name): NodeView {
       const node = mustGet(name);
@@ -166,10 +172,11 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     listEvents: (after, limit) => eventsPage(store.events, after, limit),
     createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
     listJoinTokens: () => joinTokens.list(),
-    verifyJoinToken: (token) => joinTokens.verify(token),
+    verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
     revokeJoinToken: (id) => joinTokens.revoke(id),
 
     tick: () => ({ steps: sequencer.tick().steps }),
+    planningStats: sequencer.stats,
     async settle() {
       sequencer.tick(); // points the monitor at the current registration address
       await monitor.refresh();

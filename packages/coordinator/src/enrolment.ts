@@ -6,6 +6,7 @@ import {
   isIPv4,
   isRfc1123Hostname,
   MusterError,
+  type Role,
   secretMatchesHash,
 } from "@muster/shared";
 import type { Ctx } from "./context.ts";
@@ -17,6 +18,14 @@ import type { JoinTokens } from "./join-tokens.ts";
 
 const DUMMY_HASH = hashSecret("muster-no-such-node");
 const PRE_RELEASE = new Set(["enrolled", "checking", "waiting", "check-failed"]);
+
+/** A machine enrolled under one role is never re-enrolled under another by a join token. */
+function roleConflict(known: { role: Role; name: string }, role: Role): MusterError {
+  return new MusterError(
+    "CONFLICT",
+    `this machine is already enrolled as ${known.role} ${known.name}; ${role === "agent" ? "an" : "a"} ${role} join token cannot re-enrol it`,
+  );
+}
 
 function invalid(path: string, message: string): MusterError {
   return new MusterError("VALIDATION_FAILED", `${path}: ${message}`, [{ path, message }]);
@@ -50,11 +59,7 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
     const result = store.tx(() => {
       const known = store.nodes.byMachineId(machineId);
       if (known) {
-        if (known.role !== grant.role)
-          throw new MusterError(
-            "CONFLICT",
-            `this machine is already enrolled as ${known.role} ${known.name}; a ${grant.role} join token cannot re-enrol it`,
-          );
+        if (known.role !== grant.role) throw roleConflict(known, grant.role);
         // Same node: new credential (the old one stops working), fresh facts; the address is kept
         // once a plan was released, because it is in the node's RKE2 config.
         store.nodes.update(known.name, {
@@ -72,7 +77,7 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
         store.tokens.countUse(grant.id);
         return { node: known.name, reenrolled: true };
       }
-      if (store.nodes.get(name))
+      if (store.nodes.summary(name))
         throw new MusterError("CONFLICT", `node name ${name} is already used by another machine`, [
           { path: "nodeName", message: "already used by another machine" },
         ]);
@@ -101,6 +106,18 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
     return { node: result.node, credential };
   }
 
+  /**
+   * What the bootstrap asks before it changes anything on the machine: the token's grant, refused
+   * (CONFLICT) when the machine, known by its machine id, is enrolled under the other role, which
+   * enrol() would refuse too, but only after the agent was installed.
+   */
+  function verify(token: string, machineId?: string): ReturnType<JoinTokens["verify"]> {
+    const grant = joinTokens.verify(token);
+    const known = machineId === undefined ? null : store.nodes.byMachineId(machineId);
+    if (known && known.role !== grant.role) throw roleConflict(known, grant.role);
+    return grant;
+  }
+
   function authenticate(frame: HelloFrame): { node: string } {
     const node = store.nodes.get(frame.node);
     // Compare even for an unknown node so timing does not reveal which names exist.
@@ -111,9 +128,10 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
         "UNAUTHORIZED",
         `the credential for ${node.name} was presented by a different machine`,
       );
-    store.tx(() => store.nodes.update(node.name, { facts: frame.facts }));
+    // Relaxed (store/db.ts): the agent sends its facts again on every hello.
+    store.tx(() => store.nodes.update(node.name, { facts: frame.facts }), "relaxed");
     return { node: node.name };
   }
 
-  return { enrol, authenticate };
+  return { enrol, authenticate, verify };
 }

@@ -30,17 +30,24 @@ export interface BuildPlanInput {
   registrationAddress: string | null;
 }
 
-export function buildPlan(input: BuildPlanInput): NodePlan {
-  const { spec, node, init, token, registrationAddress } = input;
+/** How a node of this role installs RKE2 (also sent ahead of its turn: install.prepare). */
+export function installSpecFor(spec: ClusterSpec, role: Role): InstallSpec {
   const r = spec.rke2;
-  const install: InstallSpec = {
+  return {
     installerUrl: r.installerUrl,
-    type: node.role,
+    type: role,
     channel: r.channel,
     ...(r.version ? { version: r.version } : {}),
     ...(r.artifactUrl ? { artifactUrl: r.artifactUrl } : {}),
     ...(r.artifactPath ? { artifactPath: r.artifactPath } : {}),
   };
+}
+
+export const serviceFor = (role: Role) => (role === "server" ? "rke2-server" : "rke2-agent");
+
+export function buildPlan(input: BuildPlanInput): NodePlan {
+  const { spec, node, init, token, registrationAddress } = input;
+  const install = installSpecFor(spec, node.role);
   const body: PlanBody = {
     node: node.name,
     role: node.role,
@@ -54,7 +61,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       registrationAddress: init ? null : registrationAddress,
     }),
     manifests: [],
-    service: node.role === "server" ? "rke2-server" : "rke2-agent",
+    service: serviceFor(node.role),
     readiness: {
       registrationAddress: init ? null : registrationAddress,
       timeoutSeconds: node.role === "server" ? spec.timeouts.serverJoin : spec.timeouts.agentJoin,

@@ -14,7 +14,7 @@ export const reasons = {
   waitingForConnect: () => waiting("waiting for the node to connect"),
   waitingForReconnect: () => waiting("waiting for the node to reconnect"),
   waitingForChecks: () => waiting("waiting for checks"),
-  checkFailed: (node: string, names: string[]) =>
+  checkFailed: (node: string, names: readonly string[]) =>
     blocked(
       `check-failed: ${names.join(", ") || "(unknown)"}; fix them and run \`muster retry ${node}\`, or add them to spec checks.ignore`,
     ),
@@ -22,7 +22,7 @@ export const reasons = {
     blocked(
       `${role === "server" ? "blocked: " : ""}${role} ${node} failed to join: ${message ?? "no reason given"}; run \`muster retry ${node}\` or remove it`,
     ),
-  initCheckFailed: (init: string, names: string[]) =>
+  initCheckFailed: (init: string, names: readonly string[]) =>
     blocked(
       `blocked: init server ${init} failed its checks (${names.join(", ") || "unknown"}); fix them and run \`muster retry ${init}\``,
     ),

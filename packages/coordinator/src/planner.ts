@@ -18,7 +18,7 @@ export interface NodeSnapshot {
   message: string | null;
   phase: string | null;
   /** Names of the failing checks, for check-failed nodes. */
-  failedChecks: string[];
+  failedChecks: readonly string[];
 }
 
 export interface LeaseSnapshot {
@@ -55,24 +55,30 @@ export function registrationAddressOf(
   spec: ClusterSpec,
   nodes: readonly Pick<NodeSnapshot, "init" | "address">[],
 ) {
-  return spec.registrationAddress ?? nodes.find((n) => n.init)?.address ?? null;
+  return registrationAddress(spec, nodes.find((n) => n.init) ?? null);
+}
+
+/** The address joiners register with: the spec's, or else the init server's. */
+export function registrationAddress(spec: ClusterSpec, init: Pick<NodeSnapshot, "address"> | null) {
+  return spec.registrationAddress ?? init?.address ?? null;
 }
 
 export function plan(input: PlannerInput): PlannerOutput {
   const { spec, now } = input;
   const actions: PlannerAction[] = [];
-  const nodes = planOrder(input.nodes).map((n) => ({ ...n }));
+  // Input snapshots are never changed: a node whose state this pass decides is replaced by a copy.
+  const nodes: NodeSnapshot[] = planOrder(input.nodes);
 
   // Timeouts first: a node that ran out of time is failed before anything else is decided.
   const timedOut = new Set<string>();
-  for (const n of nodes) {
+  for (const [i, n] of nodes.entries()) {
     if (n.state !== "joining" || n.releasedAt === null) continue;
     const key = n.role === "server" ? "serverJoin" : "agentJoin";
     const limit = spec.timeouts[key];
     if (now - n.releasedAt < limit * 1000) continue;
     const reason = `join timed out after ${limit}s (spec.timeouts.${key})${n.phase ? `; last phase: ${n.phase}` : ""}`;
     actions.push({ type: "fail", node: n.name, reason });
-    Object.assign(n, { state: "failed", message: reason });
+    nodes[i] = { ...n, state: "failed", message: reason };
     timedOut.add(n.name);
   }
 
@@ -156,8 +162,7 @@ export function plan(input: PlannerInput): PlannerOutput {
         }
         const asInit = n.role === "server" && (init === null || init.name === n.name);
         actions.push({ type: "release-plan", node: n.name, init: asInit });
-        n.state = "joining";
-        if (asInit) init = n;
+        if (asInit) init = { ...n, state: "joining" };
         if (n.role === "server") serverInFlight = n.name;
         else agentsJoining++;
         step(n, reasons.released(asInit));

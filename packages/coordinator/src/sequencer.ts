@@ -1,67 +1,88 @@
 import { CloseCodes } from "@muster/shared";
 import { type Ctx, sendTo } from "./context.ts";
-import { currentPlan, failJoin, releasePlan, requestChecks } from "./node-transitions.ts";
 import {
-  type NodeSnapshot,
+  checksContext,
+  currentPlan,
+  failJoin,
+  type PassChecksContext,
+  releasePlan,
+  requestChecks,
+  sendPrepare,
+} from "./node-transitions.ts";
+import {
   type PlannerAction,
+  type PlannerInput,
   type PlannerOutput,
   plan,
-  registrationAddressOf,
+  registrationAddress,
 } from "./planner.ts";
 import { REGISTRATION_WAIT } from "./planner-reasons.ts";
 import type { RegistrationMonitor } from "./registration-monitor.ts";
 import type { AgentLink } from "./service-api.ts";
-import type { NodeRecord } from "./store/nodes-repo.ts";
 
-// The thin driver around the pure planner: snapshot the store, plan, apply the actions. Any number of
-// changes in one turn of the event loop cause one planning pass; a periodic timer adds passes so
-// join timeouts fire without any event. Everything it decides is re-derivable from the database, so
-// a restarted coordinator resumes where it stopped (the lease still held, plans re-sent on reconnect).
+// The thin driver around the pure planner: snapshot the nodes (from the store's in-memory summaries,
+// never by reading the table), plan, apply the actions. Changes ask for a pass with schedule(): any
+// number of them before the pass runs cause one pass, and passes are spaced so planning stays a small
+// share of the CPU however many frames arrive (see schedule()). A periodic timer adds passes so join
+// timeouts fire without any event. Everything it decides is re-derivable from the database, so a
+// restarted coordinator resumes where it stopped (the lease still held, plans re-sent on reconnect).
 
-export function toSnapshot(n: NodeRecord): NodeSnapshot {
-  return {
-    name: n.name,
-    role: n.role,
-    init: n.init,
-    state: n.state,
-    address: n.address,
-    connected: n.connected,
-    seq: n.id,
-    releasedAt: n.releasedAt,
-    message: n.message,
-    phase: n.phase,
-    failedChecks: (n.checks ?? []).filter((c) => c.status === "fail").map((c) => c.name),
-  };
+export interface PlanningOptions {
+  /** Least time between the end of a pass and the start of the next scheduled one; default 10 ms. */
+  minIntervalMs?: number;
+  /** Actions applied per pass; the rest wait for the next pass, so the event loop is never held long. Default 256. */
+  maxActionsPerPass?: number;
 }
 
-export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbeats: Map<string, number>) {
+/** A pass waits at least this many times as long as the previous pass took, capped at MAX_GAP_MS. */
+const COST_FACTOR = 4;
+const MAX_GAP_MS = 250;
+
+export interface PlanningStats {
+  passes: number;
+  actions: number;
+  lastPassMs: number;
+}
+
+export function createSequencer(
+  ctx: Ctx,
+  monitor: RegistrationMonitor,
+  heartbeats: Map<string, number>,
+  opts: PlanningOptions = {},
+) {
   const { store, logger } = ctx;
-  let scheduled = false;
+  const minIntervalMs = opts.minIntervalMs ?? 10;
+  const maxActions = opts.maxActionsPerPass ?? 256;
+  let pending:
+    | { kind: "immediate"; handle: NodeJS.Immediate }
+    | { kind: "timer"; handle: NodeJS.Timeout }
+    | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  let nextPassAt = 0;
+  const stats: PlanningStats = { passes: 0, actions: 0, lastPassMs: 0 };
 
-  function plannerInput() {
+  function plannerInput(): PlannerInput {
     const spec = ctx.spec();
-    const nodes = store.nodes.list();
-    const registration = registrationAddressOf(spec, nodes);
     const lease = store.lease.get();
     return {
       spec,
-      nodes: nodes.map(toSnapshot),
+      nodes: store.nodes.summaries(),
       lease: lease && { node: lease.node, since: lease.since },
       now: ctx.now(),
-      registrationHealthy: monitor.health(registration) === "healthy",
+      registrationHealthy: monitor.health(registrationAddress(spec, store.nodes.initNode())) === "healthy",
       tokenKnown: ctx.vault.token() !== null,
     };
   }
 
-  function apply(action: PlannerAction): void {
+  function apply(action: PlannerAction, checks: () => PassChecksContext): void {
     try {
-      if (action.type === "request-checks") requestChecks(ctx, action.node);
+      if (action.type === "request-checks") requestChecks(ctx, action.node, checks());
       else if (action.type === "release-plan") releasePlan(ctx, action.node, action.init);
       else failJoin(ctx, action.node, action.reason);
     } catch (err) {
-      // One failed action (e.g. the lease constraint refusing a second server) must not stop the rest.
+      // One failed action (e.g. the lease constraint refusing a second server) must not stop the
+      // rest: its own transaction is a savepoint of the pass's, rolled back alone.
       logger.error(
         { node: action.node, action: action.type, err: (err as Error).message },
         "planner action failed",
@@ -69,38 +90,87 @@ export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbea
     }
   }
 
+  /**
+   * The pass's actions in one transaction (one commit, frames sent after it). FULL when it releases a
+   * plan or fails a join; relaxed when it only asks nodes for checks (db.ts).
+   */
+  function applyAll(input: PlannerInput, actions: readonly PlannerAction[]): void {
+    if (actions.length === 0) return;
+    let checks: PassChecksContext | null = null;
+    const checksOnce = () => {
+      checks ??= checksContext(input.spec, input.nodes);
+      return checks;
+    };
+    const durability = actions.every((a) => a.type === "request-checks") ? "relaxed" : "full";
+    store.tx(() => {
+      for (const action of actions) apply(action, checksOnce);
+    }, durability);
+  }
+
   /** Watch the registration address once the init server joined; urgently while a joiner waits on it. */
-  function watchRegistration(input: ReturnType<typeof plannerInput>, out: PlannerOutput): void {
-    const init = input.nodes.find((n) => n.init);
+  function watchRegistration(input: PlannerInput, out: PlannerOutput): void {
+    const init = store.nodes.initNode();
     if (init?.state !== "joined" || !input.tokenKnown) {
       monitor.watch(null, false);
       return;
     }
     const waiting = out.steps.some((s) => s.reason.startsWith(REGISTRATION_WAIT));
-    monitor.watch(registrationAddressOf(input.spec, input.nodes), waiting);
+    monitor.watch(registrationAddress(input.spec, init), waiting);
   }
 
   /** One planning pass, synchronously. Returns what the planner saw and decided (tests use it). */
   function tick(): PlannerOutput {
+    const started = performance.now();
     const input = plannerInput();
     const out = plan(input);
-    for (const action of out.actions) apply(action);
-    watchRegistration(input, out);
+    // A prefix of the actions is always safe to apply: each was decided as if those before it were.
+    const actions = out.actions.length > maxActions ? out.actions.slice(0, maxActions) : out.actions;
+    try {
+      applyAll(input, actions);
+      watchRegistration(input, out);
+    } finally {
+      const ended = performance.now();
+      stats.passes += 1;
+      stats.actions += actions.length;
+      stats.lastPassMs = ended - started;
+      nextPassAt = ended + Math.min(MAX_GAP_MS, Math.max(minIntervalMs, COST_FACTOR * stats.lastPassMs));
+      if (actions.length < out.actions.length) schedule(true);
+    }
     return out;
   }
 
-  function schedule(): void {
-    if (scheduled || stopped) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      if (stopped) return;
-      try {
-        tick();
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, "planning pass failed");
-      }
-    });
+  function run(): void {
+    pending = null;
+    if (stopped) return;
+    try {
+      tick();
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, "planning pass failed");
+    }
+  }
+
+  /**
+   * Asks for a planning pass. After a quiet spell it runs on the next turn of the event loop; right
+   * after another pass it waits until max(minIntervalMs, COST_FACTOR x that pass's duration) has
+   * passed, so a burst of frames causes a bounded number of passes and planning at most about a
+   * fifth of the CPU. `soon`: the rest of a pass cut short by maxActionsPerPass, on the next turn
+   * (after the I/O already waiting, so frames are not held up by a long backlog).
+   */
+  function schedule(soon = false): void {
+    if (stopped) return;
+    if (pending && (pending.kind === "immediate" || !soon)) return;
+    cancel();
+    const wait = soon ? 0 : nextPassAt - performance.now();
+    pending =
+      wait <= 0
+        ? { kind: "immediate", handle: setImmediate(run) }
+        : { kind: "timer", handle: setTimeout(run, wait) };
+  }
+
+  function cancel(): void {
+    if (pending?.kind === "immediate") clearImmediate(pending.handle);
+    else if (pending?.kind === "timer") clearTimeout(pending.handle);
+    pending = null;
   }
 
   /** Heartbeats are kept in memory and written in one transaction per timer pass (see store/db.ts). */
@@ -110,15 +180,16 @@ export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbea
     heartbeats.clear();
     store.tx(() => {
       for (const [name, at] of seen) store.nodes.update(name, { lastSeen: at });
-    });
+    }, "relaxed");
   }
 
   function attach(name: string, link: AgentLink, appliedChecksum: string | null): void {
     const previous = ctx.links.get(name);
     ctx.links.set(name, link);
     if (previous && previous !== link) previous.close(CloseCodes.REPLACED, "replaced by a newer connection");
+    // Relaxed: after a restart every node is disconnected and a checks request is asked again.
     const node = store.tx(() => {
-      const n = store.nodes.get(name);
+      const n = store.nodes.summary(name);
       if (!n) return null;
       // A checks request sent on an earlier link may be lost: ask again.
       const recheck = n.state === "checking";
@@ -129,16 +200,18 @@ export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbea
       });
       store.events.append("node.connected", name, `${name} connected`);
       return n;
-    });
+    }, "relaxed");
     if (!node) {
       ctx.links.delete(name);
       return;
     }
     logger.info({ node: name, state: node.state, appliedChecksum }, "agent attached");
+    if (node.state === "waiting") sendPrepare(ctx, name);
     if (node.state === "joining") {
       // Re-send even if the agent applied it: its plan.done may have been lost; it skips done work.
       try {
-        const p = currentPlan(ctx, node);
+        const record = store.nodes.get(name);
+        const p = record && currentPlan(ctx, record);
         if (p) sendTo(ctx, name, { type: "plan.apply", plan: p });
       } catch (err) {
         logger.error({ node: name, err: (err as Error).message }, "cannot re-send the plan");
@@ -152,11 +225,11 @@ export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbea
     if (ctx.links.get(name) !== link) return;
     ctx.links.delete(name);
     const known = store.tx(() => {
-      if (!store.nodes.get(name)) return false;
+      if (!store.nodes.summary(name)) return false;
       store.nodes.update(name, { connected: false, lastSeen: heartbeats.get(name) ?? ctx.now() });
       store.events.append("node.disconnected", name, `${name} disconnected`);
       return true;
-    });
+    }, "relaxed");
     heartbeats.delete(name);
     if (known) logger.info({ node: name }, "agent detached");
     schedule();
@@ -164,10 +237,11 @@ export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbea
 
   return {
     tick,
-    schedule,
+    schedule: () => schedule(),
     attach,
     detach,
     plannerInput,
+    stats: (): PlanningStats => ({ ...stats }),
     start(tickMs: number): void {
       if (timer || stopped) return;
       timer = setInterval(() => {
@@ -181,6 +255,7 @@ export function createSequencer(ctx: Ctx, monitor: RegistrationMonitor, heartbea
       stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
+      cancel();
       try {
         flushHeartbeats();
       } catch (err) {

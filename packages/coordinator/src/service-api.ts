@@ -57,9 +57,13 @@ export interface CoordinatorService {
   listJoinTokens(): JoinTokenInfo[];
   /**
    * Checks a join token without using it up (the bootstrap calls this before it changes anything,
-   * so a wrong or expired token stops it cleanly). Throws UNAUTHORIZED with a clear reason.
+   * so a wrong or expired token stops it cleanly). Throws UNAUTHORIZED with a clear reason, or
+   * CONFLICT when `machineId` belongs to a node enrolled under the other role.
    */
-  verifyJoinToken(token: string): { id: string; role: "server" | "agent"; expiresAt: string };
+  verifyJoinToken(
+    token: string,
+    machineId?: string,
+  ): { id: string; role: "server" | "agent"; expiresAt: string };
   revokeJoinToken(id: string): void;
 
   // --- lifecycle -----------------------------------------------------------------------------

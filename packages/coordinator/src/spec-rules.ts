@@ -40,7 +40,7 @@ function conflict(path: string, message: string): MusterError {
 
 /** Throws CONFLICT if `next` may not replace `current` in the cluster's present state. */
 export function checkSpecChange(store: Store, vault: Vault, current: ClusterSpec, next: ClusterSpec): void {
-  const init = store.nodes.list().find((n) => n.init);
+  const init = store.nodes.initNode();
   const known = vault.token();
   const wanted = next.rke2.token?.trim();
   if (wanted !== undefined && known !== null && wanted !== known)

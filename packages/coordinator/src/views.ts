@@ -13,12 +13,14 @@ import { registrationAddressOf } from "./planner.ts";
 import type { RegistrationHealth } from "./registration-monitor.ts";
 import type { EventsRepo } from "./store/events-repo.ts";
 import type { Lease } from "./store/lease-repo.ts";
-import type { NodeRecord } from "./store/nodes-repo.ts";
+import type { NodeSummary } from "./store/node-summaries.ts";
+import type { NodeListing } from "./store/nodes-repo.ts";
 
 // What the REST API shows. Built from records field by field, so a credential hash or a plan (which
-// would hold the token) can never slip into a response.
+// would hold the token) can never slip into a response. The cluster view is built from the in-memory
+// node summaries, so `muster status` costs no table scan however many nodes there are.
 
-export function nodeView(n: NodeRecord): NodeView {
+export function nodeView(n: NodeListing): NodeView {
   return {
     name: n.name,
     role: n.role,
@@ -34,9 +36,15 @@ export function nodeView(n: NodeRecord): NodeView {
   };
 }
 
+/** What the cluster view needs of a node. */
+export type ClusterNode = Pick<
+  NodeSummary,
+  "name" | "role" | "init" | "state" | "address" | "connected" | "message" | "failedChecks"
+>;
+
 export interface ClusterInput {
   spec: ClusterSpec;
-  nodes: NodeRecord[];
+  nodes: readonly ClusterNode[];
   lease: Lease | null;
   registration: RegistrationHealth;
 }
@@ -67,12 +75,10 @@ function warnings(input: ClusterInput, address: string | null, members: number):
       out.push(
         `${n.role} ${n.name} failed to join: ${n.message ?? "no reason given"}; run \`muster retry ${n.name}\``,
       );
-    if (n.state === "check-failed") {
-      const names = (n.checks ?? []).filter((c) => c.status === "fail").map((c) => c.name);
+    if (n.state === "check-failed")
       out.push(
-        `${n.role} ${n.name} failed its checks (${names.join(", ")}); fix them and run \`muster retry ${n.name}\``,
+        `${n.role} ${n.name} failed its checks (${n.failedChecks.join(", ")}); fix them and run \`muster retry ${n.name}\``,
       );
-    }
   }
   return out;
 }

@@ -10,9 +10,12 @@ export const InterfaceFactSchema = z.strictObject({
     .max(64),
 });
 
+/** A machine's stable identity: /etc/machine-id, 32 lowercase hex digits. */
+export const MachineIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-hex-digit machine id");
+
 export const NodeFactsSchema = z.strictObject({
   hostname: z.string().min(1).max(253),
-  machineId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-hex-digit machine id"),
+  machineId: MachineIdSchema,
   os: z.strictObject({
     platform: z.string().max(64),
     distro: z.string().max(128),

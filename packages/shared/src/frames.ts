@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CheckResultSchema } from "./checks.ts";
 import { NodeFactsSchema } from "./facts.ts";
 import { JOIN_TOKEN_PATTERN } from "./join-token.ts";
-import { NodePlanSchema, PhaseNameSchema } from "./plan.ts";
+import { InstallSpecSchema, NodePlanSchema, PhaseNameSchema } from "./plan.ts";
 
 // Frames on the /v1/agent WebSocket: strict objects, a discriminated union on `type` per direction.
 // Anything else is refused with a close reason, never half-handled.
@@ -60,6 +60,14 @@ export const TokenCapturedFrameSchema = z.strictObject({
 
 export const HeartbeatFrameSchema = z.strictObject({ type: z.literal("heartbeat") });
 
+/** Outcome of a pre-staged install (install.prepare). Failure is reported, not fatal: the plan's
+ * own install phase runs the installer again and fails the join properly if it still fails. */
+export const InstallPreparedFrameSchema = z.strictObject({
+  type: z.literal("install.prepared"),
+  ok: z.boolean(),
+  message: z.string().max(4000),
+});
+
 export const AgentFrameSchema = z.discriminatedUnion("type", [
   EnrolFrameSchema,
   HelloFrameSchema,
@@ -68,6 +76,7 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
   PlanDoneFrameSchema,
   TokenCapturedFrameSchema,
   HeartbeatFrameSchema,
+  InstallPreparedFrameSchema,
 ]);
 export type AgentFrame = z.output<typeof AgentFrameSchema>;
 
@@ -92,6 +101,16 @@ export const ChecksRunFrameSchema = z.strictObject({
   vipInUse: z.boolean(),
 });
 
+/**
+ * Install RKE2 now, ahead of this node's turn: the installer never enables or starts anything, so
+ * nodes waiting for the join lease can pre-stage it in parallel and only the join itself is serial.
+ */
+export const InstallPrepareFrameSchema = z.strictObject({
+  type: z.literal("install.prepare"),
+  install: InstallSpecSchema,
+  service: z.enum(["rke2-server", "rke2-agent"]),
+});
+
 export const PlanApplyFrameSchema = z.strictObject({ type: z.literal("plan.apply"), plan: NodePlanSchema });
 
 export const ErrorFrameSchema = z.strictObject({
@@ -104,6 +123,7 @@ export const CoordinatorFrameSchema = z.discriminatedUnion("type", [
   WelcomeFrameSchema,
   ChecksRunFrameSchema,
   PlanApplyFrameSchema,
+  InstallPrepareFrameSchema,
   ErrorFrameSchema,
 ]);
 export type CoordinatorFrame = z.output<typeof CoordinatorFrameSchema>;
@@ -113,6 +133,7 @@ export type HelloFrame = z.output<typeof HelloFrameSchema>;
 export type ChecksRunFrame = z.output<typeof ChecksRunFrameSchema>;
 export type PlanApplyFrame = z.output<typeof PlanApplyFrameSchema>;
 export type PhaseFrame = z.output<typeof PhaseFrameSchema>;
+export type InstallPrepareFrame = z.output<typeof InstallPrepareFrameSchema>;
 
 /** WebSocket close codes muster uses (4000-4999 is the application range). */
 export const CloseCodes = {

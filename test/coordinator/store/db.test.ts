@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { setImmediate } from "node:timers/promises";
 import t from "tap";
 import { openDatabase } from "../../../packages/coordinator/src/store/db.ts";
 import { MIGRATIONS } from "../../../packages/coordinator/src/store/migrations.ts";
@@ -67,4 +68,179 @@ t.test("the lease table holds one lease at most, whatever the caller does", asyn
   t.equal(store.lease.get(), null);
   store.nodes.update("s1", { init: true });
   t.throws(() => store.nodes.update("s2", { init: true }), /UNIQUE/i, "one init server at most");
+});
+
+t.test("a nested tx is a savepoint: caught, only its own writes are undone", async (t) => {
+  const store = openStore(t.testdir(), Date.now);
+  t.teardown(() => store.close());
+  store.tx(() => {
+    store.events.append("node.retry", null, "kept");
+    t.throws(() =>
+      store.tx(() => {
+        store.events.append("node.retry", null, "undone");
+        throw new Error("inner step failed");
+      }),
+    );
+    store.events.append("node.retry", null, "also kept");
+  });
+  t.same(
+    store.events.after(0, 10).map((e) => e.message),
+    ["kept", "also kept"],
+  );
+});
+
+t.test("afterCommit runs after the outermost commit, never after a rollback", async (t) => {
+  const store = openStore(t.testdir(), Date.now);
+  t.teardown(() => store.close());
+  const ran: string[] = [];
+  store.afterCommit(() => ran.push("outside a transaction: at once"));
+  store.tx(() => {
+    store.afterCommit(() => ran.push("outer"));
+    store.tx(() => store.afterCommit(() => ran.push("nested, committed")));
+    t.throws(() =>
+      store.tx(() => {
+        store.afterCommit(() => ran.push("nested, rolled back"));
+        throw new Error("no");
+      }),
+    );
+    t.same(ran, ["outside a transaction: at once"], "nothing before the commit");
+  });
+  t.same(ran, ["outside a transaction: at once", "outer", "nested, committed"]);
+  t.throws(() =>
+    store.tx(() => {
+      store.afterCommit(() => ran.push("rolled back"));
+      throw new Error("no");
+    }),
+  );
+  t.equal(ran.length, 3, "a rolled-back transaction runs none");
+  t.throws(
+    () =>
+      store.tx(() => {
+        store.events.append("node.retry", null, "committed");
+        store.afterCommit(() => {
+          throw new Error("first callback fails");
+        });
+        store.afterCommit(() => ran.push("second still runs"));
+      }),
+    /first callback fails/,
+    "a failing callback is reported after the others ran",
+  );
+  t.equal(ran.at(-1), "second still runs");
+  t.equal(store.events.after(0, 10).at(-1)?.message, "committed", "the commit stands");
+});
+
+t.test("relaxed transactions commit with synchronous=NORMAL and cannot hold a FULL one", async (t) => {
+  const store = openStore(t.testdir(), Date.now);
+  t.teardown(() => store.close());
+  const level = () =>
+    (store.db.sql.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+  let inside = -1;
+  store.tx(() => {
+    store.events.append("node.connected", "n", "relaxed");
+    store.afterCommit(() => {
+      inside = level();
+    });
+  }, "relaxed");
+  t.equal(level(), 2, "back to FULL after a relaxed commit");
+  t.equal(inside, 2, "afterCommit runs once FULL is restored");
+  t.throws(
+    () => store.tx(() => store.tx(() => store.events.append("node.retry", null, "x")), "relaxed"),
+    /FULL transaction cannot run inside a relaxed one/,
+  );
+  t.equal(level(), 2, "FULL again after a failed relaxed transaction");
+  store.tx(() => store.tx(() => store.events.append("node.phase", null, "relaxed in FULL"), "relaxed"));
+  t.same(
+    store.events.after(0, 10).map((e) => e.message),
+    ["relaxed", "relaxed in FULL"],
+    "the refused FULL write was rolled back",
+  );
+});
+
+t.test(
+  "grouped transactions of one turn commit together on the next; a full one commits them at once",
+  async (t) => {
+    const dir = t.testdir();
+    const store = openStore(dir, Date.now);
+    t.teardown(() => store.close());
+    const reader = new DatabaseSync(join(dir, "muster.db"), { readOnly: true });
+    t.teardown(() => reader.close());
+    const seen = () =>
+      (reader.prepare("SELECT message FROM events ORDER BY seq").all() as { message: string }[]).map(
+        (r) => r.message,
+      );
+    const ran: string[] = [];
+    for (const m of ["g1", "g2"])
+      store.tx(() => {
+        store.events.append("node.join.succeeded", null, m);
+        store.afterCommit(() => ran.push(m));
+      }, "grouped");
+    t.throws(() =>
+      store.tx(() => {
+        store.events.append("node.join.succeeded", null, "g3 fails");
+        throw new Error("no");
+      }, "grouped"),
+    );
+    t.same(
+      store.events.after(0, 10).map((e) => e.message),
+      ["g1", "g2"],
+      "visible to this connection",
+    );
+    t.same(seen(), [], "not committed yet");
+    t.same(ran, []);
+    await setImmediate();
+    t.same(seen(), ["g1", "g2"], "committed together on the next turn");
+    t.same(ran, ["g1", "g2"], "what waited for them ran after the commit");
+
+    store.tx(() => store.events.append("node.join.succeeded", null, "g4"), "grouped");
+    store.tx(() => store.events.append("node.phase", null, "relaxed joins the group"), "relaxed");
+    t.same(seen(), ["g1", "g2"]);
+    store.tx(() => store.events.append("node.enrolled", null, "full"));
+    t.same(
+      seen(),
+      ["g1", "g2", "g4", "relaxed joins the group", "full"],
+      "a full one commits the group with it",
+    );
+
+    store.tx(() => store.events.append("node.join.succeeded", null, "g5"), "grouped");
+    store.close();
+    t.same(
+      seen(),
+      ["g1", "g2", "g4", "relaxed joins the group", "full", "g5"],
+      "closing commits an open group",
+    );
+  },
+);
+
+t.test("a grouped commit that fails undoes the group, memory included, and is reported", async (t) => {
+  const errors: unknown[] = [];
+  const store = openStore(t.testdir(), Date.now, (err) => errors.push(err));
+  t.teardown(() => store.close());
+  store.nodes.insert({
+    name: "n1",
+    machineId: nodeFacts("n1", 1).machineId,
+    role: "server",
+    address: "10.0.0.1",
+    facts: nodeFacts("n1", 1),
+    credentialHash: "x",
+    now: 1,
+  });
+  let ran = false;
+  store.tx(() => {
+    store.nodes.update("n1", { state: "joined" });
+    store.afterCommit(() => {
+      ran = true;
+    });
+  }, "grouped");
+  store.tx(() => {
+    // A foreign key checked only at COMMIT: the lease names a node that does not exist.
+    store.db.sql.exec("PRAGMA defer_foreign_keys = ON");
+    store.lease.take("ghost", 1);
+  }, "grouped");
+  t.equal(store.nodes.summary("n1")?.state, "joined");
+  await setImmediate();
+  t.match(String(errors[0]), /FOREIGN KEY/);
+  t.equal(ran, false, "nothing acted on the lost changes");
+  t.equal(store.nodes.summary("n1")?.state, "enrolled", "the summary is undone with the row");
+  t.same(store.nodes.summaries(), store.nodes.summariesFromDatabase());
+  t.equal(store.lease.get(), null);
 });

@@ -15,14 +15,29 @@ import type { TestTls } from "./tls-cert.ts";
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 export const TOKENS = {
   server: "abcdef.0123456789abcdef",
+  agent: "agentt.0123456789abcdef",
   expired: "expird.0123456789abcdef",
   revoked: "revokd.0123456789abcdef",
   unknown: "zzzzzz.0123456789abcdef",
 };
 
-function verify(token: string) {
+/** Machines the fake knows as enrolled servers: an agent token is refused for them, as the real one does. */
+export const enrolledServers = new Set<string>();
+/** Every machine id the bootstrap sent with a verify request. */
+export const verifiedMachineIds: (string | undefined)[] = [];
+
+function verify(token: string, machineId?: string) {
+  verifiedMachineIds.push(machineId);
   if (token === TOKENS.server)
     return { id: "abcdef", role: "server" as const, expiresAt: "2099-01-01T00:00:00.000Z" };
+  if (token === TOKENS.agent) {
+    if (machineId !== undefined && enrolledServers.has(machineId))
+      throw new MusterError(
+        "CONFLICT",
+        "this machine is already enrolled as server s0; an agent join token cannot re-enrol it",
+      );
+    return { id: "agentt", role: "agent" as const, expiresAt: "2099-01-01T00:00:00.000Z" };
+  }
   if (token === TOKENS.expired) throw new MusterError("UNAUTHORIZED", "join token expird has expired");
   if (token === TOKENS.revoked) throw new MusterError("UNAUTHORIZED", "join token revokd was revoked");
   throw new MusterError("UNAUTHORIZED", "unknown join token");

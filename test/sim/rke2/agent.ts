@@ -2,7 +2,7 @@
 // node:<password>, the agent's identity), serves kubelet healthz, registers its Node through the
 // supervisor (node password checked server-side), heartbeats, and notifies READY=1 once registered.
 import { loopbackFor, type SimConfig } from "./config.ts";
-import type { Knobs } from "./env.ts";
+import { type Knobs, untilUptime } from "./env.ts";
 import { ensureNodePassword } from "./files.ts";
 import { HttpError, request } from "./http.ts";
 import { fetchTrustedCA, serverBase } from "./join.ts";
@@ -37,7 +37,7 @@ export async function runAgent(cfg: SimConfig, knobs: Knobs, life: Lifecycle): P
   const loopback = loopbackFor(cfg.nodeIP);
   const kubelet = await startKubeletHealthz(loopback);
   life.onStop(() => kubelet.close());
-  await sleep(knobs.agentSeconds * 1000); // runtime start, image import
+  await untilUptime(knobs.agentSeconds); // runtime start, image import
   const body = JSON.stringify({
     address: cfg.nodeIP,
     password: ensureNodePassword(cfg.dataDir),

@@ -34,3 +34,13 @@ export function knobs() {
 }
 
 export type Knobs = ReturnType<typeof knobs>;
+
+/**
+ * Waits until `seconds` have passed since this process started. The duration knobs are totals from
+ * service start to ready (what an operator would time), so the simulator's own work (etcd start,
+ * learner sync, promotion) happens inside them rather than on top, whenever it fits.
+ */
+export function untilUptime(seconds: number): Promise<void> {
+  const ms = seconds * 1000 - process.uptime() * 1000;
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}

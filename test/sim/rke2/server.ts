@@ -5,7 +5,7 @@
 import { notReadyReason, startApiserver } from "./apiserver.ts";
 import { loopbackFor, type SimConfig } from "./config.ts";
 import type { ServerContext } from "./context.ts";
-import type { Knobs } from "./env.ts";
+import { type Knobs, untilUptime } from "./env.ts";
 import { type Etcd, isInitialised, peerURLFor, startEtcd, waitHealthy } from "./etcd-process.ts";
 import { ensureNodePassword, loadCA, readToken, saveCA, saveServing, writeTokens } from "./files.ts";
 import type { Listener } from "./http.ts";
@@ -113,7 +113,8 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   const peerURL = peerURLFor(cfg.nodeIP);
   let initialCluster = `${cfg.nodeName}=${peerURL}`;
   if (access) {
-    await sleep(knobs.joinSeconds * 1000); // image import, container runtime and kubelet start
+    // Image import, container runtime and kubelet start come before the etcd join (half the total).
+    await untilUptime(knobs.joinSeconds / 2);
     if (isInitialised(cfg.dataDir)) log.info("etcd data already present: restarting the existing member");
     else initialCluster = await joinEtcd(cfg, knobs, access, peerURL);
   } else {
@@ -136,7 +137,7 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   watchEtcd(etcd, life);
   if (!(await waitHealthy(etcd, 120_000))) throw new FatalError("etcd did not become healthy within 120s");
   log.info("etcd is healthy");
-  if (!access) await sleep(knobs.initSeconds * 1000); // control-plane static pods starting
+  if (!access) await untilUptime(knobs.initSeconds); // control-plane static pods starting
   listeners.push(await startApiserver(ctx));
   log.info(`Running kube-apiserver on ${cfg.bindAddress}:6443`);
   const stopLearners = startLearnerManager(ctx);
@@ -163,6 +164,8 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
     );
   }, knobs.heartbeatSeconds * 1000);
   life.onStop(() => clearInterval(heartbeat));
+  // A joiner's total (RKE2_SIM_JOIN_SECONDS) ends here, after etcd promoted it to voter.
+  if (access) await untilUptime(knobs.joinSeconds);
   ctx.ready = true;
   log.info("rke2 is up and running");
   await notifyReady("rke2 server is ready");

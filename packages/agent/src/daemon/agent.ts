@@ -6,6 +6,7 @@ import {
   type ChecksRunFrame,
   CloseCodes,
   type CoordinatorFrame,
+  type InstallPrepareFrame,
   type Logger,
   type NodePlan,
 } from "@muster/shared";
@@ -19,6 +20,7 @@ import { enrolledConfig, saveAgentConfig } from "./config-file.ts";
 import { agentChannelUrl } from "./pinned-socket.ts";
 import { planProblem } from "./plan-check.ts";
 import { PlanQueue } from "./plan-queue.ts";
+import { prepareInstall } from "./prepare.ts";
 import { answerChecks, buildFirstFrame } from "./requests.ts";
 import { isRefusal, Session, type SessionEnd } from "./session.ts";
 
@@ -51,6 +53,8 @@ export class Agent extends EventEmitter {
   private readonly outbox: AgentFrame[] = [];
   private readonly abort = new AbortController();
   private readonly queue: PlanQueue;
+  /** The pre-stage install in progress (install.prepare), if any; plans wait for it. */
+  private preparing: Promise<void> = Promise.resolve();
   private loop: Promise<void> | undefined;
   private attempt = 0;
   node: string | undefined;
@@ -148,6 +152,10 @@ export class Agent extends EventEmitter {
         return this.onWelcome(frame, session);
       case "checks.run":
         return this.onChecksRun(frame);
+      case "install.prepare":
+        // Chained, so a plan arriving meanwhile waits for the installer instead of racing it.
+        this.preparing = this.preparing.then(() => this.onPrepare(frame));
+        return;
       case "plan.apply": {
         const what = this.queue.submit(frame.plan);
         this.log.info({ checksum: frame.plan.checksum, what }, "plan received");
@@ -195,7 +203,19 @@ export class Agent extends EventEmitter {
     if (this.outbox.length > OUTBOX_LIMIT) this.outbox.splice(0, this.outbox.length - OUTBOX_LIMIT);
   }
 
+  private async onPrepare(frame: InstallPrepareFrame): Promise<void> {
+    const reply = await prepareInstall(frame, {
+      host: this.opts.host,
+      stateDir: this.config.stateDir,
+      log: this.log,
+      signal: this.abort.signal,
+      arch: this.opts.arch ?? rke2Arch(process.arch),
+    });
+    if (reply) this.send(reply);
+  }
+
   private async runPlan(plan: NodePlan): Promise<void> {
+    await this.preparing;
     const problem = planProblem(plan, this.node);
     if (problem) {
       this.log.warn({ checksum: plan.checksum, reason: problem }, "refused a plan");

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import type { PhaseContext } from "./types.ts";
+import type { InstallContext } from "./types.ts";
 import { PhaseError } from "./types.ts";
 
 // Air-gap: download RKE2's release artifacts into <stateDir>/artifacts/<version>/ so the installer
@@ -30,7 +30,7 @@ async function sha256File(realPath: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export async function fetchArtifacts(ctx: PhaseContext, baseUrl: string): Promise<string> {
+export async function fetchArtifacts(ctx: InstallContext, baseUrl: string): Promise<string> {
   const { files, http } = ctx.host;
   const label = ctx.plan.install.version ?? `channel-${ctx.plan.install.channel ?? "stable"}`;
   const dir = `${ctx.stateDir}/artifacts/${label}`;

@@ -20,6 +20,11 @@ export interface PhaseContext {
   scratch: { configChanged?: boolean };
 }
 
+/** What installing RKE2 needs: a plan's phase context, or a pre-stage request's (install.prepare). */
+export type InstallContext = Pick<PhaseContext, "host" | "stateDir" | "log" | "signal" | "arch"> & {
+  plan: Pick<NodePlan, "install" | "service">;
+};
+
 export interface Phase {
   name: PhaseName;
   /** A reason to skip this phase (reported as a `skipped` event), or null to run it. */

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { isMusterError, MusterError, parseOrThrow } from "@muster/shared";
+import { isMusterError, MachineIdSchema, MusterError, parseOrThrow } from "@muster/shared";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { artifactsCache } from "./artifacts.ts";
@@ -14,7 +14,8 @@ import { artifactsCache } from "./artifacts.ts";
 //   token in curl's argv (visible in ps) or need a second stdin channel for no security gain.
 // POST /v1/bootstrap/verify - checks a join token without using it up, so the script can stop before
 //   it changes anything. It answers only valid/invalid (role, expiry): no oracle beyond the token itself,
-//   whose 82-bit secret makes guessing hopeless.
+//   whose 82-bit secret makes guessing hopeless. With the machine's id it also refuses (409) a token
+//   whose role differs from the one that machine is enrolled as; only a valid token learns that.
 
 export interface VerifiedJoinToken {
   id: string;
@@ -29,10 +30,13 @@ export interface ArtifactsRoutesOptions {
    * CoordinatorService.verifyJoinToken (throws MusterError UNAUTHORIZED with the reason). When given,
    * POST /v1/bootstrap/verify is registered here; leave it out if the app already serves that route.
    */
-  verify?: (token: string) => VerifiedJoinToken;
+  verify?: (token: string, machineId?: string) => VerifiedJoinToken;
 }
 
-const VerifyBodySchema = z.strictObject({ token: z.string().min(1).max(256) });
+const VerifyBodySchema = z.strictObject({
+  token: z.string().min(1).max(256),
+  machineId: MachineIdSchema.optional(),
+});
 
 function sendError(reply: FastifyReply, err: MusterError): FastifyReply {
   return reply.code(err.status).type("application/json").send(err.toBody());
@@ -79,8 +83,8 @@ export async function artifactsRoutes(app: FastifyInstance, opts: ArtifactsRoute
   if (!verify) return;
   app.post("/v1/bootstrap/verify", { bodyLimit: 4096 }, async (request, reply) => {
     try {
-      const { token } = parseOrThrow(VerifyBodySchema, request.body ?? {}, "verify request");
-      const { role, expiresAt } = verify(token);
+      const { token, machineId } = parseOrThrow(VerifyBodySchema, request.body ?? {}, "verify request");
+      const { role, expiresAt } = verify(token, machineId);
       return { role, expiresAt };
     } catch (err) {
       if (isMusterError(err)) return sendError(reply, err);

@@ -1,4 +1,4 @@
-import { MusterError, parseOrThrow } from "@muster/shared";
+import { MachineIdSchema, MusterError, parseOrThrow } from "@muster/shared";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { CoordinatorService } from "../service-api.ts";
@@ -7,7 +7,10 @@ import { noQuery } from "./deps.ts";
 // The open endpoints: liveness for load balancers, the bootstrap script (it holds no secret: the
 // join token is passed to it on the command line, the pin protects the download), and the join
 // token check the bootstrap runs before it changes anything on the node.
-const VerifyBodySchema = z.strictObject({ token: z.string().min(1).max(64) });
+const VerifyBodySchema = z.strictObject({
+  token: z.string().min(1).max(64),
+  machineId: MachineIdSchema.optional(),
+});
 
 export function openRoutes(
   app: FastifyInstance,
@@ -26,10 +29,11 @@ export function openRoutes(
     return bootstrapScript();
   });
 
-  // Checks a join token without using it up: 200 {id, role, expiresAt} or 401 with the reason.
+  // Checks a join token without using it up: 200 {id, role, expiresAt}, 401 with the reason, or 409
+  // when the machine (its machine id, if sent) is enrolled under the other role.
   app.post("/v1/bootstrap/verify", async (req) => {
     noQuery(req);
-    const { token } = parseOrThrow(VerifyBodySchema, req.body, "request body");
-    return service.verifyJoinToken(token);
+    const { token, machineId } = parseOrThrow(VerifyBodySchema, req.body, "request body");
+    return service.verifyJoinToken(token, machineId);
   });
 }

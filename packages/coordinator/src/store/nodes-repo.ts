@@ -1,7 +1,11 @@
+import type { StatementSync } from "node:sqlite";
 import type { CheckResult, NodeFacts, NodeState, Role } from "@muster/shared";
 import type { Db } from "./db.ts";
+import { type NodeSummary, SUMMARY_COLUMNS, summaryOf, withChanges } from "./node-summaries.ts";
 
 // Node rows. Times are epoch milliseconds; JSON columns are parsed here so callers see plain data.
+// Hot paths read summaries from memory (node-summaries.ts); full records come from the database.
+
 export interface NodeRecord {
   id: number;
   name: string;
@@ -27,6 +31,9 @@ export interface NodeRecord {
   lastSeen: number | null;
   attempts: number;
 }
+
+/** A record as the node views show it: no facts, plan or credential hash (views.ts). */
+export type NodeListing = Omit<NodeRecord, "facts" | "plan" | "credentialHash" | "machineId">;
 
 export interface NewNode {
   name: string;
@@ -84,23 +91,22 @@ const COLUMNS: Record<keyof NodeChanges, string> = {
 
 type Row = Record<string, string | number | null>;
 
-function toRecord(r: Row): NodeRecord {
+const LISTING_COLUMNS =
+  "id, name, role, init, state, address, checks, checks_request_id, message, phase, plan_checksum, released_at, state_since, enrolled_at, joined_at, connected, last_seen, attempts";
+
+function toListing(r: Row): NodeListing {
   return {
     id: r["id"] as number,
     name: r["name"] as string,
-    machineId: r["machine_id"] as string,
     role: r["role"] as Role,
     init: r["init"] === 1,
     state: r["state"] as NodeState,
     address: r["address"] as string,
-    facts: JSON.parse(r["facts"] as string) as NodeFacts,
     checks: r["checks"] === null ? null : (JSON.parse(r["checks"] as string) as CheckResult[]),
     checksRequestId: r["checks_request_id"] as string | null,
     message: r["message"] as string | null,
     phase: r["phase"] as string | null,
-    credentialHash: r["credential_hash"] as string,
     planChecksum: r["plan_checksum"] as string | null,
-    plan: r["plan"] as string | null,
     releasedAt: r["released_at"] as number | null,
     stateSince: r["state_since"] as number,
     enrolledAt: r["enrolled_at"] as number,
@@ -108,6 +114,16 @@ function toRecord(r: Row): NodeRecord {
     connected: r["connected"] === 1,
     lastSeen: r["last_seen"] as number | null,
     attempts: r["attempts"] as number,
+  };
+}
+
+function toRecord(r: Row): NodeRecord {
+  return {
+    ...toListing(r),
+    machineId: r["machine_id"] as string,
+    facts: JSON.parse(r["facts"] as string) as NodeFacts,
+    credentialHash: r["credential_hash"] as string,
+    plan: r["plan"] as string | null,
   };
 }
 
@@ -122,12 +138,33 @@ export function createNodesRepo(db: Db) {
   const byName = db.sql.prepare("SELECT * FROM nodes WHERE name = ?");
   const byMachine = db.sql.prepare("SELECT * FROM nodes WHERE machine_id = ?");
   const all = db.sql.prepare("SELECT * FROM nodes ORDER BY id");
+  const servers = db.sql.prepare("SELECT * FROM nodes WHERE role = 'server' ORDER BY id");
+  const listing = db.sql.prepare(`SELECT ${LISTING_COLUMNS} FROM nodes ORDER BY id`);
+  const summaryRows = db.sql.prepare(`SELECT ${SUMMARY_COLUMNS} FROM nodes ORDER BY id`);
   const insert = db.sql.prepare(
     `INSERT INTO nodes (name, machine_id, role, state, address, facts, credential_hash, state_since, enrolled_at)
      VALUES (:name, :machineId, :role, 'enrolled', :address, :facts, :credentialHash, :now, :now)`,
   );
+  const updates = new Map<string, StatementSync>();
+
+  const loadSummaries = () => (summaryRows.all() as Row[]).map(summaryOf);
+  // The write-through cache (node-summaries.ts): in enrolment order, as Maps keep insertion order.
+  const cache = new Map<string, NodeSummary>(loadSummaries().map((s) => [s.name, s]));
+  let initName = [...cache.values()].find((s) => s.init)?.name ?? null;
+
+  /** Puts a summary in the cache; undone if the transaction that wrote the row rolls back. */
+  function put(name: string, next: NodeSummary | undefined): void {
+    const prev = cache.get(name);
+    if (prev === next) return;
+    db.onRollback(() => put(name, prev));
+    if (next === undefined) cache.delete(name);
+    else cache.set(name, next);
+    if (next?.init) initName = name;
+    else if (initName === name) initName = null;
+  }
 
   return {
+    /** The full record, read from the database (facts, checks and plan parsed). */
     get(name: string): NodeRecord | null {
       const row = byName.get(name) as Row | undefined;
       return row ? toRecord(row) : null;
@@ -139,21 +176,56 @@ export function createNodesRepo(db: Db) {
     list(): NodeRecord[] {
       return (all.all() as Row[]).map(toRecord);
     },
+    /** Full records of the servers (cross-node checks compare their facts). */
+    servers(): NodeRecord[] {
+      return (servers.all() as Row[]).map(toRecord);
+    },
+    /** What the node views show, without facts, plan or credential hash. */
+    listings(): NodeListing[] {
+      return (listing.all() as Row[]).map(toListing);
+    },
+    /** From memory: the node's summary, or null. */
+    summary(name: string): NodeSummary | null {
+      return cache.get(name) ?? null;
+    },
+    /** From memory: every node's summary, in enrolment order (a fresh array; the summaries are frozen). */
+    summaries(): NodeSummary[] {
+      return [...cache.values()];
+    },
+    /** From memory: the init server's summary, or null before one was released. */
+    initNode(): NodeSummary | null {
+      return initName === null ? null : (cache.get(initName) ?? null);
+    },
+    /** Summaries read from the database now, bypassing the cache (what a restart would load). */
+    summariesFromDatabase(): NodeSummary[] {
+      return loadSummaries();
+    },
     insert(node: NewNode): NodeRecord {
       insert.run({ ...node, facts: JSON.stringify(node.facts) });
-      return this.get(node.name)!;
+      const row = byName.get(node.name) as Row;
+      put(node.name, summaryOf(row));
+      return toRecord(row);
     },
     update(name: string, changes: NodeChanges): void {
       const keys = Object.keys(changes) as (keyof NodeChanges)[];
       if (keys.length === 0) return;
-      const set = keys.map((k) => `${COLUMNS[k]} = :${k}`).join(", ");
+      const shape = keys.join(",");
+      let statement = updates.get(shape);
+      if (!statement) {
+        const set = keys.map((k) => `${COLUMNS[k]} = :${k}`).join(", ");
+        statement = db.sql.prepare(`UPDATE nodes SET ${set} WHERE name = :name`);
+        updates.set(shape, statement);
+      }
       const params: Record<string, string | number | null> = { name };
       for (const k of keys) params[k] = toColumn(k, changes[k]);
-      db.sql.prepare(`UPDATE nodes SET ${set} WHERE name = :name`).run(params);
+      statement.run(params);
+      const prev = cache.get(name);
+      if (prev) put(name, withChanges(prev, changes));
     },
     /** After a restart no link survives: every node starts disconnected. */
     markAllDisconnected(): void {
       db.sql.exec("UPDATE nodes SET connected = 0");
+      for (const [name, s] of cache) put(name, withChanges(s, { connected: false }));
     },
   };
 }

@@ -5,12 +5,13 @@ import { createMetaRepo } from "./meta-repo.ts";
 import { createNodesRepo } from "./nodes-repo.ts";
 import { createTokensRepo } from "./tokens-repo.ts";
 
-/** The database and its repositories, opened together. */
-export function openStore(stateDir: string, now: () => number) {
-  const db = openDatabase(stateDir);
+/** The database and its repositories, opened together. `onError`: a grouped commit failed (db.ts). */
+export function openStore(stateDir: string, now: () => number, onError?: (err: unknown) => void) {
+  const db = openDatabase(stateDir, onError);
   return {
     db,
     tx: db.tx,
+    afterCommit: db.afterCommit,
     nodes: createNodesRepo(db),
     tokens: createTokensRepo(db),
     events: createEventsRepo(db, now),

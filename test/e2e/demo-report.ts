@@ -1,0 +1,83 @@
+// Pure parts of the demo: the timeline from the coordinator's events, the critical-path lower bound,
+// and the summary object CONTRACT.md fixes for `npm run demo -- --json`.
+import type { MusterEvent, NodeView } from "@muster/shared";
+import type { SimDurations } from "./cluster.ts";
+
+export interface Join {
+  node: string;
+  start: string;
+  end: string | null;
+}
+
+/** Each server's join window, from `node.join.started` (plan released) to `node.join.succeeded`. */
+export function serverJoins(events: readonly MusterEvent[], nodes: readonly NodeView[]): Join[] {
+  const servers = new Set(nodes.filter((n) => n.role === "server").map((n) => n.name));
+  const joins: Join[] = [];
+  for (const e of events) {
+    if (!e.node || !servers.has(e.node)) continue;
+    if (e.type === "node.join.started") joins.push({ node: e.node, start: e.time, end: null });
+    else if (e.type === "node.join.succeeded" || e.type === "node.join.failed") {
+      const open = joins.findLast((j) => j.node === e.node && j.end === null);
+      if (open) open.end = e.time;
+    }
+  }
+  return joins;
+}
+
+/**
+ * The critical path with zero coordination overhead, given the simulator's durations: the init
+ * server, then every further server in series (etcd admits one learner at a time); agents overlap
+ * with the server joins, so they lengthen the path only if one agent outlasts all of them.
+ */
+export function lowerBoundSeconds(d: SimDurations, servers: number, agents: number): number {
+  if (servers === 0) return 0;
+  const serverPath = d.initSeconds + (servers - 1) * d.joinSeconds;
+  const agentPath = agents > 0 ? d.initSeconds + d.agentSeconds : 0;
+  return Math.max(serverPath, agentPath);
+}
+
+export interface DemoSummary {
+  ok: boolean;
+  servers: number;
+  agents: number;
+  etcdMembers: { name: string; isLearner: boolean }[];
+  nodesReady: number;
+  serverJoins: Join[];
+  wallSeconds: number;
+  lowerBoundSeconds: number;
+}
+
+/** One line per event for the live view: elapsed seconds, node, what happened. */
+export function formatEvent(e: MusterEvent, t0: number): string {
+  const elapsed = ((Date.parse(e.time) - t0) / 1000).toFixed(1).padStart(6);
+  return `  +${elapsed}s  ${(e.node ?? "").padEnd(10)} ${e.message}`;
+}
+
+export function formatSummary(s: DemoSummary, nodes: readonly NodeView[], t0: number): string {
+  const lines = ["", "Summary"];
+  lines.push(`  result       ${s.ok ? "ok" : "FAILED"}: ${s.nodesReady}/${s.servers + s.agents} nodes ready`);
+  const voters = s.etcdMembers.filter((m) => !m.isLearner).map((m) => m.name);
+  lines.push(
+    `  etcd         ${voters.length} voters (${voters.join(", ")}), ${s.etcdMembers.length - voters.length} learners`,
+  );
+  lines.push("  server joins (plan released -> ready; never overlapping):");
+  for (const j of s.serverJoins) {
+    const from = ((Date.parse(j.start) - t0) / 1000).toFixed(1);
+    const to = j.end ? ((Date.parse(j.end) - t0) / 1000).toFixed(1) : "…";
+    lines.push(`    ${j.node.padEnd(10)} +${from}s -> +${to}s`);
+  }
+  lines.push("  nodes:");
+  for (const n of nodes) {
+    const joined = n.joinedAt
+      ? `joined +${((Date.parse(n.joinedAt) - t0) / 1000).toFixed(1)}s`
+      : (n.message ?? "");
+    lines.push(
+      `    ${n.name.padEnd(10)} ${n.role.padEnd(7)} ${n.state.padEnd(8)} ${n.address.padEnd(13)} ${joined}`,
+    );
+  }
+  const ratio = s.lowerBoundSeconds > 0 ? (s.wallSeconds / s.lowerBoundSeconds).toFixed(2) : "n/a";
+  lines.push(
+    `  wall         ${s.wallSeconds.toFixed(1)} s (lower bound ${s.lowerBoundSeconds.toFixed(1)} s, ratio ${ratio})`,
+  );
+  return lines.join("\n");
+}

@@ -79,6 +79,9 @@ export function setupScript(spec: FsSpec): string {
     L.push(`mount -t overlay overlay -o ${shq(opts)} ${shq(dir)}`);
     for (const k of keep) L.push(`[ ! -e ${shq(k.at)} ] || mount --move ${shq(k.at)} ${shq(k.target)}`);
   }
+  // Parked before any per-node bind could hide it (see the end of this script).
+  const hidden = BIND_DIRS.some((t) => isUnder(REPO_ROOT, t));
+  if (hidden) L.push(`mkdir -p ${REPO_PARK}`, `mount --rbind ${shq(REPO_ROOT)} ${REPO_PARK}`);
   const late = new Set(["/run", "/tmp"]);
   for (const target of BIND_DIRS.filter((t) => !late.has(t))) {
     L.push(`mkdir -p ${shq(target)}`, bind(path.join(d.fs, target), target));
@@ -93,9 +96,17 @@ export function setupScript(spec: FsSpec): string {
   L.push(`if [ -d /sys/fs/cgroup ]; then mkdir ${shq(cg)} && mount --rbind /sys/fs/cgroup ${shq(cg)}; fi`);
   L.push("mount -t sysfs sysfs /sys");
   L.push(`if [ -d ${shq(cg)} ]; then mount --move ${shq(cg)} /sys/fs/cgroup; fi`);
+  // The repository (the simulator's binary, the coordinator's source) must be visible at the same
+  // path in every machine, also when it was cloned under a directory the node gets its own copy of
+  // (CI may clone under /tmp): park a bind of it in the node's /var overlay, then move it into place.
   for (const target of late) L.push(bind(path.join(d.fs, target), target));
+  if (hidden) L.push(`mkdir -p ${shq(REPO_ROOT)}`, `mount --move ${REPO_PARK} ${shq(REPO_ROOT)}`);
   return `set -e\n${L.join("\n")}\n`;
 }
+
+/** The repository this harness runs from. */
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
+const REPO_PARK = "/var/.muster-world-repo";
 
 function bind(source: string, target: string): string {
   return `mount --bind ${shq(source)} ${shq(target)}`;

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { spkiPinFromCert } from "@muster/shared";
 import { WebSocketServer } from "ws";
 import { bundleJs } from "../scripts/lib/pack.ts";
+import { selfSignedCert } from "../test/helpers/self-signed-cert.ts";
 import { cpuSeconds, memoryMiB } from "./lib/proc.ts";
 
 // npm run bench:agent [-- --seconds 60 --check-runs 7 --entry both|bundle|source --node-flags="..."]
@@ -34,33 +35,10 @@ const nodeFlags = args["node-flags"].split(" ").filter(Boolean);
 if (!["both", "bundle", "source"].includes(args.entry))
   throw new Error("--entry must be both, bundle or source");
 
-async function stub(dir: string) {
+async function stub() {
   // A throwaway self-signed serving cert; the agent trusts it by pin, as in production.
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
-  const cert = await readFile(join(dir, "cert.pem"), "utf8");
-  const server = https.createServer({ cert, key: await readFile(join(dir, "key.pem"), "utf8") });
+  const { cert, key } = selfSignedCert();
+  const server = https.createServer({ cert, key });
   const wss = new WebSocketServer({ server, path: "/v1/agent" });
   const seen = { heartbeats: 0, connections: 0 };
   wss.on("connection", (ws) => {
@@ -84,7 +62,7 @@ async function stub(dir: string) {
 }
 
 async function measure(label: string, entry: string, dir: string) {
-  const s = await stub(dir);
+  const s = await stub();
   const config = join(dir, `${label}.yaml`);
   const yaml = `coordinatorUrl: ${s.url}\npin: "${s.pin}"\njoinToken: abcdef.0123456789abcdef\nstateDir: ${join(dir, `${label}-state`)}\n`;
   await writeFile(config, yaml, { mode: 0o600 });

@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { parse } from "yaml";
-import { selfSignedCert } from "./helpers/certs.ts";
+import { selfSignedCert } from "../helpers/self-signed-cert.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: REST responses are read loosely here; assertions check them.
 type Json = any;

@@ -299,3 +299,28 @@ t.test(
     t.same(nodes, copy, "the input is as it was");
   },
 );
+
+t.test("planOrder: the same order whether the nodes come in enrolment order or not", async (t) => {
+  const nodes = [
+    node("a1", "agent", "waiting"),
+    node("s1", "server", "waiting"),
+    node("a2", "agent", "waiting"),
+    node("s2", "server", "joined", { init: true }),
+    node("s3", "server", "waiting"),
+  ];
+  const expected = ["s2", "s1", "s3", "a1", "a2"];
+  t.same(
+    planOrder(nodes).map((n) => n.name),
+    expected,
+    "in enrolment order: split by rank",
+  );
+  t.same(
+    planOrder([...nodes].reverse()).map((n) => n.name),
+    expected,
+    "shuffled: sorted",
+  );
+  t.same(
+    planOrder([nodes[2]!, nodes[0]!, nodes[4]!, nodes[3]!, nodes[1]!]).map((n) => n.name),
+    expected,
+  );
+});

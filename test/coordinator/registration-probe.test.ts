@@ -1,43 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { caHash } from "@muster/shared";
 import t from "tap";
 import { createRegistrationMonitor } from "../../packages/coordinator/src/registration-monitor.ts";
 import { createRegistrationProbe } from "../../packages/coordinator/src/registration-probe.ts";
+import { selfSignedCert } from "../helpers/self-signed-cert.ts";
 import { captureLogger } from "./helpers/domain.ts";
 
 // The default probe against a local stand-in for RKE2's supervisor (9345) and apiserver (6443).
-
-function selfSignedCert(dir: string): { cert: Buffer; key: Buffer } {
-  const [cert, key] = [join(dir, "c.pem"), join(dir, "k.pem")];
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-subj",
-      "/CN=rke2-test",
-      "-days",
-      "1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert: readFileSync(cert), key: readFileSync(key) };
-}
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -45,7 +15,7 @@ async function listen(server: Server): Promise<number> {
 }
 
 t.test("probe: pins the CA from the token, then needs pong and ok", async (t) => {
-  const tls = selfSignedCert(t.testdir());
+  const tls = selfSignedCert("rke2-test");
   const replies = { ping: "pong", readyz: [200, "ok"] as [number, string] };
   const supervisor = createServer(tls, (req, res) => {
     if (req.url === "/cacerts") res.end(tls.cert);

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import t from "tap";
 import { createHttp } from "../../../packages/agent/src/adapters/http.ts";
-import { selfSignedCert } from "../helpers/certs.ts";
+import { selfSignedCert } from "../../helpers/self-signed-cert.ts";
 
 const cert = selfSignedCert();
 const other = selfSignedCert();

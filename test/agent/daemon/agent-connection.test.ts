@@ -3,8 +3,8 @@ import path from "node:path";
 import { AgentFrameSchema, CloseCodes } from "@muster/shared";
 import t from "tap";
 import { parse } from "yaml";
+import { selfSignedCert } from "../../helpers/self-signed-cert.ts";
 import { JOIN_TOKEN, once, startAgent } from "../helpers/agent-harness.ts";
-import { selfSignedCert } from "../helpers/certs.ts";
 import { startFakeCoordinator, welcome } from "../helpers/fake-coordinator.ts";
 import { fakeHost } from "../helpers/fakes.ts";
 

@@ -3,7 +3,7 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import { selfSignedCert, type TestCert } from "./certs.ts";
+import { selfSignedCert, type TestCert } from "../../helpers/self-signed-cert.ts";
 
 export interface FakeCoordinator {
   url: string;

@@ -20,11 +20,13 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-# npm ci when node_modules is absent or older than the lockfile.
+# Install dependencies when node_modules is absent or older than the lockfile. Not `npm ci`: its strict
+# lock check fails on biome's optional binaries for other platforms, which the registry mirror of this
+# environment does not serve; `npm install` honours the lockfile and skips what cannot exist here.
 if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] ||
   [ -n "$(find package-lock.json -newer node_modules/.package-lock.json)" ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # The agent bundle for this machine's arch: the coordinator serves it to the test world's nodes.
@@ -34,5 +36,6 @@ case "$(uname -m)" in
   *) arch="" ;;
 esac
 if [ -n "$arch" ]; then
-  node scripts/build.ts --arch "$arch" --agent-only >/dev/null
+  # The pinned Node 24: npm puts it first on PATH for npm scripts, but .ci/run calls this directly.
+  node_modules/.bin/node scripts/build.ts --arch "$arch" --agent-only >/dev/null
 fi

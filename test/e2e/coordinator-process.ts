@@ -2,6 +2,7 @@
 // unix-socket forwarder so host-side tests reach its API over real, verified TLS.
 import { readFile } from "node:fs/promises";
 import { ApiClient } from "../world/api-client.ts";
+import { REPO_ROOT } from "../world/mounts.ts";
 import type { WorldNode } from "../world/world.ts";
 
 const PORT = 9443;
@@ -41,7 +42,7 @@ export class CoordinatorProcess {
         "--config",
         "/etc/muster/cluster.yaml",
       ],
-      { buffer: false, env: { MUSTER_LOG_LEVEL: "info" } },
+      { buffer: false, cwd: REPO_ROOT, env: { MUSTER_LOG_LEVEL: "info" } },
     );
     proc.stdout?.on("data", (c: Buffer) => {
       this.log += c.toString();
@@ -61,9 +62,7 @@ export class CoordinatorProcess {
       this.#forward = m.spawn(
         process.execPath,
         ["test/e2e/forward-main.ts", "/tmp/api.sock", `${m.ip}:${PORT}`],
-        {
-          buffer: false,
-        },
+        { buffer: false, cwd: REPO_ROOT },
       );
       let out = "";
       this.#forward.stdout?.on("data", (c: Buffer) => {

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { execa, type Options, type ResultPromise } from "execa";
 import { isUnder, NETNS_DIR, netnsName, nodeDirs, nsFile, shq } from "./layout.ts";
-import { hostPathOf, prepareNodeFiles, setupScript } from "./mounts.ts";
+import { hostPathOf, prepareNodeFiles, REPO_ROOT, setupScript } from "./mounts.ts";
 import { attachMachine, createNetns } from "./network.ts";
 
 /** execa's default options type (`{}`): stdout/stderr are strings. */
@@ -158,6 +158,8 @@ function makeNode(
 /** The caller's cwd when the node can see it (the repo), else "/" (/tmp and /run differ in a node). */
 function defaultWd(): string {
   const cwd = process.cwd();
+  // The repository is bound through into every node (mounts.ts), wherever it lives.
+  if (isUnder(cwd, REPO_ROOT)) return cwd;
   return isUnder(cwd, "/tmp") || isUnder(cwd, "/run") ? "/" : cwd;
 }
 

@@ -31,10 +31,13 @@ type PeerNode = Pick<NodeSummary, "name" | "role" | "state" | "init" | "address"
 export function checksContext(spec: ClusterSpec, nodes: readonly PeerNode[]): PassChecksContext {
   const registration = registrationAddress(spec, nodes.find((n) => n.init) ?? null);
   const clusterUp = nodes.some((n) => n.role === "server" && n.state === "joined");
-  const servers = nodes.filter((n) => n.role === "server");
-  const candidates = [...servers, ...nodes.filter((n) => n.role !== "server").slice(0, PEERS_LIMIT + 1)]
-    .slice(0, PEERS_LIMIT + 1)
-    .map((n) => ({ name: n.name, address: n.address }));
+  // Every server, then the earliest agents: PEERS_LIMIT + 1 candidates, so one can be the node itself.
+  const servers: PeerNode[] = [];
+  const agents: PeerNode[] = [];
+  for (const n of nodes)
+    if (n.role === "server") servers.push(n);
+    else if (agents.length <= PEERS_LIMIT) agents.push(n);
+  const candidates = servers.concat(agents).slice(0, PEERS_LIMIT + 1);
   return {
     vipInUse: clusterUp && spec.vip !== undefined && registration === spec.vip.address,
     peers: (name) =>

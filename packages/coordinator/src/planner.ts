@@ -48,6 +48,16 @@ export interface PlannerOutput {
 /** Init server first, then servers, then agents; each group in enrolment order. */
 export function planOrder<T extends Pick<NodeSnapshot, "init" | "role" | "seq">>(nodes: readonly T[]): T[] {
   const rank = (n: T) => (n.init ? 0 : n.role === "server" ? 1 : 2);
+  // Nodes usually come in enrolment order (the store keeps them so): then a stable split by rank is
+  // the order, in one pass instead of a sort on every planning pass.
+  if (nodes.every((n, i) => i === 0 || nodes[i - 1]!.seq < n.seq)) {
+    const starts = [0, 0, 0];
+    for (const n of nodes) if (rank(n) < 2) starts[rank(n) + 1]! += 1;
+    starts[2]! += starts[1]!;
+    const out = new Array<T>(nodes.length);
+    for (const n of nodes) out[starts[rank(n)]!++] = n;
+    return out;
+  }
   return [...nodes].sort((a, b) => rank(a) - rank(b) || a.seq - b.seq);
 }
 
@@ -88,7 +98,8 @@ export function plan(input: PlannerInput): PlannerOutput {
   // The persisted lease is authoritative; a joining server without it would still count (belt and braces).
   const leaseHolder = input.lease && !timedOut.has(input.lease.node) ? input.lease.node : null;
   let serverInFlight = leaseHolder ?? servers.find((n) => n.state === "joining")?.name ?? null;
-  let agentsJoining = nodes.filter((n) => n.role === "agent" && n.state === "joining").length;
+  let agentsJoining = 0;
+  for (const n of nodes) if (n.role === "agent" && n.state === "joining") agentsJoining++;
   const registration = registrationAddressOf(spec, nodes);
 
   /** Why joiners cannot go yet because of the init server, or null when it is joined and the token known. */

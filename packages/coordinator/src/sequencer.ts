@@ -9,6 +9,7 @@ import {
   requestChecks,
   sendPrepare,
 } from "./node-transitions.ts";
+import { createPassPacer } from "./pass-pacer.ts";
 import {
   type PlannerAction,
   type PlannerInput,
@@ -19,12 +20,12 @@ import {
 import { REGISTRATION_WAIT } from "./planner-reasons.ts";
 import type { RegistrationMonitor } from "./registration-monitor.ts";
 import type { AgentLink } from "./service-api.ts";
+import type { Durability } from "./store/db.ts";
 
 // The thin driver around the pure planner: snapshot the nodes (from the store's in-memory summaries,
-// never by reading the table), plan, apply the actions. Changes ask for a pass with schedule(): any
-// number of them before the pass runs cause one pass, and passes are spaced so planning stays a small
-// share of the CPU however many frames arrive (see schedule()). A periodic timer adds passes so join
-// timeouts fire without any event. Everything it decides is re-derivable from the database, so a
+// never by reading the table), plan, apply the actions. Changes ask for a pass with schedule();
+// pass-pacer.ts coalesces and spaces them. A periodic timer adds passes so join timeouts fire
+// without any event. Everything it decides is re-derivable from the database, so a
 // restarted coordinator resumes where it stopped (the lease still held, plans re-sent on reconnect).
 
 export interface PlanningOptions {
@@ -33,10 +34,6 @@ export interface PlanningOptions {
   /** Actions applied per pass; the rest wait for the next pass, so the event loop is never held long. Default 256. */
   maxActionsPerPass?: number;
 }
-
-/** A pass waits at least this many times as long as the previous pass took, capped at MAX_GAP_MS. */
-const COST_FACTOR = 4;
-const MAX_GAP_MS = 250;
 
 export interface PlanningStats {
   passes: number;
@@ -51,15 +48,10 @@ export function createSequencer(
   opts: PlanningOptions = {},
 ) {
   const { store, logger } = ctx;
-  const minIntervalMs = opts.minIntervalMs ?? 10;
   const maxActions = opts.maxActionsPerPass ?? 256;
-  let pending:
-    | { kind: "immediate"; handle: NodeJS.Immediate }
-    | { kind: "timer"; handle: NodeJS.Timeout }
-    | null = null;
+  const pacer = createPassPacer(run, opts.minIntervalMs ?? 10);
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
-  let nextPassAt = 0;
   const stats: PlanningStats = { passes: 0, actions: 0, lastPassMs: 0 };
 
   function plannerInput(): PlannerInput {
@@ -91,17 +83,17 @@ export function createSequencer(
   }
 
   /**
-   * The pass's actions in one transaction (one commit, frames sent after it). FULL when it releases a
-   * plan or fails a join; relaxed when it only asks nodes for checks (db.ts).
+   * The pass's actions in one transaction (one commit, frames sent after it). Durable when it
+   * releases a plan or fails a join; relaxed when it only asks nodes for checks (store/db.ts).
    */
-  function applyAll(input: PlannerInput, actions: readonly PlannerAction[]): void {
+  function applyAll(input: PlannerInput, actions: readonly PlannerAction[], durable: Durability): void {
     if (actions.length === 0) return;
     let checks: PassChecksContext | null = null;
     const checksOnce = () => {
       checks ??= checksContext(input.spec, input.nodes);
       return checks;
     };
-    const durability = actions.every((a) => a.type === "request-checks") ? "relaxed" : "full";
+    const durability = actions.every((a) => a.type === "request-checks") ? "relaxed" : durable;
     store.tx(() => {
       for (const action of actions) apply(action, checksOnce);
     }, durability);
@@ -118,59 +110,41 @@ export function createSequencer(
     monitor.watch(registrationAddress(input.spec, init), waiting);
   }
 
-  /** One planning pass, synchronously. Returns what the planner saw and decided (tests use it). */
-  function tick(): PlannerOutput {
+  /**
+   * One planning pass. Returns what the planner saw and decided (tests use it). `durable`: "full"
+   * commits (and sends the frames) before returning; the scheduled passes use "grouped", sharing the
+   * fsync with the join results of the same turn of the event loop, the frames following it.
+   */
+  function tick(durable: Durability = "full"): PlannerOutput {
     const started = performance.now();
     const input = plannerInput();
     const out = plan(input);
     // A prefix of the actions is always safe to apply: each was decided as if those before it were.
     const actions = out.actions.length > maxActions ? out.actions.slice(0, maxActions) : out.actions;
     try {
-      applyAll(input, actions);
+      applyAll(input, actions, durable);
       watchRegistration(input, out);
     } finally {
       const ended = performance.now();
       stats.passes += 1;
       stats.actions += actions.length;
       stats.lastPassMs = ended - started;
-      nextPassAt = ended + Math.min(MAX_GAP_MS, Math.max(minIntervalMs, COST_FACTOR * stats.lastPassMs));
-      if (actions.length < out.actions.length) schedule(true);
+      pacer.passed(stats.lastPassMs);
+      if (actions.length < out.actions.length) pacer.request(true);
     }
     return out;
   }
 
   function run(): void {
-    pending = null;
-    if (stopped) return;
     try {
-      tick();
+      tick("grouped");
     } catch (err) {
       logger.error({ err: (err as Error).message }, "planning pass failed");
     }
   }
 
-  /**
-   * Asks for a planning pass. After a quiet spell it runs on the next turn of the event loop; right
-   * after another pass it waits until max(minIntervalMs, COST_FACTOR x that pass's duration) has
-   * passed, so a burst of frames causes a bounded number of passes and planning at most about a
-   * fifth of the CPU. `soon`: the rest of a pass cut short by maxActionsPerPass, on the next turn
-   * (after the I/O already waiting, so frames are not held up by a long backlog).
-   */
-  function schedule(soon = false): void {
-    if (stopped) return;
-    if (pending && (pending.kind === "immediate" || !soon)) return;
-    cancel();
-    const wait = soon ? 0 : nextPassAt - performance.now();
-    pending =
-      wait <= 0
-        ? { kind: "immediate", handle: setImmediate(run) }
-        : { kind: "timer", handle: setTimeout(run, wait) };
-  }
-
-  function cancel(): void {
-    if (pending?.kind === "immediate") clearImmediate(pending.handle);
-    else if (pending?.kind === "timer") clearTimeout(pending.handle);
-    pending = null;
+  function schedule(): void {
+    if (!stopped) pacer.request();
   }
 
   /** Heartbeats are kept in memory and written in one transaction per timer pass (see store/db.ts). */
@@ -209,10 +183,11 @@ export function createSequencer(
     if (node.state === "waiting") sendPrepare(ctx, name);
     if (node.state === "joining") {
       // Re-send even if the agent applied it: its plan.done may have been lost; it skips done work.
+      // After the commit: the release may still be in an open group (store/db.ts).
       try {
         const record = store.nodes.get(name);
         const p = record && currentPlan(ctx, record);
-        if (p) sendTo(ctx, name, { type: "plan.apply", plan: p });
+        if (p) store.afterCommit(() => sendTo(ctx, name, { type: "plan.apply", plan: p }));
       } catch (err) {
         logger.error({ node: name, err: (err as Error).message }, "cannot re-send the plan");
       }
@@ -237,7 +212,7 @@ export function createSequencer(
 
   return {
     tick,
-    schedule: () => schedule(),
+    schedule,
     attach,
     detach,
     plannerInput,
@@ -255,7 +230,7 @@ export function createSequencer(
       stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
-      cancel();
+      pacer.stop();
       try {
         flushHeartbeats();
       } catch (err) {

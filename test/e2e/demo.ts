@@ -22,9 +22,9 @@ etcd), bootstraps it through the real coordinator and agents, and removes it aga
   --servers N        servers (default 3)
   --agents M         agents/workers (default 2)
   --json             print one JSON summary object last on stdout (progress goes to stderr)
-  --init-seconds S   simulated first server, seconds from service start to ready (default 30)
-  --join-seconds S   simulated further server, seconds from service start to ready (default 30)
-  --agent-seconds S  simulated agent, seconds from service start to ready (default 20)
+  --init-seconds S   simulated first server, seconds from service start to ready (default 60)
+  --join-seconds S   simulated further server, seconds from service start to ready (default 60)
+  --agent-seconds S  simulated agent, seconds from service start to ready (default 30)
   -h, --help         show this help`;
 
 function usageError(message: string): never {
@@ -40,9 +40,9 @@ function parse() {
         servers: { type: "string", default: "3" },
         agents: { type: "string", default: "2" },
         json: { type: "boolean", default: false },
-        "init-seconds": { type: "string", default: "30" },
-        "join-seconds": { type: "string", default: "30" },
-        "agent-seconds": { type: "string", default: "20" },
+        "init-seconds": { type: "string", default: "60" },
+        "join-seconds": { type: "string", default: "60" },
+        "agent-seconds": { type: "string", default: "30" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,

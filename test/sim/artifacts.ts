@@ -48,6 +48,12 @@ function rke2Wrapper(version: string): string {
     `RKE2_SIM_VERSION=${shQuote(version)}`,
     `RKE2_SIM_COMMIT=${shQuote(simCommit(version))}`,
     "export RKE2_SIM_VERSION RKE2_SIM_COMMIT",
+    "# Answered here: real rke2 prints its version in milliseconds, and callers (muster's install",
+    "# check) must not pay a Node start-up the real binary does not have.",
+    'case "${1:-}" in --version | -v | version)',
+    '  printf \'rke2 version %s (%s)\\ngo version n/a (rke2 simulator)\\n\' "$RKE2_SIM_VERSION" "$RKE2_SIM_COMMIT"',
+    "  exit 0 ;;",
+    "esac",
     `exec ${shQuote(nodeBinary())} ${shQuote(path.join(SIM_DIR, "rke2.ts"))} "$@"`,
     "",
   ].join("\n");

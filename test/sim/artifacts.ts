@@ -50,7 +50,7 @@ function rke2Wrapper(version: string): string {
     "export RKE2_SIM_VERSION RKE2_SIM_COMMIT",
     "# Answered here: real rke2 prints its version in milliseconds, and callers (muster's install",
     "# check) must not pay a Node start-up the real binary does not have.",
-    'case "${1:-}" in --version | -v | version)',
+    'case "$1" in --version | -v | version)',
     '  printf \'rke2 version %s (%s)\\ngo version n/a (rke2 simulator)\\n\' "$RKE2_SIM_VERSION" "$RKE2_SIM_COMMIT"',
     "  exit 0 ;;",
     "esac",

@@ -8,6 +8,7 @@ import {
   type CoordinatorOptions,
   createCoordinator,
 } from "../../../packages/coordinator/src/coordinator.ts";
+import { nodeFacts } from "./domain.ts";
 
 // Builds the real app over the real domain (createCoordinator) in a per-test state dir, with every
 // log line captured so tests can assert on them (and scan them for secrets).
@@ -71,21 +72,10 @@ let machine = 0;
 /** Facts of a healthy Linux host; each call is a new machine unless `machineId` is given. */
 export function facts(hostname: string, over: Partial<NodeFacts> = {}): NodeFacts {
   machine += 1;
-  const ip = `10.0.0.${10 + (machine % 200)}`;
-  return {
-    hostname,
-    machineId: machine.toString(16).padStart(32, "0"),
-    os: { platform: "linux", distro: "Ubuntu", release: "24.04", kernel: "6.8.0", arch: "x64" },
-    cpus: 8,
-    memoryBytes: 16 * 2 ** 30,
-    diskFreeBytes: 500 * 2 ** 30,
-    swapBytes: 0,
-    interfaces: [{ name: "eth0", up: true, mac: "02:00:00:00:00:01", ipv4: [{ address: ip, prefix: 24 }] }],
+  const base = nodeFacts(hostname, machine % 200, {
     defaultRoute: { interface: "eth0", gateway: "10.0.0.1" },
-    address: ip,
-    rke2: { installed: false },
-    ...over,
-  };
+  });
+  return { ...base, machineId: machine.toString(16).padStart(32, "0"), ...over };
 }
 
 /** A fake agent over injectWS: records frames, waits for them, and sees how the socket closed. */

@@ -1,7 +1,16 @@
 import { setImmediate as turn } from "node:timers/promises";
 import { ClusterSpecSchema } from "@muster/shared";
 import t, { type Test } from "tap";
-import { answerChecks, finish, join, link, makeWorld, stateOf, type World } from "./helpers/domain.ts";
+import {
+  answerChecks,
+  finish,
+  formInit,
+  join,
+  link,
+  makeWorld,
+  stateOf,
+  type World,
+} from "./helpers/domain.ts";
 
 // How often the sequencer plans (sequencer.ts): changes ask for a pass, passes are coalesced and
 // spaced, so a burst of frames from many agents costs a bounded number of passes, while a lone
@@ -12,10 +21,7 @@ const spec = ClusterSpecSchema.parse({ name: "passes", agents: { concurrency: 10
 /** An init server joined, the registration address healthy: agents may be released. */
 async function formedCluster(t: Test, planning = {}): Promise<World> {
   const w = makeWorld(t, { spec, planning });
-  join(w, "s1", "server");
-  answerChecks(w, "s1");
-  w.coord.tick();
-  finish(w, "s1");
+  formInit(w);
   await w.coord.settle();
   t.equal(w.coord.getCluster().phase, "ready");
   return w;

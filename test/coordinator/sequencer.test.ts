@@ -6,6 +6,7 @@ import {
   eventsOf,
   FakeLink,
   finish,
+  formInit,
   join,
   link,
   makeWorld,
@@ -125,10 +126,7 @@ t.test("3 servers + 2 agents: servers join one at a time, the init first, agents
 
 t.test("agent messages are scrubbed of the cluster token before they are stored", async (t) => {
   const w = makeWorld(t);
-  join(w, "s1", "server");
-  answerChecks(w, "s1");
-  w.coord.tick();
-  finish(w, "s1");
+  formInit(w);
   join(w, "s2", "server");
   answerChecks(w, "s2");
   await w.coord.settle();
@@ -154,10 +152,7 @@ t.test("agent messages are scrubbed of the cluster token before they are stored"
 
 t.test("the lease survives a restart: no second release, the same plan re-sent", async (t) => {
   const w = makeWorld(t);
-  join(w, "s1", "server");
-  answerChecks(w, "s1");
-  w.coord.tick();
-  finish(w, "s1");
+  formInit(w);
   join(w, "s2", "server");
   join(w, "s3", "server");
   answerChecks(w, "s2");

@@ -165,6 +165,14 @@ export function finish(w: World, node: string, token = CLUSTER_TOKEN): void {
   send(w, node, { type: "plan.done", checksum: plan.checksum, ok: true });
 }
 
+/** Enrols server `name`, passes its checks and completes its init plan (token captured). */
+export function formInit(w: World, name = "s1"): void {
+  join(w, name, "server");
+  answerChecks(w, name);
+  w.coord.tick();
+  finish(w, name);
+}
+
 export function stateOf(w: World, node: string): string {
   return w.coord.getNode(node).state;
 }

@@ -1,4 +1,4 @@
-import type { CheckResult, NodeState } from "@muster/shared";
+import { type CheckResult, NODE_STATES, type NodeState } from "@muster/shared";
 import t, { type Test } from "tap";
 import type { NodeChanges } from "../../../packages/coordinator/src/store/nodes-repo.ts";
 import { openStore, type Store } from "../../../packages/coordinator/src/store/store.ts";
@@ -34,15 +34,7 @@ function random(seed: number): () => number {
   };
 }
 
-const STATES: NodeState[] = [
-  "enrolled",
-  "checking",
-  "waiting",
-  "check-failed",
-  "joining",
-  "joined",
-  "failed",
-];
+const STATES: NodeState[] = [...NODE_STATES];
 const CHECKS: (CheckResult[] | null)[] = [
   null,
   [{ name: "os", status: "pass", message: "Linux" }],

@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       args.domain === "stub"
         ? node("bench/lib/stub-server.ts", ["--state-dir", join(dir, "state")], env)
         : node(
-            "packages/coordinator/src/cli.ts",
+            "packages/coordinator/src/server/cli.ts",
             [
               "serve",
               "--state-dir",

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadOrCreateTls } from "@muster/coordinator/server/tls";
 import { APISERVER_PORT, formatRke2Token, generateRke2Password, SUPERVISOR_PORT } from "@muster/shared";
-import { loadOrCreateTls } from "../../packages/coordinator/src/tls.ts";
 
-// What the coordinator's registration probe checks before agents may join (RKE2-FACTS.md): a CA at
+// What the coordinator's registration probe checks before agents may join (docs/rke2-behaviour.md): a CA at
 // :9345/cacerts whose hash the cluster token pins, :9345/ping = pong and :6443/readyz = ok, over TLS
 // verified with that CA. The bench serves exactly that on a loopback alias (127.0.0.2 by default),
 // with a CA it generates (reusing the coordinator's own PKI code), and hands out the matching token.

@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { AgentLink, CoordinatorService } from "@muster/coordinator/domain/service";
+import { loadOrCreateTls } from "@muster/coordinator/server/tls";
+import { buildApp } from "@muster/coordinator/transport/http/app";
 import {
   type AgentFrame,
   type ClusterView,
@@ -14,9 +17,6 @@ import {
   publicSpec,
   sealPlan,
 } from "@muster/shared";
-import { buildApp } from "../../packages/coordinator/src/app.ts";
-import type { AgentLink, CoordinatorService } from "../../packages/coordinator/src/service-api.ts";
-import { loadOrCreateTls } from "../../packages/coordinator/src/tls.ts";
 
 // `bench:coordinator -- --domain stub`: the real transports (TLS, fastify app, agent hub) over an
 // O(1)-per-frame in-memory stand-in for the domain, so the bench can tell the cost of the transport

@@ -42,12 +42,12 @@ export const coordinatorFileName = (arch: Arch) => `muster-coordinator-linux-${a
 export async function buildCoordinatorBundles(opts: CoordinatorBundleOptions): Promise<CoordinatorBundle[]> {
   const fetch = opts.fetch ?? fetchRuntime;
   const extract = opts.extract ?? extractRuntime;
-  const src = (p: string) => path.join(opts.root, "packages/coordinator/src", p);
+  const src = (p: string) => path.join(opts.root, "packages", p);
   await mkdir(opts.outDir, { recursive: true });
   const [coordinatorJs, operatorJs, template, unit] = await Promise.all([
-    bundleJs(src("cli.ts")),
-    bundleJs(src("operator-cli.ts")),
-    readFile(src("delivery/bootstrap.sh.tmpl")),
+    bundleJs(src("coordinator/src/server/cli.ts")),
+    bundleJs(src("cli/src/bin.ts")),
+    readFile(src("coordinator/src/transport/delivery/bootstrap.sh.tmpl")),
     readFile(path.join(opts.root, "systemd/muster-coordinator.service")),
   ]);
   const artifactNames = (await readdir(opts.artifactsDir)).filter((n) => !n.startsWith(".")).sort();

@@ -10,13 +10,13 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { createFiles } from "@muster/agent/adapters/files";
+import { createHttp } from "@muster/agent/adapters/http";
+import type { ExecResult, HostAdapters } from "@muster/agent/adapters/types";
+import { Agent } from "@muster/agent/daemon/agent";
+import { loadAgentConfig } from "@muster/agent/daemon/config-file";
+import { AGENT_VERSION } from "@muster/agent/version";
 import { createLogger, formatRke2Token } from "@muster/shared";
-import { createFiles } from "../../packages/agent/src/adapters/files.ts";
-import { createHttp } from "../../packages/agent/src/adapters/http.ts";
-import type { ExecResult, HostAdapters } from "../../packages/agent/src/adapters/types.ts";
-import { Agent } from "../../packages/agent/src/daemon/agent.ts";
-import { loadAgentConfig } from "../../packages/agent/src/daemon/config-file.ts";
-import { AGENT_VERSION } from "../../packages/agent/src/version.ts";
 import { sampleFacts } from "./helpers/fakes.ts";
 
 const { values: a } = parseArgs({

@@ -12,7 +12,7 @@ import { selfSignedCert } from "../helpers/self-signed-cert.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: REST responses are read loosely here; assertions check them.
 type Json = any;
-const COORDINATOR = fileURLToPath(new URL("../../packages/coordinator/src/cli.ts", import.meta.url));
+const COORDINATOR = fileURLToPath(new URL("../../packages/coordinator/src/server/cli.ts", import.meta.url));
 const FAKE_AGENT = fileURLToPath(new URL("./fake-host-agent.ts", import.meta.url));
 const NODES = [
   { name: "server-1", ip: "127.77.0.11", machineId: "11111111111111111111111111111111" },

@@ -4,12 +4,12 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { ApiClient } from "@muster/lab/world/api-client";
+import { firstLine } from "@muster/lab/world/testing";
+import { type UpOptions, up, type World, type WorldNode } from "@muster/lab/world/world";
+import { buildArtifacts, installScriptPath, writeSystemctlWrapper } from "@muster/rke2-sim";
 import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
 import { stringify } from "yaml";
-import { buildArtifacts, installScriptPath, writeSystemctlWrapper } from "../sim/index.ts";
-import type { ApiClient } from "../world/api-client.ts";
-import { firstLine } from "../world/testing.ts";
-import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
 import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
 import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
 
@@ -78,7 +78,7 @@ export class TestCluster {
       await prepareMirror(c);
       const mirror = c.spawn(
         process.execPath,
-        ["test/world/mirror-main.ts", "/tmp/mirror", "--listen", `${c.ip}:${MIRROR_PORT}`],
+        ["packages/lab/src/world/mirror-main.ts", "/tmp/mirror", "--listen", `${c.ip}:${MIRROR_PORT}`],
         { cwd: REPO, buffer: false, stderr: "ignore" },
       );
       await firstLine(mirror);

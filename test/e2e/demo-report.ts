@@ -1,5 +1,5 @@
 // Pure parts of the demo: the timeline from the coordinator's events, the critical-path lower bound,
-// and the summary object CONTRACT.md fixes for `npm run demo -- --json`.
+// and the summary object docs/reference.md fixes for `npm run demo -- --json`.
 import type { MusterEvent, NodeView } from "@muster/shared";
 import type { SimDurations } from "./cluster.ts";
 

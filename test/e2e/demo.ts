@@ -1,7 +1,7 @@
 // npm run demo [-- --servers N --agents M --json]: builds a throwaway world of nodes (network + mount
 // namespaces), runs the real coordinator, enrols every node with the curl-bash one-liner, shows the
 // coordinator's events live, prints a summary and removes everything. With --json the progress goes
-// to stderr and one JSON object (CONTRACT.md) is printed last on stdout.
+// to stderr and one JSON object (docs/reference.md) is printed last on stdout.
 import { parseArgs } from "node:util";
 import { type SimDurations, TestCluster } from "./cluster.ts";
 import {

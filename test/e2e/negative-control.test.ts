@@ -2,8 +2,8 @@
 // started in the same instant. The simulator's real etcd refuses the second learner, so one of the two
 // first starts fails: the failure the coordinator's join lease exists to prevent.
 import { readFile, writeFile } from "node:fs/promises";
+import type { WorldNode } from "@muster/lab/world/world";
 import t from "tap";
-import type { WorldNode } from "../world/world.ts";
 import type { SimDurations, TestCluster } from "./cluster.ts";
 import { cannotRun, startCluster } from "./scenario.ts";
 

@@ -1,6 +1,7 @@
 // Shared steps of the end-to-end scenarios.
+
+import { canRunWorld } from "@muster/lab/world/world";
 import type { Test } from "tap";
-import { canRunWorld } from "../world/world.ts";
 import { type ClusterOptions, TestCluster } from "./cluster.ts";
 import { type MembershipSample, maxConcurrentLearners, overlappingJoins } from "./membership.ts";
 

@@ -2,7 +2,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { AGENT_CONFIG_PATH } from "@muster/shared";
 import { validVip } from "./check-command.ts";
 
-// Flag parsing for muster-agent. Every mistake becomes one line naming the flag (exit 2, CONTRACT.md).
+// Flag parsing for muster-agent. Every mistake becomes one line naming the flag (exit 2, docs/reference.md).
 export const USAGE = `Usage:
   muster-agent run [--config ${AGENT_CONFIG_PATH}]
       The node agent daemon (systemd runs this). Refuses a config file others can read.

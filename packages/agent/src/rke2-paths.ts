@@ -1,7 +1,7 @@
 import { parseRke2Version } from "./adapters/host-facts.ts";
 import type { Exec, Files } from "./adapters/types.ts";
 
-// Where RKE2 keeps things (RKE2-FACTS.md). One place, so phases, checks and facts agree.
+// Where RKE2 keeps things (docs/rke2-behaviour.md). One place, so phases, checks and facts agree.
 export const RKE2_CONFIG_DIR = "/etc/rancher/rke2";
 export const RKE2_CONFIG_FILE = `${RKE2_CONFIG_DIR}/config.yaml`;
 export const RKE2_DROPIN_DIR = `${RKE2_CONFIG_DIR}/config.yaml.d`;

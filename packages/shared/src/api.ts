@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CheckResultSchema } from "./checks.ts";
 import { EventSchema } from "./events.ts";
 
-// REST bodies and responses (CONTRACT.md). Requests are strict; responses are described so the
+// REST bodies and responses (docs/reference.md). Requests are strict; responses are described so the
 // operator CLI and tests can validate what the coordinator says.
 export const NODE_STATES = [
   "enrolled",

@@ -1,4 +1,4 @@
-// etcd quorum arithmetic (RKE2-FACTS.md "Quorum").
+// etcd quorum arithmetic (docs/rke2-behaviour.md "Quorum").
 export function quorum(servers: number): number {
   if (servers <= 0) return 0;
   return Math.floor(servers / 2) + 1;

@@ -1,7 +1,7 @@
 import type { ClusterSpec, Role } from "./spec.ts";
 
 // Renders a node's /etc/rancher/rke2/config.yaml (as an object) from the spec, following
-// RKE2-FACTS.md: joiners get `server:`, the init server does not; servers carry tls-san.
+// docs/rke2-behaviour.md: joiners get `server:`, the init server does not; servers carry tls-san.
 export const SUPERVISOR_PORT = 9345;
 export const APISERVER_PORT = 6443;
 export const DEDICATED_TAINT = "CriticalAddonsOnly=true:NoExecute";

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 
-// RKE2/K3s token format (RKE2-FACTS.md "Token"): K10<sha256 of CA PEM>::<user>:<password>.
+// RKE2/K3s token format (docs/rke2-behaviour.md "Token"): K10<sha256 of CA PEM>::<user>:<password>.
 // A "bare" token is just the password; it works but skips CA pinning.
 export type Rke2TokenUser = "server" | "node";
 

@@ -1,5 +1,5 @@
+import { arpingCommand, createArp, detectArpingFlavour } from "@muster/agent/adapters/arp";
 import t from "tap";
-import { arpingCommand, createArp, detectArpingFlavour } from "../../../packages/agent/src/adapters/arp.ts";
 import { failed, fakeExec, ok } from "../helpers/fakes.ts";
 
 const HABETS_HELP =

@@ -1,7 +1,7 @@
+import { createFacts, type SystemInfo } from "@muster/agent/adapters/facts";
+import { createFiles } from "@muster/agent/adapters/files";
 import { NodeFactsSchema } from "@muster/shared";
 import t from "tap";
-import { createFacts, type SystemInfo } from "../../../packages/agent/src/adapters/facts.ts";
-import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
 import { fakeExec, fakeSystemd, ok } from "../helpers/fakes.ts";
 
 const system = (free: Record<string, number>): SystemInfo => ({

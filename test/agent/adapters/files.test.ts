@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createFiles } from "@muster/agent/adapters/files";
 import t from "tap";
-import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
 
 t.test("paths are rooted: /etc/x lands under the root", async (t) => {
   const root = t.testdir();

@@ -1,4 +1,3 @@
-import t from "tap";
 import {
   hexToIPv4,
   normaliseMachineId,
@@ -6,7 +5,8 @@ import {
   parseRke2Version,
   pickNodeAddress,
   rke2Arch,
-} from "../../../packages/agent/src/adapters/host-facts.ts";
+} from "@muster/agent/adapters/host-facts";
+import t from "tap";
 
 const ROUTE = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth1\t00000000\t0101A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0

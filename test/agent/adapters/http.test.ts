@@ -3,8 +3,8 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { createHttp } from "@muster/agent/adapters/http";
 import t from "tap";
-import { createHttp } from "../../../packages/agent/src/adapters/http.ts";
 import { selfSignedCert } from "../../helpers/self-signed-cert.ts";
 
 const cert = selfSignedCert();

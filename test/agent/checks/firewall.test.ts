@@ -1,6 +1,6 @@
+import { firewallCheck } from "@muster/agent/checks/firewall";
+import { runChecks } from "@muster/agent/checks/runner";
 import t from "tap";
-import { firewallCheck } from "../../../packages/agent/src/checks/firewall.ts";
-import { runChecks } from "../../../packages/agent/src/checks/runner.ts";
 import { checkContext } from "../helpers/check-context.ts";
 import { failed, fakeExec, fakeSystemd, ok } from "../helpers/fakes.ts";
 

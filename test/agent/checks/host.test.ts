@@ -1,6 +1,6 @@
+import { hostnameCheck, osArchCheck, rootCheck } from "@muster/agent/checks/host";
+import { runChecks } from "@muster/agent/checks/runner";
 import t from "tap";
-import { hostnameCheck, osArchCheck, rootCheck } from "../../../packages/agent/src/checks/host.ts";
-import { runChecks } from "../../../packages/agent/src/checks/runner.ts";
 import { checkContext } from "../helpers/check-context.ts";
 
 t.test("root: pass as uid 0, fail otherwise, warn when ignored", async (t) => {

@@ -1,5 +1,5 @@
+import { peersArpCheck } from "@muster/agent/checks/peers";
 import t from "tap";
-import { peersArpCheck } from "../../../packages/agent/src/checks/peers.ts";
 import { checkContext } from "../helpers/check-context.ts";
 import { fakeArp } from "../helpers/fakes.ts";
 

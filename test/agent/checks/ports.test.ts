@@ -1,10 +1,10 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createFiles } from "@muster/agent/adapters/files";
+import { listeningSockets, parseProcNetTcp } from "@muster/agent/checks/listeners";
+import { portsCheck } from "@muster/agent/checks/ports";
+import { runChecks } from "@muster/agent/checks/runner";
 import t from "tap";
-import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
-import { listeningSockets, parseProcNetTcp } from "../../../packages/agent/src/checks/listeners.ts";
-import { portsCheck } from "../../../packages/agent/src/checks/ports.ts";
-import { runChecks } from "../../../packages/agent/src/checks/runner.ts";
 import { checkContext } from "../helpers/check-context.ts";
 
 const HEADER =

@@ -1,6 +1,6 @@
+import { cpuCheck, diskCheck, memoryCheck, swapCheck } from "@muster/agent/checks/resources";
+import { runChecks } from "@muster/agent/checks/runner";
 import t from "tap";
-import { cpuCheck, diskCheck, memoryCheck, swapCheck } from "../../../packages/agent/src/checks/resources.ts";
-import { runChecks } from "../../../packages/agent/src/checks/runner.ts";
 import { checkContext } from "../helpers/check-context.ts";
 
 const GiB = 1024 ** 3;

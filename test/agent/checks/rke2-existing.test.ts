@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { rke2ExistingCheck } from "@muster/agent/checks/rke2-existing";
 import t from "tap";
-import { rke2ExistingCheck } from "../../../packages/agent/src/checks/rke2-existing.ts";
 import { checkContext } from "../helpers/check-context.ts";
 import { TOKEN } from "../helpers/fakes.ts";
 

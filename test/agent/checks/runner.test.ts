@@ -1,7 +1,7 @@
+import { BASE_CHECKS, runChecks } from "@muster/agent/checks/runner";
+import type { Check } from "@muster/agent/checks/types";
 import { CheckReportSchema, reportOf } from "@muster/shared";
 import t from "tap";
-import { BASE_CHECKS, runChecks } from "../../../packages/agent/src/checks/runner.ts";
-import type { Check } from "../../../packages/agent/src/checks/types.ts";
 import { checkContext } from "../helpers/check-context.ts";
 
 t.test("all base checks run and report together, in a stable order", async (t) => {

@@ -1,6 +1,6 @@
+import { checksFor, runChecks } from "@muster/agent/checks/runner";
+import { vipFreeCheck, vipInterfaceCheck, vipSubnetCheck } from "@muster/agent/checks/vip";
 import t from "tap";
-import { checksFor, runChecks } from "../../../packages/agent/src/checks/runner.ts";
-import { vipFreeCheck, vipInterfaceCheck, vipSubnetCheck } from "../../../packages/agent/src/checks/vip.ts";
 import { checkContext } from "../helpers/check-context.ts";
 import { fakeArp } from "../helpers/fakes.ts";
 

@@ -1,5 +1,5 @@
+import { backoffDelay, DEFAULT_BACKOFF, refusedDelay } from "@muster/agent/daemon/backoff";
 import t from "tap";
-import { backoffDelay, DEFAULT_BACKOFF, refusedDelay } from "../../../packages/agent/src/daemon/backoff.ts";
 
 t.test("exponential, jittered between half and the full ceiling, capped at 30 s", async (t) => {
   t.equal(

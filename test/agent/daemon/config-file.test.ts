@@ -1,14 +1,14 @@
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import t from "tap";
-import { parse } from "yaml";
-import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
+import { createFiles } from "@muster/agent/adapters/files";
 import {
   AgentConfigError,
   enrolledConfig,
   loadAgentConfig,
   saveAgentConfig,
-} from "../../../packages/agent/src/daemon/config-file.ts";
+} from "@muster/agent/daemon/config-file";
+import t from "tap";
+import { parse } from "yaml";
 
 const PIN = `sha256//${"A".repeat(43)}=`;
 const YAML = `coordinatorUrl: https://10.0.0.1:9443\npin: "${PIN}"\njoinToken: abcdef.0123456789abcdef\n`;

@@ -1,5 +1,5 @@
+import { parseCoordinatorFrame } from "@muster/agent/daemon/frames";
 import t from "tap";
-import { parseCoordinatorFrame } from "../../../packages/agent/src/daemon/frames.ts";
 import { samplePlan, TOKEN } from "../helpers/fakes.ts";
 
 t.test("valid frames parse", async (t) => {

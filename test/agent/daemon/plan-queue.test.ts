@@ -1,5 +1,5 @@
+import { PlanQueue } from "@muster/agent/daemon/plan-queue";
 import t from "tap";
-import { PlanQueue } from "../../../packages/agent/src/daemon/plan-queue.ts";
 import { samplePlan } from "../helpers/fakes.ts";
 
 const deferred = () => {

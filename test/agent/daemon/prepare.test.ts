@@ -1,7 +1,7 @@
+import { prepareInstall } from "@muster/agent/daemon/prepare";
+import { installPhase } from "@muster/agent/phases/install";
 import type { InstallPrepareFrame } from "@muster/shared";
 import t from "tap";
-import { prepareInstall } from "../../../packages/agent/src/daemon/prepare.ts";
-import { installPhase } from "../../../packages/agent/src/phases/install.ts";
 import { fakeRke2Host } from "../helpers/fake-rke2.ts";
 import { memoryLogger, samplePlan } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";

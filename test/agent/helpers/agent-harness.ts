@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { HostAdapters } from "@muster/agent/adapters/types";
+import { Agent } from "@muster/agent/daemon/agent";
 import type { AgentConfig } from "@muster/shared";
-import type { HostAdapters } from "../../../packages/agent/src/adapters/types.ts";
-import { Agent } from "../../../packages/agent/src/daemon/agent.ts";
 import { memoryLogger } from "./fakes.ts";
 
 export const JOIN_TOKEN = "abcdef.0123456789abcdef";

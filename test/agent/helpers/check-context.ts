@@ -1,5 +1,5 @@
+import type { CheckContext, CheckRequest } from "@muster/agent/checks/types";
 import type { NodeFacts } from "@muster/shared";
-import type { CheckContext, CheckRequest } from "../../../packages/agent/src/checks/types.ts";
 import { type FakeHostOptions, fakeHost, sampleFacts } from "./fakes.ts";
 
 export function checkContext(

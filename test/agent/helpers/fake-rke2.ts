@@ -3,9 +3,9 @@
 // token in its config, writes the generated token file 0600), and the probe endpoints answer.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createFiles } from "@muster/agent/adapters/files";
+import type { ExecResult, HostAdapters, HttpResponse } from "@muster/agent/adapters/types";
 import { formatRke2Token, type NodeFacts } from "@muster/shared";
-import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
-import type { ExecResult, HostAdapters, HttpResponse } from "../../../packages/agent/src/adapters/types.ts";
 import { failed, ok, sampleFacts } from "./fakes.ts";
 
 export const FAKE_CA = "-----BEGIN CERTIFICATE-----\nZmFrZSBya2UyIGNh\n-----END CERTIFICATE-----\n";

@@ -3,15 +3,7 @@
 
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
-import {
-  createLogger,
-  type Logger,
-  type NodeFacts,
-  type NodePlan,
-  type PlanBody,
-  sealPlan,
-} from "@muster/shared";
-import { createFiles } from "../../../packages/agent/src/adapters/files.ts";
+import { createFiles } from "@muster/agent/adapters/files";
 import type {
   Arp,
   ArpOutcome,
@@ -23,7 +15,15 @@ import type {
   HttpGetOptions,
   HttpResponse,
   Systemd,
-} from "../../../packages/agent/src/adapters/types.ts";
+} from "@muster/agent/adapters/types";
+import {
+  createLogger,
+  type Logger,
+  type NodeFacts,
+  type NodePlan,
+  type PlanBody,
+  sealPlan,
+} from "@muster/shared";
 
 export const ok = (stdout = ""): ExecResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
 export const failed = (exitCode: number, stderr = ""): ExecResult => ({

@@ -1,6 +1,6 @@
+import type { HostAdapters } from "@muster/agent/adapters/types";
+import type { PhaseContext } from "@muster/agent/phases/types";
 import type { AgentFrame, NodePlan } from "@muster/shared";
-import type { HostAdapters } from "../../../packages/agent/src/adapters/types.ts";
-import type { PhaseContext } from "../../../packages/agent/src/phases/types.ts";
 import { memoryLogger } from "./fakes.ts";
 
 export function phaseContext(host: HostAdapters, plan: NodePlan, over: Partial<PhaseContext> = {}) {

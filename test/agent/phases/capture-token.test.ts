@@ -1,5 +1,5 @@
+import { captureTokenPhase } from "@muster/agent/phases/capture-token";
 import t from "tap";
-import { captureTokenPhase } from "../../../packages/agent/src/phases/capture-token.ts";
 import { fakeHost, memoryLogger, samplePlan, TOKEN } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";
 

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import type { Files } from "@muster/agent/adapters/types";
+import { configurePhase } from "@muster/agent/phases/configure";
 import t from "tap";
 import { parse } from "yaml";
-import type { Files } from "../../../packages/agent/src/adapters/types.ts";
-import { configurePhase } from "../../../packages/agent/src/phases/configure.ts";
 import { fakeHost, samplePlan, TOKEN } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";
 

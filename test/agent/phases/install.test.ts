@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { installerErrors, installPhase } from "@muster/agent/phases/install";
 import t from "tap";
-import { installerErrors, installPhase } from "../../../packages/agent/src/phases/install.ts";
 import { fakeRke2Host } from "../helpers/fake-rke2.ts";
 import { failed, fakeExec, fakeHost, fakeHttp, ok, samplePlan } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";

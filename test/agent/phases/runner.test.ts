@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { applyPlan } from "@muster/agent/phases/runner";
+import type { Phase } from "@muster/agent/phases/types";
 import type { AgentFrame } from "@muster/shared";
 import t from "tap";
-import { applyPlan } from "../../../packages/agent/src/phases/runner.ts";
-import type { Phase } from "../../../packages/agent/src/phases/types.ts";
 import { FAKE_TOKEN, fakeRke2Host } from "../helpers/fake-rke2.ts";
 import { samplePlan } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";
@@ -90,7 +90,7 @@ t.test("resume after a crash mid-phase: configure done, start not -> start onwar
   const plan = joinPlan();
   // First run dies inside `start` (simulated crash: start throws a non-phase error before finishing).
   const crash: Phase[] = [
-    ...(await import("../../../packages/agent/src/phases/runner.ts")).PHASE_LIST.slice(0, 2),
+    ...(await import("@muster/agent/phases/runner")).PHASE_LIST.slice(0, 2),
     {
       name: "start",
       run: async () => {
@@ -147,7 +147,7 @@ t.test("the token is never in progress.json or applied.json", async (t) => {
   const sim = fakeRke2Host(t.testdir());
   const plan = joinPlan();
   const crash: Phase[] = [
-    ...(await import("../../../packages/agent/src/phases/runner.ts")).PHASE_LIST.slice(0, 2),
+    ...(await import("@muster/agent/phases/runner")).PHASE_LIST.slice(0, 2),
     {
       name: "start",
       run: async () => {

@@ -1,5 +1,5 @@
+import { START_ATTEMPTS, startPhase } from "@muster/agent/phases/start";
 import t from "tap";
-import { START_ATTEMPTS, startPhase } from "../../../packages/agent/src/phases/start.ts";
 import { failed, fakeHost, fakeSystemd, ok, samplePlan } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";
 

@@ -1,8 +1,8 @@
+import type { HttpGetOptions } from "@muster/agent/adapters/types";
+import { etcdMembership } from "@muster/agent/phases/readiness";
+import { waitReadyPhase } from "@muster/agent/phases/wait-ready";
 import { formatRke2Token } from "@muster/shared";
 import t from "tap";
-import type { HttpGetOptions } from "../../../packages/agent/src/adapters/types.ts";
-import { etcdMembership } from "../../../packages/agent/src/phases/readiness.ts";
-import { waitReadyPhase } from "../../../packages/agent/src/phases/wait-ready.ts";
 import { fakeHost, fakeHttp, fakeSystemd, type Route, samplePlan } from "../helpers/fakes.ts";
 import { phaseContext } from "../helpers/phase-context.ts";
 

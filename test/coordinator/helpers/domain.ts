@@ -1,5 +1,11 @@
 import { Writable } from "node:stream";
 import {
+  type Coordinator,
+  type CoordinatorOptions,
+  createCoordinator,
+} from "@muster/coordinator/domain/coordinator";
+import type { AgentLink } from "@muster/coordinator/domain/service";
+import {
   type AgentFrame,
   type CheckResult,
   type CoordinatorFrame,
@@ -10,12 +16,6 @@ import {
   type Role,
 } from "@muster/shared";
 import type { Test } from "tap";
-import {
-  type Coordinator,
-  type CoordinatorOptions,
-  createCoordinator,
-} from "../../../packages/coordinator/src/coordinator.ts";
-import type { AgentLink } from "../../../packages/coordinator/src/service-api.ts";
 
 // Drives the coordinator's domain directly (no transport): fake agent links, an injected clock and
 // an injected registration probe, planning passes run on demand with tick().

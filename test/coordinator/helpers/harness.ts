@@ -1,13 +1,13 @@
 import { Writable } from "node:stream";
-import { type CoordinatorFrame, createLogger, hashSecret, type NodeFacts } from "@muster/shared";
-import type { Test } from "tap";
-import type { WebSocket } from "ws";
-import { type BuildAppOptions, buildApp, type MusterApp } from "../../../packages/coordinator/src/app.ts";
 import {
   type Coordinator,
   type CoordinatorOptions,
   createCoordinator,
-} from "../../../packages/coordinator/src/coordinator.ts";
+} from "@muster/coordinator/domain/coordinator";
+import { type BuildAppOptions, buildApp, type MusterApp } from "@muster/coordinator/transport/http/app";
+import { type CoordinatorFrame, createLogger, hashSecret, type NodeFacts } from "@muster/shared";
+import type { Test } from "tap";
+import type { WebSocket } from "ws";
 import { nodeFacts } from "./domain.ts";
 
 // Builds the real app over the real domain (createCoordinator) in a per-test state dir, with every

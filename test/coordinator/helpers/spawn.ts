@@ -4,7 +4,7 @@ import { type ConnectionOptions, connect } from "node:tls";
 import { spkiPinFromPeer } from "@muster/shared";
 import { WebSocket } from "ws";
 
-export const CLI = join(import.meta.dirname, "../../../packages/coordinator/src/cli.ts");
+export const CLI = join(import.meta.dirname, "../../../packages/coordinator/src/server/cli.ts");
 
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

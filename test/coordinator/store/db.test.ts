@@ -2,10 +2,10 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers/promises";
+import { openDatabase } from "@muster/coordinator/store/db";
+import { MIGRATIONS } from "@muster/coordinator/store/migrations";
+import { openStore } from "@muster/coordinator/store/store";
 import t from "tap";
-import { openDatabase } from "../../../packages/coordinator/src/store/db.ts";
-import { MIGRATIONS } from "../../../packages/coordinator/src/store/migrations.ts";
-import { openStore } from "../../../packages/coordinator/src/store/store.ts";
 import { nodeFacts } from "../helpers/domain.ts";
 
 t.test("the database is created 0600 in a 0700 dir, in WAL mode, migrated once", async (t) => {

@@ -1,7 +1,7 @@
+import type { NodeChanges } from "@muster/coordinator/store/nodes-repo";
+import { openStore, type Store } from "@muster/coordinator/store/store";
 import { type CheckResult, NODE_STATES, type NodeState } from "@muster/shared";
 import t, { type Test } from "tap";
-import type { NodeChanges } from "../../../packages/coordinator/src/store/nodes-repo.ts";
-import { openStore, type Store } from "../../../packages/coordinator/src/store/store.ts";
 import { nodeFacts } from "../helpers/domain.ts";
 
 // The in-memory node summaries are written through with every row write and undone with every

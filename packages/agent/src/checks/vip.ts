@@ -2,7 +2,7 @@ import { inSameSubnet } from "@muster/shared";
 import { type Check, type CheckContext, fail, pass, warn } from "./types.ts";
 
 // kube-vip ARP mode needs: the interface present and up with an IPv4, node and VIP on one subnet,
-// and the VIP unused before the cluster takes it (RKE2-FACTS.md "Fixed registration address").
+// and the VIP unused before the cluster takes it (docs/rke2-behaviour.md "Fixed registration address").
 function vipIface(ctx: CheckContext) {
   const vip = ctx.request.vip!;
   return ctx.facts.interfaces.find((i) => i.name === vip.interface);

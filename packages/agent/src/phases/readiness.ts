@@ -4,7 +4,7 @@ import type { HostAdapters, HttpGetOptions } from "../adapters/types.ts";
 import { RKE2_ADMIN_CLIENT, RKE2_KUBELET_CLIENT } from "../rke2-paths.ts";
 import { establishTrust, type Trust, tokenCaHash } from "./trust.ts";
 
-// The readiness gate of RKE2-FACTS.md, one probe round at a time. Returns null when ready, or the
+// The readiness gate of docs/rke2-behaviour.md, one probe round at a time. Returns null when ready, or the
 // first reason it is not (shown in the phase message when the gate times out).
 type Host = Pick<HostAdapters, "http" | "systemd" | "files">;
 const TIMEOUT = 5000;

@@ -3,7 +3,7 @@ import type { HostAdapters } from "../adapters/types.ts";
 import { RKE2_TOKEN_FILE } from "../rke2-paths.ts";
 import { PhaseError } from "./types.ts";
 
-// How RKE2 pins its CA (RKE2-FACTS.md "Token"): the token carries sha256(CA PEM); fetch /cacerts
+// How RKE2 pins its CA (docs/rke2-behaviour.md "Token"): the token carries sha256(CA PEM); fetch /cacerts
 // without verification, check its hash, and only then trust TLS against that CA.
 export interface Trust {
   /** PEM CA to verify against, or undefined when the token is bare (no CA pin: RKE2 warns too). */

@@ -7,7 +7,7 @@ import { MIGRATIONS } from "./migrations.ts";
 // synchronous=FULL: a commit is fsynced before we act on it. With NORMAL a committed transaction can
 // vanish on power loss; if that transaction released a server's plan and took the join lease, a
 // restarted coordinator would hand a second server the lease while the first is still joining,
-// breaking invariant 2. An fsync costs 0.3-3 ms, so with thousands of agents the coordinator spends
+// breaking invariant 2 (docs/architecture.md). An fsync costs 0.3-3 ms, so with thousands of agents the coordinator spends
 // its time in them unless it needs fewer:
 // - "full" (the default): fsynced before tx() returns (enrolment: the welcome carries a credential).
 // - "grouped": just as durable, but every grouped change of one turn of the event loop shares one

@@ -1,7 +1,7 @@
 import type { EventType, MusterEvent } from "@muster/shared";
 import type { Db } from "./db.ts";
 
-// The event log. Messages are for people and never hold a secret (invariant 5): callers build them
+// The event log. Messages are for people and never hold a secret (docs/architecture.md, invariant 5): callers build them
 // from names, states and reasons only.
 export function createEventsRepo(db: Db, now: () => number) {
   const insert = db.sql.prepare("INSERT INTO events (time, type, node, message) VALUES (?, ?, ?, ?)");

@@ -1,6 +1,6 @@
 import type { Db } from "./db.ts";
 
-// The cluster-wide server-join lease (invariant 2). One row at most: taking a held lease fails at
+// The cluster-wide server-join lease (docs/architecture.md, invariant 2). One row at most: taking a held lease fails at
 // the database, so even a planner bug cannot put two servers in flight.
 export interface Lease {
   node: string;

@@ -1,7 +1,7 @@
 import type { Role } from "@muster/shared";
 import type { Db } from "./db.ts";
 
-// Join tokens: only the id and a hash of the secret are stored (invariant 5).
+// Join tokens: only the id and a hash of the secret are stored (docs/architecture.md, invariant 5).
 export interface JoinTokenRecord {
   id: string;
   secretHash: string;

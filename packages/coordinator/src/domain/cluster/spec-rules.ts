@@ -1,0 +1,127 @@
+import {
+  type ClusterSpec,
+  type ClusterSpecInput,
+  ClusterSpecSchema,
+  canonicalJson,
+  defaultSpec,
+  MusterError,
+  parseOrThrow,
+} from "@muster/shared";
+import type { Store } from "../../store/store.ts";
+import type { Vault } from "../secrets/vault.ts";
+
+// The cluster spec over time. The stored spec never holds the RKE2 token: a token from the spec goes
+// to the vault like a captured one. Some fields are frozen once they are baked into nodes:
+// - rke2.token, once a token is known (RKE2 never rotates it by a config edit; nodes would split);
+// - registrationAddress and vip, once the init server was released (they are in its certificates
+//   and in every joiner's config), and the server config keys RKE2 requires to match on all servers.
+// A spec from --config at startup follows the same rules: it replaces the stored spec when valid and
+// allowed, and otherwise startup fails with the reason, rather than silently using either.
+
+/** docs/rke2-behaviour.md: these must be identical on every server, or a join fails. */
+const CRITICAL_SERVER_KEYS = [
+  "cluster-cidr",
+  "service-cidr",
+  "cluster-dns",
+  "cluster-domain",
+  "disable-cloud-controller",
+  "disable-kube-proxy",
+  "egress-selector-mode",
+];
+
+export function withoutToken(spec: ClusterSpec): ClusterSpec {
+  const { token: _token, ...rke2 } = spec.rke2;
+  return { ...spec, rke2 };
+}
+
+function conflict(path: string, message: string): MusterError {
+  return new MusterError("CONFLICT", `${path}: ${message}`, [{ path, message }]);
+}
+
+/** Throws CONFLICT if `next` may not replace `current` in the cluster's present state. */
+export function checkSpecChange(store: Store, vault: Vault, current: ClusterSpec, next: ClusterSpec): void {
+  const init = store.nodes.initNode();
+  const known = vault.token();
+  const wanted = next.rke2.token?.trim();
+  if (wanted !== undefined && known !== null && wanted !== known)
+    throw conflict("rke2.token", "cannot change: the cluster already has a token");
+  if (wanted !== undefined && known === null && init)
+    throw conflict(
+      "rke2.token",
+      `cannot be set now: init server ${init.name} is generating the cluster token`,
+    );
+  if (!init) return;
+  if (next.registrationAddress !== current.registrationAddress)
+    throw conflict("registrationAddress", `cannot change after init server ${init.name} was released`);
+  if (canonicalJson(next.vip ?? null) !== canonicalJson(current.vip ?? null))
+    throw conflict("vip", `cannot change after init server ${init.name} was released`);
+  for (const key of CRITICAL_SERVER_KEYS) {
+    if (
+      canonicalJson(next.servers.config[key] ?? null) !== canonicalJson(current.servers.config[key] ?? null)
+    )
+      throw conflict(
+        `servers.config.${key}`,
+        `cannot change after init server ${init.name} was released: RKE2 refuses servers whose ${key} differs ("critical configuration value mismatch")`,
+      );
+  }
+}
+
+/** Top-level fields that differ (names only: values may hold the token). */
+function changedFields(vault: Vault, current: ClusterSpec | null, next: ClusterSpec): string[] {
+  const a = current ? withoutToken(current) : {};
+  const b = withoutToken(next);
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const changed = keys.filter(
+    (k) =>
+      canonicalJson((a as Record<string, unknown>)[k]) !== canonicalJson((b as Record<string, unknown>)[k]),
+  );
+  if (next.rke2.token !== undefined && vault.token() === null && !changed.includes("rke2"))
+    changed.push("rke2");
+  return changed;
+}
+
+/** Validates and stores a new spec; returns it (without its token). */
+export function replaceSpec(
+  store: Store,
+  vault: Vault,
+  current: ClusterSpec | null,
+  next: ClusterSpec,
+): ClusterSpec {
+  if (current) checkSpecChange(store, vault, current, next);
+  const changed = changedFields(vault, current, next);
+  const stored = withoutToken(next);
+  if (changed.length === 0) return stored;
+  store.tx(() => {
+    store.meta.set("spec", JSON.stringify(stored));
+    if (next.rke2.token !== undefined && vault.token() === null) vault.store(next.rke2.token.trim());
+    store.events.append(
+      "cluster.spec.updated",
+      null,
+      `cluster spec ${current ? "updated" : "stored"}: ${changed.join(", ")}`,
+    );
+  });
+  return stored;
+}
+
+export function parseSpecInput(input: ClusterSpecInput | unknown): ClusterSpec {
+  return parseOrThrow(ClusterSpecSchema, input, "cluster spec");
+}
+
+/** The spec to run with at startup: the stored one, replaced by `fromConfig` when given (see above). */
+export function loadSpec(store: Store, vault: Vault, fromConfig: ClusterSpec | undefined): ClusterSpec {
+  const raw = store.meta.get("spec");
+  const stored =
+    raw === null ? null : parseOrThrow(ClusterSpecSchema, JSON.parse(raw), "stored cluster spec");
+  const next = fromConfig ?? stored ?? defaultSpec();
+  try {
+    return replaceSpec(store, vault, stored, next);
+  } catch (err) {
+    if (err instanceof MusterError && err.code === "CONFLICT")
+      throw new MusterError(
+        "CONFLICT",
+        `the config file conflicts with the cluster's stored state: ${err.message}`,
+        err.details,
+      );
+    throw err;
+  }
+}

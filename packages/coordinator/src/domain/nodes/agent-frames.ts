@@ -1,0 +1,143 @@
+import { type AgentFrame, applyIgnores, parseRke2Token } from "@muster/shared";
+import type { NodeSummary } from "../../store/node-summaries.ts";
+import { crossNodeChecks, mergeChecks } from "../cluster/cross-node-checks.ts";
+import { type Ctx, scrub } from "../context.ts";
+import { failJoin, recordChecks, succeedJoin } from "./transitions.ts";
+
+// Frames from an authenticated agent. A frame about a plan the node is no longer on (checksum
+// mismatch) or a checks request it no longer has is stale: logged and ignored, never applied.
+// Frames are looked up in the in-memory node summaries; the stored plan and facts are read only
+// where a frame needs them (the init server's token capture, cross-node checks of a VIP server).
+
+type FrameOf<T extends AgentFrame["type"]> = Extract<AgentFrame, { type: T }>;
+
+export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
+  const { store, logger } = ctx;
+
+  /** Only an init server's plan can capture the token (plan-builder.ts). */
+  function capturesToken(node: NodeSummary): boolean {
+    if (!node.init) return false;
+    const stored = store.nodes.get(node.name)?.plan ?? null;
+    return stored !== null && (JSON.parse(stored) as { captureToken?: boolean }).captureToken === true;
+  }
+
+  function stale(node: NodeSummary, frame: AgentFrame, why: string): void {
+    logger.info({ node: node.name, frame: frame.type, state: node.state }, `stale frame ignored: ${why}`);
+  }
+
+  /** True when the frame is about the plan the node is joining with now. */
+  function onCurrentPlan(node: NodeSummary, frame: AgentFrame & { checksum: string }): boolean {
+    if (node.state === "joining" && node.planChecksum === frame.checksum) return true;
+    stale(
+      node,
+      frame,
+      node.state === "joining" ? "checksum is not the current plan's" : `node is ${node.state}`,
+    );
+    return false;
+  }
+
+  function checksResult(node: NodeSummary, frame: FrameOf<"checks.result">): void {
+    if (node.state !== "checking" || node.checksRequestId !== frame.requestId) {
+      stale(node, frame, "no such checks request outstanding");
+      return;
+    }
+    const spec = ctx.spec();
+    const record = spec.vip && node.role === "server" ? store.nodes.get(node.name) : null;
+    const own = record ? crossNodeChecks(spec.vip, record, store.nodes.servers()) : [];
+    recordChecks(ctx, node, applyIgnores(mergeChecks(frame.results, own), spec.checks.ignore));
+  }
+
+  function phase(node: NodeSummary, frame: FrameOf<"phase">): void {
+    if (!onCurrentPlan(node, frame)) return;
+    const detail = frame.message ? scrub(ctx, frame.message) : null;
+    logger.info({ node: node.name, phase: frame.phase, status: frame.status }, "phase");
+    // The phase and, if it failed, the failed join commit together. Progress alone is relaxed
+    // (db.ts): the agent reports its phases again when it reconnects.
+    const failed = frame.status === "failed";
+    store.tx(
+      () => {
+        store.nodes.update(node.name, { phase: `${frame.phase} ${frame.status}`, message: detail });
+        const text = `${node.name}: ${frame.phase} ${frame.status}${detail ? `: ${detail}` : ""}`;
+        store.events.append("node.phase", node.name, text);
+        if (failed) failJoin(ctx, node.name, `phase ${frame.phase} failed${detail ? `: ${detail}` : ""}`);
+      },
+      failed ? "full" : "relaxed",
+    );
+  }
+
+  /** Why a captured token is refused, or null to accept it. Only the init server, during its join, once. */
+  function tokenRefusal(node: NodeSummary, raw: string): string | null {
+    if (!node.init || !capturesToken(node)) return "this node's plan does not capture the token";
+    try {
+      if (parseRke2Token(raw).user === "node") return "it is an agent token, which cannot join servers";
+    } catch (err) {
+      return (err as Error).message;
+    }
+    const known = ctx.vault.token();
+    if (known !== null && known !== raw)
+      return "a different cluster token is already known; it is never overwritten";
+    return null;
+  }
+
+  function tokenCaptured(node: NodeSummary, frame: FrameOf<"token.captured">): void {
+    if (!onCurrentPlan(node, frame)) return;
+    const token = frame.token.trim();
+    const refusal = tokenRefusal(node, token);
+    if (refusal !== null) {
+      logger.warn({ node: node.name }, `cluster token refused: ${refusal}`);
+      store.events.append(
+        "cluster.token.refused",
+        node.name,
+        `cluster token from ${node.name} refused: ${refusal}`,
+      );
+      return;
+    }
+    if (ctx.vault.token() === token) return; // the agent re-sent it after a reconnect
+    const bare = parseRke2Token(token).caHash === null ? " (bare password: joiners cannot pin the CA)" : "";
+    store.tx(() => {
+      ctx.vault.store(token);
+      store.events.append(
+        "cluster.token.captured",
+        node.name,
+        `cluster token captured from init server ${node.name}${bare}`,
+      );
+    });
+    logger.info({ node: node.name }, "cluster token captured");
+    ctx.schedule();
+  }
+
+  function planDone(node: NodeSummary, frame: FrameOf<"plan.done">): void {
+    if (node.state === "joined" && node.planChecksum === frame.checksum) return; // repeated after a reconnect
+    if (!onCurrentPlan(node, frame)) return;
+    if (!frame.ok)
+      failJoin(ctx, node.name, frame.message ? scrub(ctx, frame.message) : "the agent reported failure");
+    else if (capturesToken(node) && ctx.vault.token() === null)
+      failJoin(ctx, node.name, "the init server finished without sending the cluster token");
+    else succeedJoin(ctx, node.name);
+  }
+
+  /** Outcome of a pre-staged install: shown, never fatal (the plan's install phase decides). */
+  function prepared(node: NodeSummary, frame: FrameOf<"install.prepared">): void {
+    const detail = scrub(ctx, frame.message);
+    const text = frame.ok
+      ? `${node.name}: RKE2 staged while waiting (${detail})`
+      : `${node.name}: staging RKE2 failed, the join will install it again: ${detail}`;
+    store.tx(() => store.events.append("node.phase", node.name, text), "relaxed");
+  }
+
+  return function handleFrame(name: string, frame: AgentFrame): void {
+    const node = store.nodes.summary(name);
+    if (!node) {
+      logger.warn({ node: name, frame: frame.type }, "frame from an unknown node ignored");
+      return;
+    }
+    if (frame.type === "checks.result") checksResult(node, frame);
+    else if (frame.type === "phase") phase(node, frame);
+    else if (frame.type === "token.captured") tokenCaptured(node, frame);
+    else if (frame.type === "plan.done") planDone(node, frame);
+    else if (frame.type === "heartbeat") heartbeats.set(name, ctx.now());
+    else if (frame.type === "install.prepared") prepared(node, frame);
+    else
+      logger.warn({ node: name, frame: frame.type }, "frame not expected on an authenticated link ignored");
+  };
+}

@@ -1,0 +1,86 @@
+import {
+  DEFAULT_JOIN_TOKEN_TTL,
+  generateJoinToken,
+  hashSecret,
+  type JoinTokenInfo,
+  MusterError,
+  parseJoinToken,
+  type Role,
+  secretMatchesHash,
+} from "@muster/shared";
+import type { Store } from "../../store/store.ts";
+import type { JoinTokenIssued } from "../service.ts";
+
+// Join tokens (kubeadm bootstrap-token style): role-scoped, expiring, revocable, stored hashed.
+// Error messages name what is wrong (invalid, expired, revoked) but never echo the secret.
+
+// A fixed hash to compare against when the id is unknown, so both failures cost the same.
+const DUMMY_HASH = hashSecret("muster-no-such-join-token");
+
+export function createJoinTokens(store: Store, now: () => number) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  return {
+    create(role: Role, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL): JoinTokenIssued {
+      const { id, secret, token } = generateJoinToken();
+      const createdAt = now();
+      const expiresAt = createdAt + ttlSeconds * 1000;
+      store.tx(() => {
+        store.tokens.insert({ id, secretHash: hashSecret(secret), role, createdAt, expiresAt });
+        store.events.append(
+          "join-token.created",
+          null,
+          `join token ${id} created for ${role}s, expires ${iso(expiresAt)}`,
+        );
+      });
+      return { id, token, role, expiresAt: iso(expiresAt) };
+    },
+
+    list(): JoinTokenInfo[] {
+      const t = now();
+      return store.tokens.list().map((r) => ({
+        id: r.id,
+        role: r.role,
+        createdAt: iso(r.createdAt),
+        expiresAt: iso(r.expiresAt),
+        revoked: r.revokedAt !== null,
+        expired: r.expiresAt <= t,
+        uses: r.uses,
+      }));
+    },
+
+    revoke(id: string): void {
+      const record = store.tokens.get(id);
+      if (!record) throw new MusterError("NOT_FOUND", `join token ${id} does not exist`);
+      if (record.revokedAt !== null) return; // revoking twice is a no-op, not an error
+      store.tx(() => {
+        store.tokens.revoke(id, now());
+        store.events.append("join-token.revoked", null, `join token ${id} revoked`);
+      });
+    },
+
+    /** Checks a presented token and returns the role it grants. Call inside the enrolment transaction. */
+    verify(presented: string): { id: string; role: Role; expiresAt: string } {
+      const parts = parseJoinToken(presented);
+      if (!parts) throw new MusterError("UNAUTHORIZED", "join token is not valid");
+      const record = store.tokens.get(parts.id);
+      const matches = secretMatchesHash(parts.secret, record?.secretHash ?? DUMMY_HASH);
+      if (!record || !matches) throw new MusterError("UNAUTHORIZED", "join token is not valid");
+      // Only a holder of the secret learns whether it was revoked or expired.
+      if (record.revokedAt !== null)
+        throw new MusterError("UNAUTHORIZED", `join token ${record.id} was revoked; create a new one`);
+      if (record.expiresAt <= now())
+        throw new MusterError(
+          "UNAUTHORIZED",
+          `join token ${record.id} expired at ${iso(record.expiresAt)}; create a new one`,
+        );
+      return { id: record.id, role: record.role, expiresAt: iso(record.expiresAt) };
+    },
+
+    countUse(id: string): void {
+      store.tokens.countUse(id);
+    },
+  };
+}
+
+export type JoinTokens = ReturnType<typeof createJoinTokens>;

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { createLogger, isRfc1123Hostname } from "@muster/shared";
+import { z } from "zod";
+import pkg from "../../package.json" with { type: "json" };
+
+// muster-coordinator: flags are parsed strictly (node:util parseArgs) and their values checked with
+// zod, so a typo is one line naming the flag and exit 2, before anything on disk is touched.
+
+const NAME = "muster-coordinator";
+
+const USAGE = `Usage: ${NAME} <command> [flags]
+
+Commands:
+  serve       Run the coordinator: HTTPS REST API and the agents' WebSocket channel
+
+Flags:
+  -h, --help  Show help (also: ${NAME} serve --help)
+  --version   Print the version
+`;
+
+const SERVE_USAGE = `Usage: ${NAME} serve [--config cluster.yaml] [--state-dir DIR] [--listen HOST:PORT]
+                          [--advertise-url URL] [--tls-cert FILE --tls-key FILE]
+
+Runs the coordinator. HTTPS always: without --tls-cert/--tls-key a CA and a serving certificate are
+generated into DIR/tls on first start and reused afterwards (the serving key, and so the pin, stays
+the same across renewals). On first start an admin token is written to DIR/admin-token (0600); its
+path is logged, never the token.
+
+Flags:
+  --config FILE         Cluster spec (YAML), applied at start
+  --state-dir DIR       State directory (default /var/lib/muster)
+  --listen HOST:PORT    Address to listen on (default 0.0.0.0:9443)
+  --advertise-url URL   https://host:port agents and operators use
+                        (default https://<listen host or first non-loopback IPv4>:<port>)
+  --tls-cert FILE       Serving certificate (PEM); needs --tls-key
+  --tls-key FILE        Serving key (PEM); needs --tls-cert
+  -h, --help            Show this help
+
+Logs are JSON lines on stdout. SIGTERM/SIGINT close agent connections and exit 0.
+`;
+
+class UsageError extends Error {}
+
+const hostPort = z.string().transform((value, ctx) => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  const hostOk =
+    host !== undefined &&
+    (m?.[1] !== undefined || z.ipv4().safeParse(host).success || isRfc1123Hostname(host));
+  if (!m || !hostOk || port > 65535) {
+    ctx.addIssue({ code: "custom", message: "must be HOST:PORT, e.g. 0.0.0.0:9443" });
+    return z.NEVER;
+  }
+  return { host: host!, port };
+});
+
+const advertiseUrl = z
+  .url({ protocol: /^https$/, error: "must be an https:// URL" })
+  .refine(
+    (u) => ["", "/"].includes(new URL(u).pathname) && !new URL(u).search,
+    "must be https://host[:port] with no path",
+  )
+  .transform((u) => new URL(u).origin);
+
+const existingFile = z.string().refine((p) => existsSync(p), "no such file");
+
+const ServeFlags = z.object({
+  config: existingFile.optional(),
+  "state-dir": z.string().min(1, "must not be empty").default("/var/lib/muster"),
+  listen: hostPort.default({ host: "0.0.0.0", port: 9443 }),
+  "advertise-url": advertiseUrl.optional(),
+  "tls-cert": existingFile.optional(),
+  "tls-key": existingFile.optional(),
+});
+
+function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const flag = /'(-[^' ]+)/.exec(e.message)?.[1];
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown flag ${flag}`);
+    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new UsageError(`${flag} needs a value`);
+    throw new UsageError(e.message.split("\n")[0]);
+  }
+}
+
+async function runServe(argv: string[]): Promise<number> {
+  const str = { type: "string" } as const;
+  const { values, positionals } = parse(argv, {
+    help: { type: "boolean", short: "h" },
+    config: str,
+    "state-dir": str,
+    listen: str,
+    "advertise-url": str,
+    "tls-cert": str,
+    "tls-key": str,
+  });
+  if (values["help"]) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const result = ServeFlags.safeParse(values);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new UsageError(`--${String(issue.path[0])}: ${issue.message}`);
+  }
+  const flags = result.data;
+  if (Boolean(flags["tls-cert"]) !== Boolean(flags["tls-key"]))
+    throw new UsageError(
+      `--${flags["tls-cert"] ? "tls-key" : "tls-cert"}: needed with --${flags["tls-cert"] ? "tls-cert" : "tls-key"}`,
+    );
+
+  const logger = createLogger({ name: NAME });
+  // Loaded only to serve: --help and usage errors stay fast (no fastify, x509, sqlite).
+  const { serve } = await import("./serve.ts");
+  const running = await serve({
+    stateDir: resolve(flags["state-dir"]),
+    host: flags.listen.host,
+    port: flags.listen.port,
+    ...(flags["advertise-url"] ? { advertiseUrl: flags["advertise-url"] } : {}),
+    ...(flags["tls-cert"] ? { tlsCert: flags["tls-cert"], tlsKey: flags["tls-key"]! } : {}),
+    ...(flags.config ? { configFile: flags.config } : {}),
+    logger,
+  });
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, "shutting down");
+      running.close().then(done, (err) => {
+        logger.error({ err }, "error while shutting down");
+        done();
+      });
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  logger.info("stopped");
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === "serve") return await runServe(rest);
+    if (command === "--version") {
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    if (command === "--help" || command === "-h") {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (command === undefined) throw new UsageError(`missing command (try ${NAME} --help)`);
+    throw new UsageError(command.startsWith("-") ? `unknown flag ${command}` : `unknown command ${command}`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${NAME}: ${err.message}\n`);
+      return 2;
+    }
+    // Start-up failures (bad config file, port in use, unreadable cert): one clear line, exit 1.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${NAME}: ${message.split("\n")[0]}\n`);
+    return (err as { code?: string }).code === "VALIDATION_FAILED" ? 2 : 1;
+  }
+}
+
+// Explicit exit: a finished serve may leave unref-less handles (e.g. keep-alive sockets) behind.
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,208 @@
+import { type AgentFrame, CloseCodes, type CoordinatorFrame, type Logger, MusterError } from "@muster/shared";
+import { WebSocket } from "ws";
+import type { AgentLink, CoordinatorService } from "../../domain/service.ts";
+import { closeFor, parseAgentFrame, type Refusal, truncateReason } from "./protocol.ts";
+
+// The /v1/agent channel. Every frame is parsed against the shared schema before anything acts on
+// it; a frame that fails is answered by closing the socket with a reason that names the problem,
+// and the domain never sees it. Built for ~10k sockets: per connection only a small object and its
+// listeners, and one sweep timer for auth deadlines, pings and heartbeat timeouts.
+
+export interface HubOptions {
+  service: CoordinatorService;
+  logger: Logger;
+  /** Announced in `welcome`; the agent sends `heartbeat` this often. */
+  heartbeatSeconds?: number;
+  /** The first frame (enrol/hello) must arrive within this. */
+  authTimeoutMs?: number;
+  /** Resolution of the sweep timer. */
+  sweepMs?: number;
+  /** On shutdown, how long agents get to answer the 1001 close before their sockets are cut. */
+  shutdownGraceMs?: number;
+}
+
+const MISSED_HEARTBEATS = 3;
+
+class Connection implements AgentLink {
+  node: string | null = null;
+  lastSeen: number;
+  detached = false;
+  readonly ws: WebSocket;
+  readonly remote: string;
+
+  constructor(ws: WebSocket, remote: string, now: number) {
+    this.ws = ws;
+    this.remote = remote;
+    this.lastSeen = now;
+  }
+
+  send(frame: CoordinatorFrame): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, truncateReason(reason));
+  }
+}
+
+export class AgentHub {
+  readonly heartbeatSeconds: number;
+  #service: CoordinatorService;
+  #log: Logger;
+  #authTimeoutMs: number;
+  #shutdownGraceMs: number;
+  #pending = new Map<Connection, number>();
+  #live = new Set<Connection>();
+  #timer: NodeJS.Timeout;
+  #lastHeartbeatSweep = Date.now();
+
+  constructor(opts: HubOptions) {
+    this.#service = opts.service;
+    this.#log = opts.logger;
+    this.heartbeatSeconds = opts.heartbeatSeconds ?? 15;
+    this.#authTimeoutMs = opts.authTimeoutMs ?? 10_000;
+    this.#shutdownGraceMs = opts.shutdownGraceMs ?? 3000;
+    this.#timer = setInterval(() => this.#sweep(Date.now()), opts.sweepMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  get connections(): number {
+    return this.#pending.size + this.#live.size;
+  }
+
+  accept(ws: WebSocket, remoteAddress: string | undefined): void {
+    const conn = new Connection(ws, (remoteAddress ?? "").replace(/^::ffff:/, ""), Date.now());
+    this.#pending.set(conn, conn.lastSeen + this.#authTimeoutMs);
+    ws.on("message", (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary));
+    ws.on("close", () => this.#forget(conn));
+  }
+
+  /**
+   * One timer for every socket: auth deadlines each tick, pings and timeouts once per heartbeat.
+   * Liveness is the agent's own protocol: any frame it sends (at least its heartbeat) counts, a pong
+   * does not (the ws library answers pings by itself, whatever state the agent is in). Our pings
+   * keep idle connections open through middleboxes and let the agent notice a dead coordinator.
+   */
+  #sweep(now: number): void {
+    for (const [conn, deadline] of this.#pending) {
+      if (now >= deadline)
+        this.#drop(
+          conn,
+          CloseCodes.UNAUTHORIZED,
+          `no enrol or hello frame within ${this.#authTimeoutMs / 1000} s`,
+        );
+    }
+    const interval = this.heartbeatSeconds * 1000;
+    if (now - this.#lastHeartbeatSweep < interval) return;
+    this.#lastHeartbeatSweep = now;
+    const limit = interval * MISSED_HEARTBEATS;
+    for (const conn of this.#live) {
+      if (now - conn.lastSeen > limit)
+        this.#drop(conn, CloseCodes.HEARTBEAT_TIMEOUT, `no heartbeat for ${limit / 1000} s`);
+      else if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
+    }
+  }
+
+  /** Graceful shutdown: 1001 to everyone, then terminate whoever has not closed after `graceMs`. */
+  async shutdown(graceMs = this.#shutdownGraceMs): Promise<void> {
+    clearInterval(this.#timer);
+    const all = [...this.#pending.keys(), ...this.#live];
+    const closed = all.map((c) =>
+      c.ws.readyState === WebSocket.CLOSED ? null : new Promise<void>((r) => c.ws.once("close", () => r())),
+    );
+    for (const conn of all) this.#drop(conn, CloseCodes.SHUTDOWN, "coordinator shutting down");
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => {
+      timer = setTimeout(r, graceMs);
+    });
+    await Promise.race([Promise.all(closed), grace]);
+    clearTimeout(timer);
+    for (const conn of all) conn.ws.terminate();
+  }
+
+  #onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    conn.lastSeen = Date.now();
+    // Closing (by us, or by the domain replacing this link): later frames are not acted on.
+    if (conn.detached || conn.ws.readyState !== WebSocket.OPEN) return;
+    const refusal = this.#receive(conn, data, isBinary);
+    if (refusal) this.#drop(conn, refusal.code, refusal.reason);
+  }
+
+  /** Acts on one frame; returns why the connection must close, if it must. */
+  #receive(conn: Connection, data: Buffer, isBinary: boolean): Refusal | null {
+    if (isBinary)
+      return { code: CloseCodes.BAD_FRAME, reason: "binary frames are not accepted; send JSON text" };
+    const parsed = parseAgentFrame(data.toString("utf8"));
+    if (!parsed.ok) return { code: CloseCodes.BAD_FRAME, reason: parsed.reason };
+    const frame = parsed.frame;
+    if (conn.node === null) return this.#authenticate(conn, frame);
+    if (frame.type === "enrol" || frame.type === "hello")
+      return { code: CloseCodes.BAD_FRAME, reason: `${frame.type} is only valid as the first frame` };
+    try {
+      this.#service.handleFrame(conn.node, frame);
+      return null;
+    } catch (err) {
+      return this.#onDomainError(conn, frame.type, err);
+    }
+  }
+
+  #authenticate(conn: Connection, frame: AgentFrame): Refusal | null {
+    if (frame.type !== "enrol" && frame.type !== "hello")
+      return {
+        code: CloseCodes.UNAUTHORIZED,
+        reason: `first frame must be enrol or hello, got ${frame.type}`,
+      };
+    try {
+      let node: string;
+      let credential: string | undefined;
+      if (frame.type === "enrol") ({ node, credential } = this.#service.enrol(frame, conn.remote));
+      else ({ node } = this.#service.authenticate(frame));
+      conn.node = node;
+      this.#pending.delete(conn);
+      this.#live.add(conn);
+      const welcome = { type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds } as const;
+      conn.send(credential ? { ...welcome, credential } : welcome);
+      this.#service.attach(node, conn, frame.type === "hello" ? frame.appliedChecksum : null);
+      this.#log.info({ node, remote: conn.remote, via: frame.type }, "agent connected");
+      return null;
+    } catch (err) {
+      const refusal = closeFor(err);
+      if (refusal.code === 1011) this.#log.error({ err, remote: conn.remote }, "agent authentication failed");
+      else this.#log.info({ remote: conn.remote, ...refusal }, "agent connection refused");
+      return refusal;
+    }
+  }
+
+  /** MusterError -> an `error` frame (or a close for auth failures); anything else is logged, not shown. */
+  #onDomainError(conn: Connection, type: string, err: unknown): Refusal | null {
+    if (err instanceof MusterError && (err.status === 401 || err.status === 403)) return closeFor(err);
+    if (err instanceof MusterError) {
+      this.#log.info({ node: conn.node, frame: type, code: err.code }, err.message);
+      conn.send({ type: "error", code: err.code, message: err.message });
+    } else {
+      this.#log.error({ err, node: conn.node, frame: type }, "agent frame handling failed");
+      conn.send({ type: "error", code: "INTERNAL", message: "Internal error" });
+    }
+    return null;
+  }
+
+  /** Stop listening to the connection, tell the domain at once, then close the socket. */
+  #drop(conn: Connection, code: number, reason: string): void {
+    this.#forget(conn);
+    conn.close(code, reason);
+  }
+
+  #forget(conn: Connection): void {
+    this.#pending.delete(conn);
+    this.#live.delete(conn);
+    if (conn.detached) return;
+    conn.detached = true;
+    if (conn.node === null) return;
+    try {
+      this.#service.detach(conn.node, conn);
+    } catch (err) {
+      this.#log.error({ err, node: conn.node }, "detach failed");
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from "node:crypto";
+import websocket from "@fastify/websocket";
+import { type Logger, MAX_FRAME_BYTES, MusterError } from "@muster/shared";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { CoordinatorService } from "../../domain/service.ts";
+import { AgentHub, type HubOptions } from "../agent-channel/hub.ts";
+import { AgentSocket } from "../agent-channel/protocol.ts";
+import { artifactsRoutes } from "../delivery/artifacts-routes.ts";
+import { requireAdmin } from "./auth.ts";
+import { errorHandler, notFoundHandler } from "./errors.ts";
+import { clusterRoutes } from "./routes/cluster.ts";
+import type { RouteDeps } from "./routes/deps.ts";
+import { joinTokenRoutes } from "./routes/join-tokens.ts";
+import { nodeRoutes } from "./routes/nodes.ts";
+import { openRoutes } from "./routes/open.ts";
+
+// Builds the coordinator's HTTP surface without listening, so tests drive it with inject/injectWS
+// and main.ts only adds a port. The service (domain) is passed in; the app never owns its lifetime.
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface BuildAppOptions {
+  service: CoordinatorService;
+  logger: Logger;
+  /** How agents and operators reach us, e.g. https://10.0.0.5:9443 (used in the join command).
+   *  A function when it is known only after listen (port 0). */
+  publicUrl: string | (() => string);
+  /** SPKI pin of the serving cert (curl --pinnedpubkey form). */
+  pin: string;
+  /** hex SHA-256 of the admin token. */
+  adminTokenHash: string;
+  /** Renders /v1/bootstrap.sh; absent until the agent bundle is built (then 503). */
+  bootstrapScript?: () => string;
+  /** Directory of agent bundles + SHA256SUMS served under /v1/artifacts/ (air-gap: nodes need nothing else). */
+  artifactsDir?: string;
+  /** Serve HTTPS with this cert (main.ts); tests leave it out and use inject. */
+  https?: { cert: string; key: string };
+  /** Heartbeat/auth timing of the agent channel (tests shorten them). */
+  hub?: Omit<HubOptions, "service" | "logger">;
+}
+
+export interface MusterApp extends FastifyInstance {
+  hub: AgentHub;
+}
+
+const SECURITY_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
+export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    // Request lines go out at debug (below); fastify's own per-request info lines would flood journald.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    // Node names may be 253 characters; longer params reach the schema and get a named 400, not a 414.
+    routerOptions: { maxParamLength: 1024 },
+    genReqId: () => randomUUID(),
+    ...(opts.https
+      ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: "TLSv1.2" as const } }
+      : {}),
+  });
+  const hub = new AgentHub({
+    service: opts.service,
+    logger: opts.logger.child({ component: "hub" }),
+    ...opts.hub,
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  // JSON only: text/plain and the rest get 415. An empty JSON body means "no body" (DELETE, retry).
+  app.removeAllContentTypeParsers();
+  const json = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    if (body === "") return done(null, undefined);
+    json(req, body as string, done);
+  });
+  app.addHook("onRequest", async (req, reply) => {
+    reply.headers(SECURITY_HEADERS).header("x-request-id", req.id);
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.debug(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime },
+      "request",
+    );
+  });
+
+  await app.register(websocket, {
+    // AgentSocket is a ws.WebSocket subclass; the plugin types want the ws module type here.
+    options: { maxPayload: MAX_FRAME_BYTES, WebSocket: AgentSocket as never },
+    errorHandler: (err, socket) => {
+      // Socket-level errors (reset peers, protocol errors) are routine with many agents.
+      app.log.debug({ err: err.message }, "agent socket error");
+      if (socket.readyState === socket.OPEN) socket.terminate();
+    },
+    preClose: async () => {
+      await hub.shutdown();
+      // Sockets we had already refused may still be in their close handshake: end them too.
+      for (const socket of app.websocketServer.clients) socket.terminate();
+    },
+  });
+
+  const publicUrl = opts.publicUrl;
+  const deps: RouteDeps = {
+    service: opts.service,
+    publicUrl: () => (typeof publicUrl === "string" ? publicUrl : publicUrl()).replace(/\/+$/, ""),
+    pin: opts.pin,
+  };
+  openRoutes(app, opts.service, opts.bootstrapScript);
+  // /v1/bootstrap/verify is served by openRoutes, so delivery registers only the artifacts.
+  if (opts.artifactsDir) await app.register(artifactsRoutes, { dir: opts.artifactsDir });
+  app.route({
+    method: "GET",
+    url: "/v1/agent",
+    handler: async () => {
+      throw new MusterError(
+        "VALIDATION_FAILED",
+        "/v1/agent is the agents' WebSocket endpoint; send an upgrade request",
+      );
+    },
+    wsHandler: (socket, req) => hub.accept(socket, req.ip),
+  });
+  await app.register(async (admin) => {
+    admin.addHook("onRequest", requireAdmin(opts.adminTokenHash));
+    clusterRoutes(admin, deps);
+    joinTokenRoutes(admin, deps);
+    nodeRoutes(admin, deps);
+  });
+  app.decorate("hub", hub);
+  // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.
+  await app.ready();
+  return app as unknown as MusterApp;
+}

@@ -1,0 +1,109 @@
+import Fastify from "fastify";
+import type { TestTls } from "../../coordinator/transport/delivery/helpers/tls-cert.ts";
+
+// A tiny stand-in for the coordinator's REST API on a real HTTPS port, answering canned data in the
+// contract's shapes and recording what the CLI sent.
+
+export const ADMIN_TOKEN = "admin-token-0123456789";
+
+export const CLUSTER = {
+  name: "prod",
+  phase: "forming",
+  registrationAddress: "10.0.0.100",
+  servers: { total: 3, ready: 2, quorum: 2, faultTolerance: 0 },
+  agents: { total: 2, ready: 1 },
+  joinInFlight: { node: "s3", since: "2030-01-01T00:00:00.000Z" },
+  warnings: ["3 servers but only 2 ready"],
+};
+
+export const NODES = [
+  {
+    name: "s1",
+    role: "server",
+    init: true,
+    state: "joined",
+    address: "10.0.0.11",
+    connected: true,
+    enrolledAt: "2030-01-01T00:00:00.000Z",
+    joinedAt: "2030-01-01T00:01:00.000Z",
+  },
+  {
+    name: "a1",
+    role: "agent",
+    init: false,
+    state: "check-failed",
+    address: "10.0.0.21",
+    connected: true,
+    message: "swap is on: run swapoff -a",
+    enrolledAt: "2030-01-01T00:00:00.000Z",
+  },
+];
+
+export const EVENTS = [1, 2, 3].map((seq) => ({
+  seq,
+  time: `2030-01-01T00:0${seq}:00.000Z`,
+  type: "node.enrolled",
+  node: `n${seq}`,
+  message: `n${seq} enrolled`,
+}));
+
+export interface Recorded {
+  method: string;
+  url: string;
+  auth: string | undefined;
+  body: unknown;
+}
+
+export async function startFakeApi(tls: TestTls) {
+  const seen: Recorded[] = [];
+  const state = { brokenCluster: false };
+  const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
+  app.addHook("preHandler", async (req, reply) => {
+    seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body: req.body });
+    if (req.headers.authorization !== `Bearer ${ADMIN_TOKEN}`) {
+      return reply
+        .code(401)
+        .send({ error: { code: "UNAUTHORIZED", message: "Missing or invalid credentials" } });
+    }
+  });
+  app.get("/v1/cluster", async () => (state.brokenCluster ? { ...CLUSTER, phase: "exploded" } : CLUSTER));
+  app.get("/v1/nodes", async () => ({ nodes: NODES }));
+  app.get("/v1/plan", async () => ({
+    steps: [
+      { node: "s3", role: "server", status: "running", reason: "joining: waiting for etcd to promote it" },
+    ],
+  }));
+  app.post("/v1/join-tokens", async (req, reply) => {
+    const body = req.body as { role: string };
+    const token = "abcdef.0123456789abcdef";
+    return reply.code(201).send({
+      id: "abcdef",
+      token,
+      role: body.role,
+      expiresAt: "2030-01-02T00:00:00.000Z",
+      command: `curl -fsSL -k --pinnedpubkey '${tls.pin}' https://127.0.0.1:9443/v1/bootstrap.sh | sudo sh -s - --token ${token}`,
+    });
+  });
+  app.post<{ Params: { name: string } }>("/v1/nodes/:name/retry", async (req, reply) => {
+    if (req.params.name !== "a1") {
+      return reply
+        .code(404)
+        .send({ error: { code: "NOT_FOUND", message: `No node named ${req.params.name}` } });
+    }
+    return { ...NODES[1], state: "checking" };
+  });
+  app.get<{ Querystring: { after?: string } }>("/v1/events", async (req) => {
+    const after = Number(req.query.after ?? 0);
+    const events = EVENTS.filter((e) => e.seq > after).slice(0, 2); // two per page, to exercise follow
+    return { events, next: events.at(-1)?.seq ?? after };
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    url: `https://127.0.0.1:${address.port}`,
+    seen,
+    state,
+    close: () => app.close(),
+  };
+}

@@ -3,6 +3,7 @@ import { CheckResultSchema } from "./checks.ts";
 import { NodeFactsSchema } from "./facts.ts";
 import { JOIN_TOKEN_PATTERN } from "./join-token.ts";
 import { InstallSpecSchema, NodePlanSchema, PhaseNameSchema } from "./plan.ts";
+import { TaskSchema } from "./tasks.ts";
 
 // Frames on the /v1/agent WebSocket: strict objects, a discriminated union on `type` per direction.
 // Anything else is refused with a close reason, never half-handled.
@@ -68,6 +69,24 @@ export const InstallPreparedFrameSchema = z.strictObject({
   message: z.string().max(4000),
 });
 
+const taskId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "must be a task id");
+
+/** The outcome of a task.run. `result` is checked against the task kind's schema (tasks.ts). */
+export const TaskResultFrameSchema = z.strictObject({
+  type: z.literal("task.result"),
+  id: taskId,
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  message: z.string().max(4000).optional(),
+});
+
+/** A line of progress of a long task (a drain, an install), shown in the operation's step. */
+export const TaskProgressFrameSchema = z.strictObject({
+  type: z.literal("task.progress"),
+  id: taskId,
+  message: z.string().max(1000),
+});
+
 export const AgentFrameSchema = z.discriminatedUnion("type", [
   EnrolFrameSchema,
   HelloFrameSchema,
@@ -77,6 +96,8 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
   TokenCapturedFrameSchema,
   HeartbeatFrameSchema,
   InstallPreparedFrameSchema,
+  TaskResultFrameSchema,
+  TaskProgressFrameSchema,
 ]);
 export type AgentFrame = z.output<typeof AgentFrameSchema>;
 
@@ -113,6 +134,13 @@ export const InstallPrepareFrameSchema = z.strictObject({
 
 export const PlanApplyFrameSchema = z.strictObject({ type: z.literal("plan.apply"), plan: NodePlanSchema });
 
+/** Day-two work on the node (tasks.ts); answered by task.result with the same id. */
+export const TaskRunFrameSchema = z.strictObject({
+  type: z.literal("task.run"),
+  id: taskId,
+  task: TaskSchema,
+});
+
 export const ErrorFrameSchema = z.strictObject({
   type: z.literal("error"),
   code: z.string().max(64),
@@ -124,6 +152,7 @@ export const CoordinatorFrameSchema = z.discriminatedUnion("type", [
   ChecksRunFrameSchema,
   PlanApplyFrameSchema,
   InstallPrepareFrameSchema,
+  TaskRunFrameSchema,
   ErrorFrameSchema,
 ]);
 export type CoordinatorFrame = z.output<typeof CoordinatorFrameSchema>;
@@ -134,6 +163,8 @@ export type ChecksRunFrame = z.output<typeof ChecksRunFrameSchema>;
 export type PlanApplyFrame = z.output<typeof PlanApplyFrameSchema>;
 export type PhaseFrame = z.output<typeof PhaseFrameSchema>;
 export type InstallPrepareFrame = z.output<typeof InstallPrepareFrameSchema>;
+export type TaskRunFrame = z.output<typeof TaskRunFrameSchema>;
+export type TaskResultFrame = z.output<typeof TaskResultFrameSchema>;
 
 /** WebSocket close codes muster uses (4000-4999 is the application range). */
 export const CloseCodes = {

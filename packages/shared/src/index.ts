@@ -15,5 +15,6 @@ export * from "./quorum.ts";
 export * from "./rke2-config.ts";
 export * from "./rke2-token.ts";
 export * from "./spec.ts";
+export * from "./tasks.ts";
 export * from "./validate.ts";
 export * from "./yaml-input.ts";

@@ -15,6 +15,9 @@ import type { HostAdapters } from "../adapters/types.ts";
 import { applyPlan, type PlanOutcome } from "../phases/runner.ts";
 import type { Phase } from "../phases/types.ts";
 import { sleep } from "../phases/types.ts";
+import { TASK_HANDLERS } from "../tasks/handlers/index.ts";
+import { TaskRunner } from "../tasks/runner.ts";
+import type { TaskHandlers } from "../tasks/types.ts";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, refusedDelay } from "./backoff.ts";
 import { enrolledConfig, saveAgentConfig } from "./config-file.ts";
 import { agentChannelUrl } from "./pinned-socket.ts";
@@ -40,9 +43,16 @@ export interface AgentOptions {
   phases?: readonly Phase[];
   /** How long stop() lets a running phase finish before abandoning it (it resumes on restart). */
   stopGraceMs?: number;
+  /** Day-two task handlers (default: every kind this agent knows, tasks/handlers). */
+  taskHandlers?: TaskHandlers;
 }
 
-const KEPT_WHILE_OFFLINE = new Set<AgentFrame["type"]>(["phase", "plan.done", "token.captured"]);
+const KEPT_WHILE_OFFLINE = new Set<AgentFrame["type"]>([
+  "phase",
+  "plan.done",
+  "token.captured",
+  "task.result",
+]);
 const OUTBOX_LIMIT = 1000;
 
 export class Agent extends EventEmitter {
@@ -53,6 +63,7 @@ export class Agent extends EventEmitter {
   private readonly outbox: AgentFrame[] = [];
   private readonly abort = new AbortController();
   private readonly queue: PlanQueue;
+  private readonly tasks: TaskRunner;
   /** The pre-stage install in progress (install.prepare), if any; plans wait for it. */
   private preparing: Promise<void> = Promise.resolve();
   private loop: Promise<void> | undefined;
@@ -66,6 +77,14 @@ export class Agent extends EventEmitter {
     this.log = opts.log;
     this.node = opts.config.node;
     this.queue = new PlanQueue((plan) => this.runPlan(plan));
+    this.tasks = new TaskRunner({
+      host: opts.host,
+      log: opts.log,
+      signal: this.abort.signal,
+      stateDir: opts.config.stateDir,
+      handlers: opts.taskHandlers ?? TASK_HANDLERS,
+      progress: (id, message) => this.send({ type: "task.progress", id, message }),
+    });
   }
 
   get currentConfig(): AgentConfig {
@@ -161,6 +180,10 @@ export class Agent extends EventEmitter {
         this.log.info({ checksum: frame.plan.checksum, what }, "plan received");
         return;
       }
+      case "task.run":
+        // Not awaited: a long task (a drain) must not hold up frames behind it.
+        void this.tasks.run(frame).then((reply) => this.send(reply));
+        return;
       case "error":
         this.log.warn({ code: frame.code, message: frame.message }, "coordinator reported an error");
         this.emit("coordinator-error", frame);

@@ -11,10 +11,9 @@ const CLI = fileURLToPath(new URL("../../packages/agent/src/cli.ts", import.meta
 const run = (...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 30_000 });
 
-t.test("check --json on this machine: exactly {ok, checks}, schema-valid, honest, fast", async (t) => {
-  const started = performance.now();
+// How long a check run takes is a benchmark figure (npm run bench:agent), not a test assertion.
+t.test("check --json on this machine: exactly {ok, checks}, schema-valid, honest", async (t) => {
   const r = run("check", "--json");
-  const wall = performance.now() - started;
   const report = JSON.parse(r.stdout);
   t.same(Object.keys(report).sort(), ["checks", "ok"]);
   t.ok(CheckReportSchema.safeParse(report).success, "schema-valid");
@@ -31,7 +30,6 @@ t.test("check --json on this machine: exactly {ok, checks}, schema-valid, honest
   t.match(byName.hostname.message, os.hostname().toLowerCase(), "hostname is this machine's");
   const swapKb = Number(/SwapTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
   t.equal(byName.swap.status, swapKb === 0 ? "pass" : "warn", "swap reflects /proc/meminfo");
-  t.ok(wall < 5000, `took ${Math.round(wall)} ms (goal < 2 s without a VIP probe)`);
 });
 
 t.test("check: human table with every check and a verdict", async (t) => {

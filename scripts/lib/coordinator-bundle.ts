@@ -11,7 +11,7 @@ import { buildMtime, bundleJs, launcher, type Packed, packIfChanged, writeAtomic
 import type { TarEntry } from "./tar.ts";
 
 // Builds dist/muster-coordinator-linux-<arch>.tar.gz, unpacked to /usr/lib/muster on a coordinator
-// host (docs/install-coordinator.md): the coordinator and the operator CLI on the pinned Node.js, plus
+// host (docs/operations.md): the coordinator and the operator CLI on the pinned Node.js, plus
 // the agent bundles it serves to nodes, so that host needs no Node.js or checkout either.
 //   bin/{node,muster-coordinator,muster}  lib/{muster-coordinator.mjs,muster.mjs,bootstrap.sh.tmpl}
 //   artifacts/{SHA256SUMS,VERSION,muster-agent-linux-*.tar.gz}  share/{muster-coordinator.service,node-LICENSE}

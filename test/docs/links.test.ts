@@ -57,7 +57,7 @@ t.test("the checker reports broken files, missing anchors and links out of the r
       "# Readme",
       "[gone](docs/missing.md)",
       "[no anchor](docs/guide.md#uninstall)",
-      "[outside](../elsewhere/DESIGN.md)",
+      "[outside](../elsewhere/notes.md)",
       "[here missing](#nowhere)",
     ].join("\n"),
   );
@@ -65,7 +65,7 @@ t.test("the checker reports broken files, missing anchors and links out of the r
   t.same(problems, [
     [3, "docs/missing.md", "no such file or directory"],
     [4, "docs/guide.md#uninstall", "no anchor #uninstall in docs/guide.md"],
-    [5, "../elsewhere/DESIGN.md", "leads outside the repository"],
+    [5, "../elsewhere/notes.md", "leads outside the repository"],
     [6, "#nowhere", "no anchor #nowhere in README.md"],
   ]);
 

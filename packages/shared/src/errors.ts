@@ -7,6 +7,10 @@ export const ErrorCodes = {
   FORBIDDEN: { status: 403, message: "Not allowed" },
   NOT_FOUND: { status: 404, message: "Not found" },
   CONFLICT: { status: 409, message: "Conflicts with the current state" },
+  /** A join, removal, upgrade or restore holds the control-plane lease. */
+  OPERATION_IN_FLIGHT: { status: 409, message: "Another control-plane operation is in flight" },
+  /** Removing the server would leave etcd without quorum, or it has none now. */
+  QUORUM_GUARD: { status: 409, message: "Refused: etcd would lose quorum" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Body must be JSON" },
   TOO_MANY_REQUESTS: { status: 429, message: "Too many requests" },
   INTERNAL: { status: 500, message: "Internal error" },
@@ -18,6 +22,8 @@ export type ErrorCode = keyof typeof ErrorCodes;
 export interface ErrorDetail {
   path: string;
   message: string;
+  /** The figure or name the detail is about (e.g. a quorum guard's healthy voters), when there is one. */
+  value?: string | number | boolean | null;
 }
 
 /** A named, expected failure. Its message is safe to show to the caller (never holds a secret). */

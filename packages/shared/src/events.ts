@@ -17,6 +17,11 @@ export const EVENT_TYPES = [
   "cluster.spec.updated",
   "join-token.created",
   "join-token.revoked",
+  "operation.requested",
+  "operation.started",
+  "operation.step",
+  "operation.succeeded",
+  "operation.failed",
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

@@ -9,6 +9,7 @@ export * from "./frames.ts";
 export * from "./join-token.ts";
 export * from "./logger.ts";
 export * from "./net.ts";
+export * from "./operations.ts";
 export * from "./pin.ts";
 export * from "./plan.ts";
 export * from "./quorum.ts";

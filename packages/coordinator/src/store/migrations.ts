@@ -61,4 +61,38 @@ export const MIGRATIONS: readonly string[] = [
     kind  TEXT NOT NULL
   );
   `,
+  // 2: long-running operations (removal, upgrade, backup, restore) and one control-plane lease for
+  // server joins and operations alike (docs/architecture.md, invariants 2 and 9).
+  `
+  CREATE TABLE operations (
+    id            TEXT PRIMARY KEY,
+    seq           INTEGER NOT NULL UNIQUE, -- creation order
+    type          TEXT NOT NULL,
+    node          TEXT,
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed')),
+    control_plane INTEGER NOT NULL CHECK (control_plane IN (0, 1)),
+    params        TEXT NOT NULL, -- JSON, never a secret (secrets stay in the vault)
+    steps         TEXT NOT NULL, -- JSON array of step records
+    step          INTEGER NOT NULL DEFAULT 0, -- index of the step to run next
+    reason        TEXT,
+    requested_by  TEXT,
+    created_at    INTEGER NOT NULL,
+    started_at    INTEGER,
+    ended_at      INTEGER
+  );
+  CREATE INDEX operations_open ON operations (state) WHERE state IN ('pending', 'running');
+
+  CREATE TABLE lease_v2 (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    kind         TEXT NOT NULL CHECK (kind IN ('server-join', 'operation')),
+    node         TEXT REFERENCES nodes (name) ON UPDATE CASCADE,
+    operation_id TEXT REFERENCES operations (id),
+    since        INTEGER NOT NULL,
+    CHECK ((kind = 'server-join' AND node IS NOT NULL AND operation_id IS NULL)
+        OR (kind = 'operation' AND operation_id IS NOT NULL))
+  );
+  INSERT INTO lease_v2 (id, kind, node, since) SELECT id, 'server-join', node, since FROM lease;
+  DROP TABLE lease;
+  ALTER TABLE lease_v2 RENAME TO lease;
+  `,
 ];

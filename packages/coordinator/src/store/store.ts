@@ -3,6 +3,7 @@ import { createEventsRepo } from "./events-repo.ts";
 import { createLeaseRepo } from "./lease-repo.ts";
 import { createMetaRepo } from "./meta-repo.ts";
 import { createNodesRepo } from "./nodes-repo.ts";
+import { createOperationsRepo } from "./operations-repo.ts";
 import { createTokensRepo } from "./tokens-repo.ts";
 
 /** The database and its repositories, opened together. `onError`: a grouped commit failed (db.ts). */
@@ -17,6 +18,7 @@ export function openStore(stateDir: string, now: () => number, onError?: (err: u
     events: createEventsRepo(db, now),
     lease: createLeaseRepo(db),
     meta: createMetaRepo(db),
+    operations: createOperationsRepo(db),
     close: () => db.close(),
   };
 }

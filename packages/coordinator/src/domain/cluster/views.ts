@@ -9,7 +9,7 @@ import {
   quorumWarning,
 } from "@muster/shared";
 import type { EventsRepo } from "../../store/events-repo.ts";
-import type { Lease } from "../../store/lease-repo.ts";
+import type { JoinLease } from "../../store/lease-repo.ts";
 import type { NodeSummary } from "../../store/node-summaries.ts";
 import type { NodeListing } from "../../store/nodes-repo.ts";
 import { iso } from "../context.ts";
@@ -45,7 +45,7 @@ export type ClusterNode = Pick<
 export interface ClusterInput {
   spec: ClusterSpec;
   nodes: readonly ClusterNode[];
-  lease: Lease | null;
+  lease: JoinLease | null;
   registration: RegistrationHealth;
 }
 

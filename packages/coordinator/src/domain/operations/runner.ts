@@ -1,0 +1,243 @@
+import { randomBytes } from "node:crypto";
+import { type Logger, MusterError, type OperationType } from "@muster/shared";
+import type { Lease } from "../../store/lease-repo.ts";
+import type { OperationRecord, OperationsRepo, StepRecord } from "../../store/operations-repo.ts";
+import type { Store } from "../../store/store.ts";
+import { type OperationDefinition, StepFailed, type StepKind } from "./types.ts";
+
+// Runs long-running operations: persisted, one step at a time, resumable. A control-plane operation
+// takes the control-plane lease in the same transaction that creates it, so it never runs beside a
+// server join or another control-plane operation (docs/architecture.md, invariant 9), and holds it
+// until it ends. After a restart, running operations resume at the step they reached (that step
+// runs again: steps are idempotent, types.ts). Only one driver runs per operation.
+
+export interface OperationRunnerDeps {
+  store: Pick<Store, "tx" | "afterCommit" | "events"> & {
+    operations: OperationsRepo;
+    lease: Pick<Store["lease"], "current" | "takeForOperation" | "releaseOperation">;
+  };
+  log: Logger;
+  now(): number;
+  definitions: readonly OperationDefinition[];
+  /** Told after an operation ended (the lease may be free: plan again). */
+  onChanged(): void;
+  /** Describes who holds the lease, for OPERATION_IN_FLIGHT's message. */
+  describeLease?(lease: Lease): string;
+}
+
+export interface OperationRequest {
+  type: OperationType;
+  node: string | null;
+  params?: unknown;
+  steps: { name: string; kind: string; args?: unknown }[];
+  requestedBy?: string | null;
+  /** Runs inside the creating transaction, before anything is written: throw to refuse. */
+  guard?(): void;
+}
+
+const MAX_MESSAGE = 1000;
+const clip = (s: string) => (s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s);
+
+export function newOperationId(now: number): string {
+  return `op-${now.toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+export function createOperationRunner(deps: OperationRunnerDeps) {
+  const { store, log } = deps;
+  const definitions = new Map(deps.definitions.map((d) => [d.type, d]));
+  const drivers = new Map<string, Promise<void>>();
+  const abort = new AbortController();
+
+  function definition(type: OperationType): OperationDefinition {
+    const d = definitions.get(type);
+    if (!d) throw new Error(`no operation type ${type}`);
+    return d;
+  }
+
+  function inFlight(lease: Lease): MusterError {
+    const holder =
+      deps.describeLease?.(lease) ??
+      (lease.kind === "server-join"
+        ? `server ${lease.node} is joining`
+        : `operation ${lease.operationId} is running`);
+    const since = new Date(lease.since).toISOString();
+    return new MusterError(
+      "OPERATION_IN_FLIGHT",
+      `the control-plane lease is held: ${holder} (since ${since}); one join, removal, upgrade or restore at a time`,
+      [
+        {
+          path: "lease",
+          message: `${holder} since ${since}`,
+          value: lease.kind === "server-join" ? lease.node : lease.operationId,
+        },
+      ],
+    );
+  }
+
+  /** Creates (and, when it may, starts) an operation; throws OPERATION_IN_FLIGHT or the guard's error. */
+  function submit(req: OperationRequest): OperationRecord {
+    const def = definition(req.type);
+    for (const s of req.steps)
+      if (!def.kinds[s.kind]) throw new Error(`operation ${req.type} has no step kind ${s.kind}`);
+    const now = deps.now();
+    const id = newOperationId(now);
+    const op = store.tx(() => {
+      if (def.controlPlane) {
+        const lease = store.lease.current();
+        if (lease) throw inFlight(lease);
+      }
+      req.guard?.();
+      const record = store.operations.insert({
+        id,
+        type: req.type,
+        node: req.node,
+        controlPlane: def.controlPlane,
+        params: req.params ?? {},
+        steps: req.steps.map((s) => ({ name: s.name, kind: s.kind, args: s.args ?? {} })),
+        requestedBy: req.requestedBy ?? null,
+        state: "running",
+        now,
+      });
+      if (def.controlPlane) store.lease.takeForOperation(id, req.node, now);
+      const about = req.node ? ` of ${req.node}` : "";
+      store.events.append(
+        "operation.requested",
+        req.node,
+        `${req.type}${about} requested (operation ${id}, ${req.steps.length} steps${req.requestedBy ? `, from ${req.requestedBy}` : ""})`,
+      );
+      return record;
+    });
+    log.info(
+      { operation: id, type: req.type, node: req.node, requestedBy: req.requestedBy },
+      "operation started",
+    );
+    store.afterCommit(() => drive(op.id));
+    return op;
+  }
+
+  function drive(id: string): void {
+    if (drivers.has(id) || abort.signal.aborted) return;
+    const run = execute(id)
+      .catch((err) => log.error({ operation: id, err: (err as Error).message }, "operation driver failed"))
+      .finally(() => drivers.delete(id));
+    drivers.set(id, run);
+  }
+
+  function saveStep(
+    op: OperationRecord,
+    index: number,
+    changes: Partial<StepRecord>,
+    extra = {},
+  ): OperationRecord {
+    const steps = op.steps.map((s, i) => (i === index ? { ...s, ...changes } : s));
+    return { ...op, steps, ...extra };
+  }
+
+  async function execute(id: string): Promise<void> {
+    let op = store.operations.get(id);
+    if (op?.state !== "running") return;
+    const def = definition(op.type);
+    while (op.step < op.steps.length) {
+      if (abort.signal.aborted) return;
+      const index = op.step;
+      const step = op.steps[index]!;
+      const started = deps.now();
+      op = saveStep(op, index, { state: "running", startedAt: step.startedAt ?? started, message: null });
+      const current = op;
+      store.tx(() => {
+        store.operations.update(id, { steps: current.steps, reason: null });
+        store.events.append("operation.step", current.node, `${current.type} ${id}: ${step.name} started`);
+      });
+      let message: string | null = null;
+      const kind = def.kinds[step.kind] as StepKind<unknown>;
+      try {
+        const outcome = await kind.run({
+          op: current,
+          step: current.steps[index]!,
+          index,
+          args: step.args,
+          signal: abort.signal,
+          log: log.child({ operation: id, step: step.name }),
+          progress: (text) => {
+            message = clip(text);
+            const steps = (store.operations.get(id)?.steps ?? current.steps).map((s, i) =>
+              i === index ? { ...s, message } : s,
+            );
+            // Relaxed: progress is re-derived by the step when it runs again after a restart.
+            store.tx(() => store.operations.update(id, { steps, reason: message }), "relaxed");
+          },
+          taskId: (suffix) => `${id}-${index}${suffix ? `-${suffix}` : ""}`,
+        });
+        if (abort.signal.aborted) return;
+        const state = outcome?.state ?? "succeeded";
+        const text = outcome?.message ?? message;
+        op = saveStep(op, index, { state, endedAt: deps.now(), message: text }, { step: index + 1 });
+        const done = op;
+        store.tx(() => {
+          store.operations.update(id, { steps: done.steps, step: done.step, reason: null });
+          store.events.append(
+            "operation.step",
+            done.node,
+            `${done.type} ${id}: ${step.name} ${state}${text ? `: ${text}` : ""}`,
+          );
+        });
+      } catch (err) {
+        if (abort.signal.aborted) return; // shutting down: the step runs again after the restart
+        const reason = clip(
+          err instanceof StepFailed || err instanceof MusterError
+            ? err.message
+            : `${step.name}: ${(err as Error).message}`,
+        );
+        finish(
+          op,
+          "failed",
+          reason,
+          saveStep(op, index, { state: "failed", endedAt: deps.now(), message: reason }).steps,
+        );
+        return;
+      }
+    }
+    finish(op, "succeeded", null, op.steps);
+  }
+
+  function finish(
+    op: OperationRecord,
+    state: "succeeded" | "failed",
+    reason: string | null,
+    steps: StepRecord[],
+  ): void {
+    const now = deps.now();
+    store.tx(() => {
+      store.operations.update(op.id, { state, reason, steps, endedAt: now });
+      if (op.controlPlane) store.lease.releaseOperation(op.id);
+      const about = op.node ? ` of ${op.node}` : "";
+      store.events.append(
+        state === "succeeded" ? "operation.succeeded" : "operation.failed",
+        op.node,
+        `${op.type}${about} ${state} (operation ${op.id})${reason ? `: ${reason}` : ""}`,
+      );
+    });
+    if (state === "failed") log.warn({ operation: op.id, type: op.type, reason }, "operation failed");
+    else log.info({ operation: op.id, type: op.type }, "operation succeeded");
+    deps.onChanged();
+  }
+
+  return {
+    submit,
+    get: (id: string) => store.operations.get(id),
+    list: (limit = 100) => store.operations.recent(limit),
+    /** Resumes running operations (after a restart) at the step each reached. */
+    start(): void {
+      for (const op of store.operations.open()) if (op.state === "running") drive(op.id);
+    },
+    /** Stops drivers at their next safe point; their steps run again after a restart. */
+    async close(): Promise<void> {
+      abort.abort(new Error("coordinator shutting down"));
+      await Promise.allSettled([...drivers.values()]);
+    },
+    /** Resolves when every running driver has stopped (tests). */
+    idle: () => Promise.allSettled([...drivers.values()]).then(() => undefined),
+  };
+}
+
+export type OperationRunner = ReturnType<typeof createOperationRunner>;

@@ -1,60 +1,184 @@
-// One catalogue of error codes shared by coordinator, agent and CLI, so an operator sees the same
-// code wherever a failure surfaces and scripts can branch on it.
-export const ErrorCodes = {
-  VALIDATION_FAILED: { status: 400, message: "Invalid input" },
-  BODY_TOO_LARGE: { status: 413, message: "Request body too large" },
-  UNAUTHORIZED: { status: 401, message: "Missing or invalid credentials" },
-  FORBIDDEN: { status: 403, message: "Not allowed" },
-  NOT_FOUND: { status: 404, message: "Not found" },
-  CONFLICT: { status: 409, message: "Conflicts with the current state" },
-  /** A join, removal, upgrade or restore holds the control-plane lease. */
-  OPERATION_IN_FLIGHT: { status: 409, message: "Another control-plane operation is in flight" },
-  /** Removing the server would leave etcd without quorum, or it has none now. */
-  QUORUM_GUARD: { status: 409, message: "Refused: etcd would lose quorum" },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Body must be JSON" },
-  TOO_MANY_REQUESTS: { status: 429, message: "Too many requests" },
-  INTERNAL: { status: 500, message: "Internal error" },
-  UNAVAILABLE: { status: 503, message: "Service unavailable" },
-} as const;
+import { defineError, ErrorCodes, type ErrorDetail, type MusterError } from "./muster-error.ts";
 
-export type ErrorCode = keyof typeof ErrorCodes;
+// One catalogue of errors shared by coordinator, agent and CLI, so an operator sees the same code
+// wherever a failure surfaces and scripts can branch on it. Each code has one HTTP status
+// (muster-error.ts); each error is a class whose message is built here, so a throw site names what
+// went wrong, never how to word it: `throw new NodeNotFound(name)`. Every class is a MusterError with
+// `.code`, `.status`, `.details` and a stable `.name`. Messages are exactly what callers have always
+// seen (tests and scripts match them).
+export * from "./muster-error.ts";
 
-export interface ErrorDetail {
-  path: string;
-  message: string;
-  /** The figure or name the detail is about (e.g. a quorum guard's healthy voters), when there is one. */
-  value?: string | number | boolean | null;
-}
+const field = (path: string, message: string) => ({
+  message: `${path}: ${message}`,
+  details: [{ path, message }],
+});
+const summary = (details: readonly ErrorDetail[]) => details.map((d) => `${d.path}: ${d.message}`).join("; ");
 
-/** A named, expected failure. Its message is safe to show to the caller (never holds a secret). */
-export class MusterError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
-  readonly details: ErrorDetail[] | undefined;
+// Input
+/** A value that fails its schema; every bad field is named. */
+export const InvalidInput = defineError(
+  "InvalidInput",
+  "VALIDATION_FAILED",
+  (what: string, details: ErrorDetail[]) => ({ message: `Invalid ${what}: ${summary(details)}`, details }),
+);
+/** A request body that fails its schema, caught by the HTTP error handler. */
+export const InvalidRequest = defineError(
+  "InvalidRequest",
+  "VALIDATION_FAILED",
+  (details: ErrorDetail[]) => ({
+    message: "Invalid input",
+    details,
+  }),
+);
+/** One named field with a reason (`path: reason`). */
+export const InvalidField = defineError("InvalidField", "VALIDATION_FAILED", field);
+export const InvalidYaml = defineError(
+  "InvalidYaml",
+  "VALIDATION_FAILED",
+  (what: string, reason: string) => ({
+    message: `${what} is not valid YAML: ${reason}`,
+    details: [{ path: "(root)", message: reason }],
+  }),
+);
+export const InvalidJson = defineError("InvalidJson", "VALIDATION_FAILED", (reason: string) => ({
+  message: `Body is not valid JSON: ${reason}`,
+  details: [{ path: "(root)", message: "not valid JSON" }],
+}));
+export const EmptyJsonBody = defineError(
+  "EmptyJsonBody",
+  "VALIDATION_FAILED",
+  () => "Body is empty but Content-Type is JSON",
+);
+export const ContentLengthMismatch = defineError(
+  "ContentLengthMismatch",
+  "VALIDATION_FAILED",
+  () => "Content-Length does not match the body",
+);
+export const BodyTooLarge = defineError(
+  "BodyTooLarge",
+  "BODY_TOO_LARGE",
+  () => ErrorCodes.BODY_TOO_LARGE.message,
+);
+export const UnsupportedMediaType = defineError(
+  "UnsupportedMediaType",
+  "UNSUPPORTED_MEDIA_TYPE",
+  () => "Body must be JSON (Content-Type: application/json)",
+);
+export const ConfigFileUnreadable = defineError(
+  "ConfigFileUnreadable",
+  "VALIDATION_FAILED",
+  (path: string, why: string) => `cannot read ${path}: ${why}`,
+);
 
-  constructor(code: ErrorCode, message?: string, details?: ErrorDetail[]) {
-    super(message ?? ErrorCodes[code].message);
-    this.name = "MusterError";
-    this.code = code;
-    this.status = ErrorCodes[code].status;
-    this.details = details;
-  }
+// HTTP surface
+export const NoSuchEndpoint = defineError(
+  "NoSuchEndpoint",
+  "NOT_FOUND",
+  (method: string, path: string) => `No such endpoint: ${method} ${path.slice(0, 200)}`,
+);
+export const WebSocketUpgradeRequired = defineError(
+  "WebSocketUpgradeRequired",
+  "VALIDATION_FAILED",
+  (path: string) => `${path} is the agents' WebSocket endpoint; send an upgrade request`,
+);
+export const AdminTokenMissing = defineError(
+  "AdminTokenMissing",
+  "UNAUTHORIZED",
+  () => "Missing credentials: send Authorization: Bearer <admin token>",
+);
+export const AdminTokenInvalid = defineError(
+  "AdminTokenInvalid",
+  "UNAUTHORIZED",
+  () => "Invalid admin token",
+);
 
-  toBody(): ErrorBody {
-    return {
-      error: {
-        code: this.code,
-        message: this.message,
-        ...(this.details && this.details.length > 0 ? { details: this.details } : {}),
-      },
-    };
-  }
-}
+// Delivery (bootstrap script, agent bundles)
+export const BootstrapScriptUnavailable = defineError(
+  "BootstrapScriptUnavailable",
+  "UNAVAILABLE",
+  () => "agent bundle not built; run npm run build",
+);
+export const AgentBundleMissing = defineError(
+  "AgentBundleMissing",
+  "UNAVAILABLE",
+  (dir: string) => `No agent bundle in ${dir}: run npm run build on the coordinator`,
+);
+export const ArtifactNotFound = defineError(
+  "ArtifactNotFound",
+  "NOT_FOUND",
+  (file: string) => `No artifact named ${file.slice(0, 100)}`,
+);
+export const ArtifactMissing = defineError(
+  "ArtifactMissing",
+  "NOT_FOUND",
+  (file: string) => `Artifact ${file} is listed but missing; rebuild it`,
+);
 
-export interface ErrorBody {
-  error: { code: string; message: string; details?: ErrorDetail[] };
-}
+// Join tokens: messages name what is wrong, never the secret
+export const JoinTokenInvalid = defineError(
+  "JoinTokenInvalid",
+  "UNAUTHORIZED",
+  () => "join token is not valid",
+);
+export const JoinTokenRevoked = defineError(
+  "JoinTokenRevoked",
+  "UNAUTHORIZED",
+  (id: string) => `join token ${id} was revoked; create a new one`,
+);
+export const JoinTokenExpired = defineError(
+  "JoinTokenExpired",
+  "UNAUTHORIZED",
+  (id: string, expiresAt: string) => `join token ${id} expired at ${expiresAt}; create a new one`,
+);
+export const JoinTokenNotFound = defineError(
+  "JoinTokenNotFound",
+  "NOT_FOUND",
+  (id: string) => `join token ${id} does not exist`,
+);
 
-export function isMusterError(err: unknown): err is MusterError {
-  return err instanceof MusterError;
-}
+// Nodes: enrolment, credentials, retry
+export const NodeNotFound = defineError(
+  "NodeNotFound",
+  "NOT_FOUND",
+  (name: string) => `node ${name} does not exist`,
+);
+export const NodeNameTaken = defineError("NodeNameTaken", "CONFLICT", (name: string) => ({
+  message: `node name ${name} is already used by another machine`,
+  details: [{ path: "nodeName", message: "already used by another machine" }],
+}));
+/** A machine enrolled under one role is never re-enrolled under another by a join token. */
+export const RoleConflict = defineError(
+  "RoleConflict",
+  "CONFLICT",
+  (known: { role: string; name: string }, role: string) =>
+    `this machine is already enrolled as ${known.role} ${known.name}; ${role === "agent" ? "an" : "a"} ${role} join token cannot re-enrol it`,
+);
+export const NodeCredentialInvalid = defineError(
+  "NodeCredentialInvalid",
+  "UNAUTHORIZED",
+  () => "node credential is not valid",
+);
+export const NodeCredentialWrongMachine = defineError(
+  "NodeCredentialWrongMachine",
+  "UNAUTHORIZED",
+  (node: string) => `the credential for ${node} was presented by a different machine`,
+);
+export const NodeNotRetryable = defineError(
+  "NodeNotRetryable",
+  "CONFLICT",
+  (name: string, state: string) =>
+    `node ${name} is ${state}; only failed or check-failed nodes can be retried`,
+);
+
+// Cluster spec
+/** A spec change the cluster's present state forbids (the field is named). */
+export const SpecConflict = defineError("SpecConflict", "CONFLICT", field);
+/** `serve --config` with a spec the stored state forbids: the reason, and the fields it names. */
+export const ConfigConflictsWithState = defineError(
+  "ConfigConflictsWithState",
+  "CONFLICT",
+  (err: MusterError) => ({
+    message: `the config file conflicts with the cluster's stored state: ${err.message}`,
+    details: err.details,
+  }),
+);

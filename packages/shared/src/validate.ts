@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { type ErrorDetail, MusterError } from "./errors.ts";
+import { type ErrorDetail, InvalidInput } from "./errors.ts";
 
 /** Turns zod issues into details that name each bad field by its dotted path. */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[], prefix = ""): ErrorDetail[] {
@@ -24,7 +24,5 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const details = issuesToDetails(result.error.issues, prefix);
-  const summary = details.map((d) => `${d.path}: ${d.message}`).join("; ");
-  throw new MusterError("VALIDATION_FAILED", `Invalid ${what}: ${summary}`, details);
+  throw new InvalidInput(what, issuesToDetails(result.error.issues, prefix));
 }

@@ -1,7 +1,8 @@
 import {
   type ClusterSpec,
   type Logger,
-  MusterError,
+  NodeNotFound,
+  NodeNotRetryable,
   type NodeView,
   type PlanView,
   publicSpec,
@@ -117,7 +118,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const registrationHealth = () => monitor.health(registrationAddress(spec, store.nodes.initNode()));
   const mustGet = (name: string) => {
     const node = store.nodes.get(name);
-    if (!node) throw new MusterError("NOT_FOUND", `node ${name} does not exist`);
+    if (!node) throw new NodeNotFound(name);
     return node;
   };
 
@@ -148,10 +149,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     retryNode(name): NodeView {
       const node = mustGet(name);
       if (node.state !== "failed" && node.state !== "check-failed")
-        throw new MusterError(
-          "CONFLICT",
-          `node ${name} is ${node.state}; only failed or check-failed nodes can be retried`,
-        );
+        throw new NodeNotRetryable(name, node.state);
       store.tx(() => {
         store.nodes.update(name, {
           state: "enrolled",

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { type ClusterSpec, ClusterSpecSchema, MusterError, parseYamlAs } from "@muster/shared";
+import { type ClusterSpec, ClusterSpecSchema, ConfigFileUnreadable, parseYamlAs } from "@muster/shared";
 
 // `serve --config cluster.yaml`: the cluster spec as YAML, validated by the same schema as
 // PUT /v1/cluster, so a file and an API call can never disagree on what is valid.
@@ -11,7 +11,7 @@ export async function loadClusterConfig(path: string): Promise<ClusterSpec> {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
-    throw new MusterError("VALIDATION_FAILED", `cannot read ${path}: ${why}`);
+    throw new ConfigFileUnreadable(path, why);
   }
   return parseYamlAs(ClusterSpecSchema, text, `cluster config ${path}`);
 }

@@ -2,13 +2,12 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { artifactsRoutes } from "@muster/coordinator/transport/delivery/artifacts-routes";
-import { MusterError } from "@muster/shared";
 import Fastify from "fastify";
 import t, { type Test } from "tap";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-async function appWith(t: Test, opts: { verify?: boolean } = {}) {
+async function appWith(t: Test) {
   const dir = t.testdir({
     "muster-agent-linux-amd64.tar.gz": "bundle bytes",
     "secret.txt": "not listed",
@@ -20,18 +19,7 @@ async function appWith(t: Test, opts: { verify?: boolean } = {}) {
   );
   mkdirSync(path.join(dir, "sub"));
   const app = Fastify();
-  await app.register(artifactsRoutes, {
-    dir,
-    ...(opts.verify === false
-      ? {}
-      : {
-          verify: (token: string) => {
-            if (token === "abcdef.0123456789abcdef")
-              return { id: "abcdef", role: "agent", expiresAt: "2099-01-01T00:00:00Z" };
-            throw new MusterError("UNAUTHORIZED", "join token has expired");
-          },
-        }),
-  });
+  await app.register(artifactsRoutes, { dir });
   t.teardown(() => app.close());
   return { app, dir };
 }
@@ -81,33 +69,11 @@ t.test("an artifacts dir without SHA256SUMS serves nothing", async (t) => {
   t.equal(r.statusCode, 404);
 });
 
-t.test("POST /v1/bootstrap/verify: role and expiry, or 401 with the reason", async (t) => {
-  const { app } = await appWith(t);
-  const ok = await app.inject({
-    method: "POST",
-    url: "/v1/bootstrap/verify",
-    payload: { token: "abcdef.0123456789abcdef" },
-  });
-  t.equal(ok.statusCode, 200);
-  t.same(ok.json(), { role: "agent", expiresAt: "2099-01-01T00:00:00Z" });
-  const bad = await app.inject({
-    method: "POST",
-    url: "/v1/bootstrap/verify",
-    payload: { token: "zzzzzz.0123456789abcdef" },
-  });
-  t.equal(bad.statusCode, 401);
-  t.same(bad.json(), { error: { code: "UNAUTHORIZED", message: "join token has expired" } });
-  const invalid = await app.inject({ method: "POST", url: "/v1/bootstrap/verify", payload: { tokn: "x" } });
-  t.equal(invalid.statusCode, 400);
-  t.equal(invalid.json().error.code, "VALIDATION_FAILED");
-  t.same(
-    invalid.json().error.details.map((d: { path: string }) => d.path),
-    ["token", "tokn"],
-  );
-});
-
-t.test("without a verify option the plugin leaves /v1/bootstrap/verify to the app", async (t) => {
-  const { app } = await appWith(t, { verify: false });
-  const r = await app.inject({ method: "POST", url: "/v1/bootstrap/verify", payload: { token: "x" } });
-  t.equal(r.statusCode, 404);
-});
+t.test(
+  "the plugin serves artifacts only: POST /v1/bootstrap/verify is the open routes' (http/routes/open.ts)",
+  async (t) => {
+    const { app } = await appWith(t);
+    const r = await app.inject({ method: "POST", url: "/v1/bootstrap/verify", payload: { token: "x" } });
+    t.equal(r.statusCode, 404);
+  },
+);

@@ -156,12 +156,20 @@ t.test("POST /v1/bootstrap/verify (open) checks a join token without using it", 
     payload: { token: `${created.id}.aaaaaaaaaaaaaaaa` },
   });
   t.equal(wrong.statusCode, 401);
+  t.same(wrong.json(), { error: { code: "UNAUTHORIZED", message: "join token is not valid" } });
   t.notOk(wrong.body.includes(created.token));
   const bad = await app.inject({ method: "POST", url: "/v1/bootstrap/verify", payload: { token: 5 } });
   t.equal(bad.statusCode, 400);
   t.same(
     bad.json().error.details.map((d: { path: string }) => d.path),
     ["token"],
+  );
+  const misspelt = await app.inject({ method: "POST", url: "/v1/bootstrap/verify", payload: { tokn: "x" } });
+  t.equal(misspelt.statusCode, 400);
+  t.equal(misspelt.json().error.code, "VALIDATION_FAILED");
+  t.same(
+    misspelt.json().error.details.map((d: { path: string }) => d.path),
+    ["token", "tokn"],
   );
   const list = (await app.inject({ method: "GET", url: "/v1/join-tokens", headers: auth })).json();
   t.equal(list.tokens[0].uses, 0, "verifying does not count as a use");

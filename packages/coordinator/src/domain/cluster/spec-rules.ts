@@ -2,10 +2,11 @@ import {
   type ClusterSpec,
   type ClusterSpecInput,
   ClusterSpecSchema,
+  ConfigConflictsWithState,
   canonicalJson,
   defaultSpec,
-  MusterError,
   parseOrThrow,
+  SpecConflict,
 } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import type { Vault } from "../secrets/vault.ts";
@@ -34,32 +35,31 @@ export function withoutToken(spec: ClusterSpec): ClusterSpec {
   return { ...spec, rke2 };
 }
 
-function conflict(path: string, message: string): MusterError {
-  return new MusterError("CONFLICT", `${path}: ${message}`, [{ path, message }]);
-}
-
 /** Throws CONFLICT if `next` may not replace `current` in the cluster's present state. */
 export function checkSpecChange(store: Store, vault: Vault, current: ClusterSpec, next: ClusterSpec): void {
   const init = store.nodes.initNode();
   const known = vault.token();
   const wanted = next.rke2.token?.trim();
   if (wanted !== undefined && known !== null && wanted !== known)
-    throw conflict("rke2.token", "cannot change: the cluster already has a token");
+    throw new SpecConflict("rke2.token", "cannot change: the cluster already has a token");
   if (wanted !== undefined && known === null && init)
-    throw conflict(
+    throw new SpecConflict(
       "rke2.token",
       `cannot be set now: init server ${init.name} is generating the cluster token`,
     );
   if (!init) return;
   if (next.registrationAddress !== current.registrationAddress)
-    throw conflict("registrationAddress", `cannot change after init server ${init.name} was released`);
+    throw new SpecConflict(
+      "registrationAddress",
+      `cannot change after init server ${init.name} was released`,
+    );
   if (canonicalJson(next.vip ?? null) !== canonicalJson(current.vip ?? null))
-    throw conflict("vip", `cannot change after init server ${init.name} was released`);
+    throw new SpecConflict("vip", `cannot change after init server ${init.name} was released`);
   for (const key of CRITICAL_SERVER_KEYS) {
     if (
       canonicalJson(next.servers.config[key] ?? null) !== canonicalJson(current.servers.config[key] ?? null)
     )
-      throw conflict(
+      throw new SpecConflict(
         `servers.config.${key}`,
         `cannot change after init server ${init.name} was released: RKE2 refuses servers whose ${key} differs ("critical configuration value mismatch")`,
       );
@@ -116,12 +116,7 @@ export function loadSpec(store: Store, vault: Vault, fromConfig: ClusterSpec | u
   try {
     return replaceSpec(store, vault, stored, next);
   } catch (err) {
-    if (err instanceof MusterError && err.code === "CONFLICT")
-      throw new MusterError(
-        "CONFLICT",
-        `the config file conflicts with the cluster's stored state: ${err.message}`,
-        err.details,
-      );
+    if (err instanceof SpecConflict) throw new ConfigConflictsWithState(err);
     throw err;
   }
 }

@@ -3,10 +3,13 @@ import {
   generateCredential,
   type HelloFrame,
   hashSecret,
+  InvalidField,
   isIPv4,
   isRfc1123Hostname,
-  MusterError,
-  type Role,
+  NodeCredentialInvalid,
+  NodeCredentialWrongMachine,
+  NodeNameTaken,
+  RoleConflict,
   secretMatchesHash,
 } from "@muster/shared";
 import type { Ctx } from "../context.ts";
@@ -19,29 +22,21 @@ import type { JoinTokens } from "../secrets/join-tokens.ts";
 const DUMMY_HASH = hashSecret("muster-no-such-node");
 const PRE_RELEASE = new Set(["enrolled", "checking", "waiting", "check-failed"]);
 
-/** A machine enrolled under one role is never re-enrolled under another by a join token. */
-function roleConflict(known: { role: Role; name: string }, role: Role): MusterError {
-  return new MusterError(
-    "CONFLICT",
-    `this machine is already enrolled as ${known.role} ${known.name}; ${role === "agent" ? "an" : "a"} ${role} join token cannot re-enrol it`,
-  );
-}
-
-function invalid(path: string, message: string): MusterError {
-  return new MusterError("VALIDATION_FAILED", `${path}: ${message}`, [{ path, message }]);
-}
-
 function nodeNameOf(frame: EnrolFrame): string {
   const name = frame.nodeName ?? frame.facts.hostname;
   const from = frame.nodeName !== undefined ? "" : ` (from the hostname; pass --node-name to choose another)`;
   if (name.length > 63 || !isRfc1123Hostname(name))
-    throw invalid("nodeName", `"${name}" is not a lowercase RFC 1123 name of at most 63 characters${from}`);
+    throw new InvalidField(
+      "nodeName",
+      `"${name}" is not a lowercase RFC 1123 name of at most 63 characters${from}`,
+    );
   return name;
 }
 
 function addressOf(frame: EnrolFrame, remoteAddress: string): string {
   const address = frame.address ?? (frame.facts.address || remoteAddress.replace(/^::ffff:/, ""));
-  if (!isIPv4(address)) throw invalid("address", `"${address}" is not an IPv4 address (pass --address)`);
+  if (!isIPv4(address))
+    throw new InvalidField("address", `"${address}" is not an IPv4 address (pass --address)`);
   return address;
 }
 
@@ -59,7 +54,7 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
     const result = store.tx(() => {
       const known = store.nodes.byMachineId(machineId);
       if (known) {
-        if (known.role !== grant.role) throw roleConflict(known, grant.role);
+        if (known.role !== grant.role) throw new RoleConflict(known, grant.role);
         // Same node: new credential (the old one stops working), fresh facts; the address is kept
         // once a plan was released, because it is in the node's RKE2 config.
         store.nodes.update(known.name, {
@@ -77,10 +72,7 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
         store.tokens.countUse(grant.id);
         return { node: known.name, reenrolled: true };
       }
-      if (store.nodes.summary(name))
-        throw new MusterError("CONFLICT", `node name ${name} is already used by another machine`, [
-          { path: "nodeName", message: "already used by another machine" },
-        ]);
+      if (store.nodes.summary(name)) throw new NodeNameTaken(name);
       store.nodes.insert({
         name,
         machineId,
@@ -114,7 +106,7 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
   function verify(token: string, machineId?: string): ReturnType<JoinTokens["verify"]> {
     const grant = joinTokens.verify(token);
     const known = machineId === undefined ? null : store.nodes.byMachineId(machineId);
-    if (known && known.role !== grant.role) throw roleConflict(known, grant.role);
+    if (known && known.role !== grant.role) throw new RoleConflict(known, grant.role);
     return grant;
   }
 
@@ -122,12 +114,8 @@ export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
     const node = store.nodes.get(frame.node);
     // Compare even for an unknown node so timing does not reveal which names exist.
     const matches = secretMatchesHash(frame.credential, node?.credentialHash ?? DUMMY_HASH);
-    if (!node || !matches) throw new MusterError("UNAUTHORIZED", "node credential is not valid");
-    if (node.machineId !== frame.facts.machineId)
-      throw new MusterError(
-        "UNAUTHORIZED",
-        `the credential for ${node.name} was presented by a different machine`,
-      );
+    if (!node || !matches) throw new NodeCredentialInvalid();
+    if (node.machineId !== frame.facts.machineId) throw new NodeCredentialWrongMachine(node.name);
     // Relaxed (store/db.ts): the agent sends its facts again on every hello.
     store.tx(() => store.nodes.update(node.name, { facts: frame.facts }), "relaxed");
     return { node: node.name };

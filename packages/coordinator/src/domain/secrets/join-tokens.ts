@@ -2,8 +2,11 @@ import {
   DEFAULT_JOIN_TOKEN_TTL,
   generateJoinToken,
   hashSecret,
+  JoinTokenExpired,
   type JoinTokenInfo,
-  MusterError,
+  JoinTokenInvalid,
+  JoinTokenNotFound,
+  JoinTokenRevoked,
   parseJoinToken,
   type Role,
   secretMatchesHash,
@@ -51,7 +54,7 @@ export function createJoinTokens(store: Store, now: () => number) {
 
     revoke(id: string): void {
       const record = store.tokens.get(id);
-      if (!record) throw new MusterError("NOT_FOUND", `join token ${id} does not exist`);
+      if (!record) throw new JoinTokenNotFound(id);
       if (record.revokedAt !== null) return; // revoking twice is a no-op, not an error
       store.tx(() => {
         store.tokens.revoke(id, now());
@@ -62,18 +65,13 @@ export function createJoinTokens(store: Store, now: () => number) {
     /** Checks a presented token and returns the role it grants. Call inside the enrolment transaction. */
     verify(presented: string): { id: string; role: Role; expiresAt: string } {
       const parts = parseJoinToken(presented);
-      if (!parts) throw new MusterError("UNAUTHORIZED", "join token is not valid");
+      if (!parts) throw new JoinTokenInvalid();
       const record = store.tokens.get(parts.id);
       const matches = secretMatchesHash(parts.secret, record?.secretHash ?? DUMMY_HASH);
-      if (!record || !matches) throw new MusterError("UNAUTHORIZED", "join token is not valid");
+      if (!record || !matches) throw new JoinTokenInvalid();
       // Only a holder of the secret learns whether it was revoked or expired.
-      if (record.revokedAt !== null)
-        throw new MusterError("UNAUTHORIZED", `join token ${record.id} was revoked; create a new one`);
-      if (record.expiresAt <= now())
-        throw new MusterError(
-          "UNAUTHORIZED",
-          `join token ${record.id} expired at ${iso(record.expiresAt)}; create a new one`,
-        );
+      if (record.revokedAt !== null) throw new JoinTokenRevoked(record.id);
+      if (record.expiresAt <= now()) throw new JoinTokenExpired(record.id, iso(record.expiresAt));
       return { id: record.id, role: record.role, expiresAt: iso(record.expiresAt) };
     },
 

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { MusterError } from "@muster/shared";
+import { AgentBundleMissing } from "@muster/shared";
 import { ARCHES, type Arch, renderBootstrapScript } from "./bootstrap-script.ts";
 
 // The agent bundles `npm run build` writes to dist/artifacts: muster-agent-linux-<arch>.tar.gz, a
@@ -107,7 +107,7 @@ export interface BootstrapProviderOptions {
 
 /**
  * `bootstrapScript` provider for app.ts: renders /v1/bootstrap.sh from the current artifacts, and
- * answers 503 UNAVAILABLE (via MusterError) while no agent bundle has been built.
+ * answers 503 UNAVAILABLE (AgentBundleMissing) while no agent bundle has been built.
  */
 export function bootstrapScriptProvider(opts: BootstrapProviderOptions): () => string {
   const artifacts = artifactsCache(opts.artifactsDir);
@@ -116,10 +116,7 @@ export function bootstrapScriptProvider(opts: BootstrapProviderOptions): () => s
   return () => {
     const a = artifacts();
     if (a.checksums.amd64 === undefined && a.checksums.arm64 === undefined) {
-      throw new MusterError(
-        "UNAVAILABLE",
-        `No agent bundle in ${opts.artifactsDir}: run npm run build on the coordinator`,
-      );
+      throw new AgentBundleMissing(opts.artifactsDir);
     }
     const url = typeof opts.coordinatorUrl === "string" ? opts.coordinatorUrl : opts.coordinatorUrl();
     const next = `${url} ${a.checksums.amd64}:${a.checksums.arm64}:${a.agentVersion}`;

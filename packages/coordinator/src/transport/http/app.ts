@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import websocket from "@fastify/websocket";
-import { type Logger, MAX_FRAME_BYTES, MusterError } from "@muster/shared";
+import { type Logger, MAX_FRAME_BYTES, WebSocketUpgradeRequired } from "@muster/shared";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { CoordinatorService } from "../../domain/service.ts";
 import { AgentHub, type HubOptions } from "../agent-channel/hub.ts";
@@ -111,16 +111,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     pin: opts.pin,
   };
   openRoutes(app, opts.service, opts.bootstrapScript);
-  // /v1/bootstrap/verify is served by openRoutes, so delivery registers only the artifacts.
   if (opts.artifactsDir) await app.register(artifactsRoutes, { dir: opts.artifactsDir });
   app.route({
     method: "GET",
     url: "/v1/agent",
     handler: async () => {
-      throw new MusterError(
-        "VALIDATION_FAILED",
-        "/v1/agent is the agents' WebSocket endpoint; send an upgrade request",
-      );
+      throw new WebSocketUpgradeRequired("/v1/agent");
     },
     wsHandler: (socket, req) => hub.accept(socket, req.ip),
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { hashSecret, MusterError, secretMatchesHash } from "@muster/shared";
+import { AdminTokenInvalid, AdminTokenMissing, hashSecret, secretMatchesHash } from "@muster/shared";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { writeSecret } from "../../server/tls.ts";
 
@@ -41,12 +41,12 @@ export function requireAdmin(adminTokenHash: string) {
     const header = req.headers.authorization;
     if (header === undefined || header === "") {
       reply.header("www-authenticate", 'Bearer realm="muster"');
-      throw new MusterError("UNAUTHORIZED", "Missing credentials: send Authorization: Bearer <admin token>");
+      throw new AdminTokenMissing();
     }
     const match = BEARER.exec(header);
     if (!match || !secretMatchesHash(match[1]!, adminTokenHash)) {
       reply.header("www-authenticate", 'Bearer realm="muster", error="invalid_token"');
-      throw new MusterError("UNAUTHORIZED", "Invalid admin token");
+      throw new AdminTokenInvalid();
     }
   };
 }

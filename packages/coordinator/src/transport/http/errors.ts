@@ -1,4 +1,18 @@
-import { type ErrorBody, type ErrorCode, ErrorCodes, issuesToDetails, MusterError } from "@muster/shared";
+import {
+  BodyTooLarge,
+  ContentLengthMismatch,
+  EmptyJsonBody,
+  type ErrorBody,
+  type ErrorCode,
+  ErrorCodes,
+  InvalidJson,
+  InvalidRequest,
+  issuesToDetails,
+  MusterError,
+  type MusterErrorClass,
+  NoSuchEndpoint,
+  UnsupportedMediaType,
+} from "@muster/shared";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ZodError } from "zod";
 
@@ -6,20 +20,12 @@ import { ZodError } from "zod";
 // failures (MusterError, zod, fastify's own 4xx) keep their message; anything else is a 5xx with a
 // generic message and the request id, and the real error only goes to the log.
 
-const FASTIFY_CODES: Record<string, { code: ErrorCode; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: "BODY_TOO_LARGE" },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    code: "UNSUPPORTED_MEDIA_TYPE",
-    message: "Body must be JSON (Content-Type: application/json)",
-  },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    code: "VALIDATION_FAILED",
-    message: "Content-Length does not match the body",
-  },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    code: "VALIDATION_FAILED",
-    message: "Body is empty but Content-Type is JSON",
-  },
+/** fastify's own content errors, as catalogue errors. */
+const FASTIFY_ERRORS: Record<string, MusterErrorClass<[]>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: BodyTooLarge,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: UnsupportedMediaType,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ContentLengthMismatch,
+  FST_ERR_CTP_EMPTY_JSON_BODY: EmptyJsonBody,
 };
 
 function codeForStatus(status: number): ErrorCode {
@@ -33,18 +39,17 @@ export function toErrorResponse(
 ): { status: number; body: ErrorBody; internal: boolean } {
   if (err instanceof MusterError) return { status: err.status, body: err.toBody(), internal: false };
   if (err instanceof ZodError) {
-    const e = new MusterError("VALIDATION_FAILED", "Invalid input", issuesToDetails(err.issues));
+    const e = new InvalidRequest(issuesToDetails(err.issues));
     return { status: 400, body: e.toBody(), internal: false };
   }
   const fe = err as Partial<FastifyError>;
-  const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (known) {
-    const e = new MusterError(known.code, known.message ?? ErrorCodes[known.code].message);
+  const Known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
+  if (Known) {
+    const e = new Known();
     return { status: e.status, body: e.toBody(), internal: false };
   }
   if (err instanceof SyntaxError || fe.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
-    const message = `Body is not valid JSON: ${(err as Error).message}`;
-    const e = new MusterError("VALIDATION_FAILED", message, [{ path: "(root)", message: "not valid JSON" }]);
+    const e = new InvalidJson((err as Error).message);
     return { status: 400, body: e.toBody(), internal: false };
   }
   const status = typeof fe.statusCode === "number" ? fe.statusCode : 500;
@@ -70,6 +75,6 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
   const path = req.url.split("?")[0] ?? "";
-  const e = new MusterError("NOT_FOUND", `No such endpoint: ${req.method} ${path.slice(0, 200)}`);
+  const e = new NoSuchEndpoint(req.method, path);
   reply.code(404).send(e.toBody());
 }

@@ -4,13 +4,15 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { bootstrapScriptProvider } from "@muster/coordinator/transport/delivery/artifacts";
 import { artifactsRoutes } from "@muster/coordinator/transport/delivery/artifacts-routes";
-import { MusterError } from "@muster/shared";
+import { errorHandler } from "@muster/coordinator/transport/http/errors";
+import { openRoutes } from "@muster/coordinator/transport/http/routes/open";
+import { MusterError, RoleConflict } from "@muster/shared";
 import Fastify from "fastify";
 import { createTar } from "../../../../../scripts/lib/tar.ts";
 import type { TestTls } from "./tls-cert.ts";
 
-// The coordinator's delivery surface on a real HTTPS port: /v1/bootstrap.sh rendered from an
-// artifacts dir, /v1/artifacts/:file and /v1/bootstrap/verify with a canned token check.
+// The coordinator's delivery surface on a real HTTPS port: its open routes (/v1/bootstrap.sh rendered
+// from an artifacts dir, /v1/bootstrap/verify over a canned token check) and /v1/artifacts/:file.
 
 const ROOT = path.resolve(import.meta.dirname, "../../../../..");
 export const TOKENS = {
@@ -32,10 +34,7 @@ function verify(token: string, machineId?: string) {
     return { id: "abcdef", role: "server" as const, expiresAt: "2099-01-01T00:00:00.000Z" };
   if (token === TOKENS.agent) {
     if (machineId !== undefined && enrolledServers.has(machineId))
-      throw new MusterError(
-        "CONFLICT",
-        "this machine is already enrolled as server s0; an agent join token cannot re-enrol it",
-      );
+      throw new RoleConflict({ role: "server", name: "s0" }, "agent");
     return { id: "agentt", role: "agent" as const, expiresAt: "2099-01-01T00:00:00.000Z" };
   }
   if (token === TOKENS.expired) throw new MusterError("UNAUTHORIZED", "join token expird has expired");
@@ -85,8 +84,9 @@ export async function startFakeCoordinator(tls: TestTls, artifactsDir: string): 
   const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
   let url = "";
   const script = bootstrapScriptProvider({ coordinatorUrl: () => url, pin: tls.pin, artifactsDir });
-  app.get("/v1/bootstrap.sh", async (_req, reply) => reply.type("text/x-shellscript").send(script()));
-  await app.register(artifactsRoutes, { dir: artifactsDir, verify });
+  app.setErrorHandler(errorHandler);
+  openRoutes(app, { verifyJoinToken: verify }, script);
+  await app.register(artifactsRoutes, { dir: artifactsDir });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("no port");

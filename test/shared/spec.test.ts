@@ -1,4 +1,12 @@
-import { ClusterSpecSchema, defaultSpec, type MusterError, parseYamlAs, publicSpec } from "@muster/shared";
+import {
+  CHECK_NAMES,
+  ClusterSpecSchema,
+  defaultSpec,
+  type MusterError,
+  parseOrThrow,
+  parseYamlAs,
+  publicSpec,
+} from "@muster/shared";
 import t from "tap";
 
 t.test("an empty spec gets the documented defaults", async (t) => {
@@ -33,6 +41,22 @@ t.test("every bad field is named", async (t) => {
     "surprise",
     "vip.address",
   ]);
+});
+
+t.test("checks.ignore takes only known check names, naming the bad entry and the valid ones", async (t) => {
+  const ok = ClusterSpecSchema.parse({ checks: { ignore: ["swap", "vip-subnet", "vip-subnet-matches"] } });
+  t.same(ok.checks.ignore, ["swap", "vip-subnet", "vip-subnet-matches"], "agent and coordinator names");
+  const err = t.throws(() =>
+    parseOrThrow(ClusterSpecSchema, { checks: { ignore: ["swap", "vip-subnett"] } }, "cluster spec"),
+  ) as unknown as MusterError;
+  t.equal(err.code, "VALIDATION_FAILED");
+  t.same(
+    err.details!.map((d) => d.path),
+    ["checks.ignore.1"],
+  );
+  t.match(err.message, 'checks.ignore.1: unknown check "vip-subnett"; valid names: root, os-arch,');
+  for (const name of CHECK_NAMES) t.match(err.details![0]!.message, name, `lists ${name}`);
+  t.equal(new Set(CHECK_NAMES).size, CHECK_NAMES.length, "one list, no name twice");
 });
 
 t.test("YAML syntax errors are validation errors, not crashes", async (t) => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CHECK_NAMES, isCheckName } from "./checks.ts";
 import { isHostOrIp, isIPv4, isRfc1123Hostname } from "./net.ts";
 import { isValidRke2Token } from "./rke2-token.ts";
 
@@ -37,6 +38,11 @@ const minimums = z.strictObject({
 });
 
 const seconds = z.number().int().min(1).max(86400);
+
+/** A name from the one list of checks (checks.ts): a typo would otherwise ignore nothing, silently. */
+const checkName = z.string().refine(isCheckName, {
+  error: (issue) => `unknown check ${JSON.stringify(issue.input)}; valid names: ${CHECK_NAMES.join(", ")}`,
+});
 
 export const Rke2SettingsSchema = z
   .strictObject({
@@ -82,7 +88,7 @@ export const ClusterSpecSchema = z.strictObject({
     .strictObject({
       server: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 50 }),
       agent: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 250 }),
-      ignore: z.array(z.string().regex(/^[a-z0-9-]+$/, "must be a check name")).default([]),
+      ignore: z.array(checkName).default([]),
     })
     .default({
       server: { cpus: 2, memoryGiB: 4, diskGiB: 50 },

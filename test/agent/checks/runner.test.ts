@@ -1,6 +1,6 @@
-import { BASE_CHECKS, runChecks } from "@muster/agent/checks/runner";
+import { BASE_CHECKS, checksFor, runChecks } from "@muster/agent/checks/runner";
 import type { Check } from "@muster/agent/checks/types";
-import { CheckReportSchema, reportOf } from "@muster/shared";
+import { AGENT_CHECK_NAMES, CheckReportSchema, type CheckVerdict, reportOf } from "@muster/shared";
 import t from "tap";
 import { checkContext } from "../helpers/check-context.ts";
 
@@ -17,13 +17,13 @@ t.test("all base checks run and report together, in a stable order", async (t) =
 });
 
 t.test("a crashing check becomes a failure of its own", async (t) => {
-  const boom: Check = {
+  const boom: Check<string> = {
     name: "boom",
     run: () => {
       throw new Error("kaput");
     },
   };
-  const fine: Check = { name: "fine", run: () => ({ name: "fine", status: "pass", message: "ok" }) };
+  const fine: Check<string> = { name: "fine", run: () => ({ status: "pass", message: "ok" }) };
   const results = await runChecks(checkContext(t.testdir()), [boom, fine]);
   t.same(results[0], {
     name: "boom",
@@ -35,11 +35,33 @@ t.test("a crashing check becomes a failure of its own", async (t) => {
 });
 
 t.test("long messages are cut to fit the frame schema", async (t) => {
-  const long: Check = {
+  const long: Check<string> = {
     name: "long",
-    run: () => ({ name: "long", status: "fail", message: "x".repeat(5000), fix: "y" }),
+    run: () => ({ status: "fail", message: "x".repeat(5000), fix: "y" }),
   };
   const [r] = await runChecks(checkContext(t.testdir(), { request: { ignore: ["long"] } }), [long]);
   t.ok(r!.message.length <= 2000);
   t.ok(CheckReportSchema.safeParse(reportOf([r!])).success);
+});
+
+t.test("a result carries its check's name and only what the check decided", async (t) => {
+  // A check that tries to report under another check's name (or adds fields) cannot.
+  const impostor: Check<string> = {
+    name: "impostor",
+    run: () => ({ name: "root", status: "fail", message: "not me", fix: "f", extra: 1 }) as CheckVerdict,
+  };
+  const [r] = await runChecks(checkContext(t.testdir()), [impostor]);
+  t.same(r, { name: "impostor", status: "fail", message: "not me", fix: "f" });
+});
+
+t.test("the built-in checks are exactly the shared list of agent check names", async (t) => {
+  const dir = t.testdir();
+  const all = checksFor(
+    checkContext(dir, { request: { vip: { address: "10.0.0.100", interface: "eth0" } } }),
+  );
+  t.same(
+    all.map((c) => c.name),
+    [...AGENT_CHECK_NAMES],
+    "every check named from the list, in its order, none missing",
+  );
 });

@@ -9,7 +9,7 @@ const vip = { address: "10.0.0.100", interface: "eth0" };
 t.test("VIP checks run only when a VIP is set", async (t) => {
   const dir = t.testdir();
   const names = (v?: typeof vip) =>
-    checksFor(checkContext(dir, { request: v ? { vip: v } : {} })).map((c) => c.name);
+    checksFor(checkContext(dir, { request: v ? { vip: v } : {} })).map((c): string => c.name);
   t.notOk(names().includes("vip-free"));
   t.ok(["vip-interface", "vip-subnet", "vip-free"].every((n) => names(vip).includes(n)));
 });

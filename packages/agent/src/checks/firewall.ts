@@ -12,7 +12,6 @@ export const firewallCheck: Check = {
     const ports = [...tcp, ...EXTRA_UDP];
     if (await host.systemd.isActive("firewalld"))
       return warn(
-        "firewall",
         `firewalld is active; open ${ports.join(", ")} between nodes`,
         ports.map((p) => `firewall-cmd --permanent --add-port=${p}`).join(" && ") +
           " && firewall-cmd --reload",
@@ -20,10 +19,9 @@ export const firewallCheck: Check = {
     const ufw = await host.exec.run("ufw", ["status"], { timeoutMs: 5000 });
     if (ufw.exitCode === 0 && /^Status:\s*active/m.test(ufw.stdout))
       return warn(
-        "firewall",
         `ufw is active; open ${ports.join(", ")} between nodes`,
         ports.map((p) => `ufw allow ${p}`).join(" && "),
       );
-    return pass("firewall", "no active firewalld or ufw");
+    return pass("no active firewalld or ufw");
   },
 };

@@ -8,9 +8,8 @@ export const rootCheck: Check = {
   name: "root",
   run: ({ host }) =>
     host.identity.uid === 0
-      ? pass("root", "running as root")
+      ? pass("running as root")
       : fail(
-          "root",
           `running as uid ${host.identity.uid}; installing RKE2 needs root`,
           "run as root (sudo muster-agent ...)",
         ),
@@ -21,14 +20,13 @@ export const osArchCheck: Check = {
   run: ({ facts }) => {
     const { platform, arch, distro, release } = facts.os;
     if (platform !== "linux")
-      return fail("os-arch", `platform is ${platform}; RKE2 runs on Linux only`, "use a Linux host");
+      return fail(`platform is ${platform}; RKE2 runs on Linux only`, "use a Linux host");
     if (!SUPPORTED_ARCHES.includes(arch))
       return fail(
-        "os-arch",
         `architecture ${arch} is not supported by RKE2 (supported: ${SUPPORTED_ARCHES.join(", ")})`,
         "use an amd64, arm64 or s390x host",
       );
-    return pass("os-arch", `linux/${arch} (${distro} ${release})`.trim());
+    return pass(`linux/${arch} (${distro} ${release})`.trim());
   },
 };
 
@@ -36,15 +34,13 @@ export const hostnameCheck: Check = {
   name: "hostname",
   run: ({ facts }) => {
     const name = facts.hostname;
-    if (isRfc1123Hostname(name)) return pass("hostname", `hostname ${name} is a valid node name`);
+    if (isRfc1123Hostname(name)) return pass(`hostname ${name} is a valid node name`);
     if (isRfc1123Hostname(name.toLowerCase()))
       return warn(
-        "hostname",
         `hostname ${name} has upper-case letters; Kubernetes will register the node as ${name.toLowerCase()}`,
         `hostnamectl set-hostname ${name.toLowerCase()}`,
       );
     return fail(
-      "hostname",
       `hostname ${JSON.stringify(name)} is not a valid RFC 1123 name (a-z, 0-9, '-', '.'; at most 63 per label)`,
       "hostnamectl set-hostname <valid-name>, or pass --node-name to the bootstrap",
     );

@@ -27,9 +27,8 @@ export const peersArpCheck: Check = {
     const iface = request.vip?.interface ?? owner?.name ?? facts.defaultRoute?.interface;
     const prefix = owner?.ipv4.find((a) => a.address === node)?.prefix ?? 32;
     const peers = [...new Set(request.peers)].filter((p) => p !== node);
-    if (peers.length === 0) return pass("peers-arp", "no peers to check yet");
-    if (!iface)
-      return warn("peers-arp", "no interface found to probe peers from", "configure a default route");
+    if (peers.length === 0) return pass("no peers to check yet");
+    if (!iface) return warn("no interface found to probe peers from", "configure a default route");
     const local = peers.filter((p) => inSameSubnet(node, p, prefix));
     const routed = peers.filter((p) => !local.includes(p));
     const results = await mapLimit(local, CONCURRENCY, (p) => host.arp.probeReachable(iface, p));
@@ -39,16 +38,14 @@ export const peersArpCheck: Check = {
     const note = routed.length > 0 ? `; routed (not ARP-checked): ${routed.join(", ")}` : "";
     if (silent.length > 0)
       return fail(
-        "peers-arp",
         `no ARP reply on ${iface} from: ${silent.join(", ")}${note}`,
         "check that those nodes are up, on the same L2 network, and that ARP is not filtered",
       );
     if (errors.length > 0)
       return warn(
-        "peers-arp",
         `could not probe ${errors.join(", ")}: ${results.find((r) => r.status === "error")!.detail}${note}`,
         "install arping and run as root",
       );
-    return pass("peers-arp", `${local.length} peer(s) answer ARP on ${iface}${note}`);
+    return pass(`${local.length} peer(s) answer ARP on ${iface}${note}`);
   },
 };

@@ -38,11 +38,10 @@ export const portsCheck: Check = {
     }
     if (conflicts.length > 0)
       return fail(
-        "ports",
         `ports in use: ${conflicts.join("; ")}`,
         "stop the process holding each port (ss -ltnp shows them); RKE2 needs them free",
       );
     const note = ours.length > 0 ? ` (${ours.join(", ")} held by this node's RKE2)` : "";
-    return pass("ports", `${request.role} ports ${ports.join(", ")} are free${note}`);
+    return pass(`${request.role} ports ${ports.join(", ")} are free${note}`);
   },
 };

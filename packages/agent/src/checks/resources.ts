@@ -6,9 +6,8 @@ export const cpuCheck: Check = {
   run: ({ facts, request }) => {
     const need = request.minimums.cpus;
     return facts.cpus >= need
-      ? pass("cpu", `${facts.cpus} CPUs (${request.role} minimum ${need})`)
+      ? pass(`${facts.cpus} CPUs (${request.role} minimum ${need})`)
       : fail(
-          "cpu",
           `${facts.cpus} CPUs, a ${request.role} needs at least ${need}`,
           `add CPUs, or lower checks.${request.role}.cpus in the cluster spec`,
         );
@@ -22,9 +21,8 @@ export const memoryCheck: Check = {
     // Firmware and the kernel keep a little memory back: allow 5% below the nominal size.
     const ok = facts.memoryBytes >= need * GiB * 0.95;
     return ok
-      ? pass("memory", `${formatGiB(facts.memoryBytes)} memory (${request.role} minimum ${need} GiB)`)
+      ? pass(`${formatGiB(facts.memoryBytes)} memory (${request.role} minimum ${need} GiB)`)
       : fail(
-          "memory",
           `${formatGiB(facts.memoryBytes)} memory, a ${request.role} needs at least ${need} GiB`,
           `add memory, or lower checks.${request.role}.memoryGiB in the cluster spec`,
         );
@@ -36,9 +34,8 @@ export const diskCheck: Check = {
   run: ({ facts, request }) => {
     const need = request.minimums.diskGiB;
     return facts.diskFreeBytes >= need * GiB
-      ? pass("disk", `${formatGiB(facts.diskFreeBytes)} free for /var/lib/rancher (minimum ${need} GiB)`)
+      ? pass(`${formatGiB(facts.diskFreeBytes)} free for /var/lib/rancher (minimum ${need} GiB)`)
       : fail(
-          "disk",
           `${formatGiB(facts.diskFreeBytes)} free for /var/lib/rancher, a ${request.role} needs ${need} GiB`,
           `free space or mount a larger disk at /var/lib/rancher, or lower checks.${request.role}.diskGiB`,
         );
@@ -49,9 +46,8 @@ export const swapCheck: Check = {
   name: "swap",
   run: ({ facts }) =>
     facts.swapBytes === 0
-      ? pass("swap", "swap is off")
+      ? pass("swap is off")
       : warn(
-          "swap",
           `swap is on (${formatGiB(facts.swapBytes)}); the kubelet is happier without it`,
           "swapoff -a, and remove swap entries from /etc/fstab",
         ),

@@ -12,40 +12,29 @@ export const rke2ExistingCheck: Check = {
   async run({ facts, request, host }) {
     const { installed, version, role } = facts.rke2;
     const serverData = await host.files.exists(RKE2_SERVER_DB);
-    if (!installed && !serverData) return pass("rke2-existing", "RKE2 is not installed yet");
+    if (!installed && !serverData) return pass("RKE2 is not installed yet");
     if (!installed)
       return fail(
-        "rke2-existing",
         `RKE2 server data exists at ${RKE2_SERVER_DB} but RKE2 is not installed (left from an earlier cluster)`,
         "remove /var/lib/rancher/rke2 if that cluster is gone, then re-run the checks",
       );
     if (role && role !== request.role)
       return fail(
-        "rke2-existing",
         `RKE2 is set up here as ${role === "server" ? "a server" : "an agent"} but this node should be ${request.role === "server" ? "a server" : "an agent"}`,
         UNINSTALL,
       );
     if (serverData && request.role === "agent")
-      return fail(
-        "rke2-existing",
-        `RKE2 server data exists at ${RKE2_SERVER_DB} but this node is an agent`,
-        UNINSTALL,
-      );
+      return fail(`RKE2 server data exists at ${RKE2_SERVER_DB} but this node is an agent`, UNINSTALL);
     if (serverData && request.clusterCaHash) {
       const foreign = await tokenCaDiffers(host.files, request.clusterCaHash);
-      if (foreign)
-        return fail("rke2-existing", `RKE2 data here belongs to another cluster (its CA differs)`, UNINSTALL);
+      if (foreign) return fail(`RKE2 data here belongs to another cluster (its CA differs)`, UNINSTALL);
     }
     if (request.expectedVersion && version !== request.expectedVersion)
       return warn(
-        "rke2-existing",
         `RKE2 ${version ?? "(unknown version)"} is installed; the plan wants ${request.expectedVersion}`,
         "the install phase will run the installer for the wanted version",
       );
-    return pass(
-      "rke2-existing",
-      `RKE2 ${version ?? ""} already installed${role ? ` as ${role}` : ""}; it will be reused`,
-    );
+    return pass(`RKE2 ${version ?? ""} already installed${role ? ` as ${role}` : ""}; it will be reused`);
   },
 };
 

@@ -1,4 +1,4 @@
-import { applyIgnores, type CheckResult } from "@muster/shared";
+import { applyIgnores, type CheckResult, type CheckVerdict } from "@muster/shared";
 import { firewallCheck } from "./firewall.ts";
 import { hostnameCheck, osArchCheck, rootCheck } from "./host.ts";
 import { peersArpCheck } from "./peers.ts";
@@ -9,7 +9,8 @@ import type { Check, CheckContext } from "./types.ts";
 import { vipFreeCheck, vipInterfaceCheck, vipSubnetCheck } from "./vip.ts";
 
 // kubeadm-style: every check runs (in parallel), a crashing check becomes a failure of its own, and
-// the results come back together in a stable order with the spec's ignore list applied.
+// the results come back together in a stable order, each under its check's name, with the spec's
+// ignore list applied.
 export const BASE_CHECKS: readonly Check[] = [
   rootCheck,
   osArchCheck,
@@ -29,20 +30,26 @@ export function checksFor(ctx: CheckContext): readonly Check[] {
   return ctx.request.vip ? [...BASE_CHECKS, ...VIP_CHECKS] : BASE_CHECKS;
 }
 
-export async function runChecks(ctx: CheckContext, checks = checksFor(ctx)): Promise<CheckResult[]> {
+export async function runChecks(
+  ctx: CheckContext,
+  checks: readonly Check<string>[] = checksFor(ctx),
+): Promise<CheckResult[]> {
   const results = await Promise.all(
     checks.map(async (check): Promise<CheckResult> => {
+      let verdict: CheckVerdict;
       try {
-        return await check.run(ctx);
+        verdict = await check.run(ctx);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        return {
-          name: check.name,
+        verdict = {
           status: "fail",
           message: `check crashed: ${reason}`.slice(0, 2000),
           fix: "report this as a muster bug",
         };
       }
+      // Only what the check decided: a stray field (a name of its own) never reaches the result.
+      const { status, message, fix } = verdict;
+      return { name: check.name, status, message, ...(fix !== undefined ? { fix } : {}) };
     }),
   );
   return applyIgnores(results.map(clamp), ctx.request.ignore);

@@ -1,4 +1,4 @@
-import type { CheckResult, NodeFacts } from "@muster/shared";
+import type { AgentCheckName, CheckVerdict, NodeFacts } from "@muster/shared";
 import type { HostAdapters } from "../adapters/types.ts";
 
 // What a check sees: the request (from the coordinator's checks.run, or the CLI's flags), fresh host
@@ -22,25 +22,20 @@ export interface CheckContext {
   host: Pick<HostAdapters, "exec" | "files" | "systemd" | "arp" | "identity">;
 }
 
-export interface Check {
+/**
+ * One named check. `run` decides only the outcome: the runner stamps the result with `name`, so a
+ * check cannot report under another check's name. Built-in checks are named from the shared list
+ * (AGENT_CHECK_NAMES), which the spec's checks.ignore is validated against.
+ */
+export interface Check<Name extends string = AgentCheckName> {
   /** Stable kebab-case name; the spec's checks.ignore refers to it. */
-  name: string;
-  run(ctx: CheckContext): Promise<CheckResult> | CheckResult;
+  name: Name;
+  run(ctx: CheckContext): Promise<CheckVerdict> | CheckVerdict;
 }
 
-export const pass = (name: string, message: string): CheckResult => ({ name, status: "pass", message });
-export const warn = (name: string, message: string, fix: string): CheckResult => ({
-  name,
-  status: "warn",
-  message,
-  fix,
-});
-export const fail = (name: string, message: string, fix: string): CheckResult => ({
-  name,
-  status: "fail",
-  message,
-  fix,
-});
+export const pass = (message: string): CheckVerdict => ({ status: "pass", message });
+export const warn = (message: string, fix: string): CheckVerdict => ({ status: "warn", message, fix });
+export const fail = (message: string, fix: string): CheckVerdict => ({ status: "fail", message, fix });
 
 export const GiB = 1024 ** 3;
 export const formatGiB = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;

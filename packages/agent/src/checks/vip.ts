@@ -16,21 +16,13 @@ export const vipInterfaceCheck: Check = {
     const known = ctx.facts.interfaces.map((i) => i.name).join(", ");
     if (!iface)
       return fail(
-        "vip-interface",
         `interface ${name} does not exist on this node (it has: ${known})`,
         "kube-vip needs the same interface name on every server; fix vip.interface in the spec or rename the NIC",
       );
-    if (!iface.up) return fail("vip-interface", `interface ${name} is down`, `ip link set ${name} up`);
+    if (!iface.up) return fail(`interface ${name} is down`, `ip link set ${name} up`);
     if (iface.ipv4.length === 0)
-      return fail(
-        "vip-interface",
-        `interface ${name} has no IPv4 address`,
-        `configure an IPv4 address on ${name}`,
-      );
-    return pass(
-      "vip-interface",
-      `interface ${name} is up with ${iface.ipv4.map((a) => a.address).join(", ")}`,
-    );
+      return fail(`interface ${name} has no IPv4 address`, `configure an IPv4 address on ${name}`);
+    return pass(`interface ${name} is up with ${iface.ipv4.map((a) => a.address).join(", ")}`);
   },
 };
 
@@ -43,18 +35,16 @@ export const vipSubnetCheck: Check = {
     const prefix = own?.prefix ?? 32;
     if (!inSameSubnet(node, vip, prefix))
       return fail(
-        "vip-subnet",
         `VIP ${vip} is not in this node's subnet ${node}/${prefix}`,
         "pick a VIP in the servers' subnet (kube-vip ARP mode works within one L2 subnet)",
       );
     const onIface = vipIface(ctx)?.ipv4.some((a) => inSameSubnet(a.address, vip, a.prefix)) ?? false;
     if (!onIface)
       return fail(
-        "vip-subnet",
         `interface ${name} has no address in the VIP's subnet (node address ${node}/${prefix})`,
         `set vip.interface to the interface that carries ${node}`,
       );
-    return pass("vip-subnet", `VIP ${vip} and node address ${node} share ${node}/${prefix}`);
+    return pass(`VIP ${vip} and node address ${node} share ${node}/${prefix}`);
   },
 };
 
@@ -63,27 +53,24 @@ export const vipFreeCheck: Check = {
   async run(ctx) {
     const { address: vip, interface: name } = ctx.request.vip!;
     if (ctx.request.vipInUse)
-      return pass("vip-free", `VIP ${vip} is in use by the cluster already (expected once kube-vip runs)`);
+      return pass(`VIP ${vip} is in use by the cluster already (expected once kube-vip runs)`);
     const local = ctx.facts.interfaces.find((i) => i.ipv4.some((a) => a.address === vip));
     if (local)
       return fail(
-        "vip-free",
         `VIP ${vip} is already assigned to this node's interface ${local.name}`,
         `remove it (ip addr del ${vip}/32 dev ${local.name}); kube-vip assigns the VIP itself`,
       );
     const probe = await ctx.host.arp.probeInUse(name, vip);
     if (probe.status === "answered")
       return fail(
-        "vip-free",
         `VIP ${vip} already answers ARP on ${name}: another host uses it${probe.detail ? ` (${probe.detail})` : ""}`,
         "choose a free address for vip.address, or free it on the other host",
       );
     if (probe.status === "error")
       return warn(
-        "vip-free",
         `could not check whether VIP ${vip} is free: ${probe.detail}`,
         "install arping and run as root, or check by hand: arping -c 2 <vip>",
       );
-    return pass("vip-free", `nothing answers ARP for VIP ${vip} on ${name}`);
+    return pass(`nothing answers ARP for VIP ${vip} on ${name}`);
   },
 };

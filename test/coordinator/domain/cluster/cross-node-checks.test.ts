@@ -1,9 +1,9 @@
 import {
   crossNodeChecks,
-  mergeChecks,
   vipInterfaceConsistent,
-  vipSubnet,
+  vipSubnetMatches,
 } from "@muster/coordinator/domain/cluster/cross-node-checks";
+import { AGENT_CHECK_NAMES, COORDINATOR_CHECK_NAMES } from "@muster/shared";
 import t from "tap";
 import { answerChecks, join, makeWorld, nodeFacts } from "../../helpers/domain.ts";
 
@@ -28,10 +28,10 @@ t.test("vip-interface-consistent fails on the node lacking it and names every no
   t.equal(vipInterfaceConsistent(vip, a, [a]).status, "pass");
 });
 
-t.test("vip-subnet uses the prefix of the interface holding the node address", async (t) => {
+t.test("vip-subnet-matches uses the prefix of the interface holding the node address", async (t) => {
   const f = nodeFacts("a", 1); // 10.0.0.11/24
-  t.equal(vipSubnet(vip, "10.0.0.11", f).status, "pass");
-  const far = vipSubnet({ ...vip, address: "10.0.1.100" }, "10.0.0.11", f);
+  t.equal(vipSubnetMatches(vip, "10.0.0.11", f).status, "pass");
+  const far = vipSubnetMatches({ ...vip, address: "10.0.1.100" }, "10.0.0.11", f);
   t.same(
     [far.status, far.message],
     ["fail", "VIP 10.0.1.100 is not on this node's subnet 10.0.0.11/24 (eth0)"],
@@ -40,36 +40,29 @@ t.test("vip-subnet uses the prefix of the interface holding the node address", a
   const wide = nodeFacts("a", 1, {
     interfaces: [{ name: "eth0", up: true, mac: "", ipv4: [{ address: "10.0.0.11", prefix: 16 }] }],
   });
-  t.equal(vipSubnet({ ...vip, address: "10.0.1.100" }, "10.0.0.11", wide).status, "pass", "a /16 holds it");
-  t.equal(vipSubnet(vip, "192.168.9.9", f).status, "fail", "an address on no interface");
+  t.equal(
+    vipSubnetMatches({ ...vip, address: "10.0.1.100" }, "10.0.0.11", wide).status,
+    "pass",
+    "a /16 holds it",
+  );
+  t.equal(vipSubnetMatches(vip, "192.168.9.9", f).status, "fail", "an address on no interface");
 });
 
-t.test(
-  "only servers, only with a VIP; a coordinator check replaces the agent's of the same name",
-  async (t) => {
-    const self = { ...withIface("a", 1, "eth0"), role: "server" as const, address: "10.0.0.11" };
-    t.same(crossNodeChecks(undefined, self, [self]), []);
-    t.same(crossNodeChecks(vip, { ...self, role: "agent" }, [self]), []);
-    t.same(
-      crossNodeChecks(vip, self, [self]).map((c) => c.name),
-      ["vip-interface-consistent", "vip-subnet"],
-    );
-    const merged = mergeChecks(
-      [
-        { name: "vip-subnet", status: "pass", message: "agent says" },
-        { name: "cpu", status: "pass", message: "ok" },
-      ],
-      [{ name: "vip-subnet", status: "fail", message: "coordinator says" }],
-    );
-    t.same(
-      merged.map((c) => [c.name, c.message]),
-      [
-        ["cpu", "ok"],
-        ["vip-subnet", "coordinator says"],
-      ],
-    );
-  },
-);
+t.test("only servers, only with a VIP; names of their own, never an agent check's", async (t) => {
+  const self = { ...withIface("a", 1, "eth0"), role: "server" as const, address: "10.0.0.11" };
+  t.same(crossNodeChecks(undefined, self, [self]), []);
+  t.same(crossNodeChecks(vip, { ...self, role: "agent" }, [self]), []);
+  t.same(
+    crossNodeChecks(vip, self, [self]).map((c) => c.name),
+    ["vip-interface-consistent", "vip-subnet-matches"],
+  );
+  t.same([...COORDINATOR_CHECK_NAMES], ["vip-interface-consistent", "vip-subnet-matches"]);
+  const agents = new Set<string>(AGENT_CHECK_NAMES);
+  t.notOk(
+    COORDINATOR_CHECK_NAMES.some((n) => agents.has(n)),
+    "no coordinator check shares a name with an agent check",
+  );
+});
 
 t.test(
   "in the service: a server off the VIP subnet fails its checks, unless the check is ignored",
@@ -82,7 +75,7 @@ t.test(
     join(w, "s1", "server");
     answerChecks(w, "s1");
     t.equal(w.coord.getNode("s1").state, "check-failed");
-    t.match(w.coord.getNode("s1").message, "vip-subnet");
+    t.equal(w.coord.getNode("s1").message, "check-failed: vip-subnet-matches");
     const run = w.links.get("s1")!.last("checks.run")!;
     t.same(
       run.vip,
@@ -94,7 +87,7 @@ t.test(
     w.coord.updateSpec({
       vip: { address: "10.0.5.100", interface: "eth0" },
       registrationAddress: "10.0.5.100",
-      checks: { ignore: ["vip-subnet"] },
+      checks: { ignore: ["vip-subnet-matches"] },
     });
     w.coord.retryNode("s1");
     w.coord.tick();

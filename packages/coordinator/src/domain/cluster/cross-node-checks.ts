@@ -1,9 +1,13 @@
-import { type CheckResult, inSameSubnet, type NodeFacts } from "@muster/shared";
+import { type CheckResult, type CoordinatorCheckName, inSameSubnet, type NodeFacts } from "@muster/shared";
 
 // Checks only the coordinator can make, because they compare nodes with each other or with the spec
 // (kube-vip ARP mode, docs/rke2-behaviour.md: same interface name on all nodes, nodes and VIP on one subnet).
 // They apply to servers: kube-vip runs the control-plane VIP on servers, and agents only need to
-// route to it, so an agent on another subnet is fine.
+// route to it, so an agent on another subnet is fine. Their names (COORDINATOR_CHECK_NAMES) are
+// never an agent check's, so the coordinator's results simply join the agent's.
+
+/** A coordinator check's result: its name is one of COORDINATOR_CHECK_NAMES. */
+export type CrossNodeResult = CheckResult & { name: CoordinatorCheckName };
 
 export interface VipSpec {
   address: string;
@@ -20,7 +24,7 @@ export function vipInterfaceConsistent(
   vip: VipSpec,
   self: PeerFacts,
   servers: readonly PeerFacts[],
-): CheckResult {
+): CrossNodeResult {
   const has = (p: PeerFacts) => p.facts.interfaces.some((i) => i.name === vip.interface);
   const lacking = [self, ...servers.filter((s) => s.name !== self.name)]
     .filter((p) => !has(p))
@@ -47,14 +51,17 @@ export function vipInterfaceConsistent(
   };
 }
 
-/** The node's address must share a subnet with the VIP, judged by the prefix of the interface holding it. */
-export function vipSubnet(vip: VipSpec, address: string, facts: NodeFacts): CheckResult {
+/**
+ * The node's address as enrolled must share a subnet with the VIP, judged by the prefix of the
+ * interface holding it (the agent's vip-subnet judges the address it sees itself).
+ */
+export function vipSubnetMatches(vip: VipSpec, address: string, facts: NodeFacts): CrossNodeResult {
   const holder = facts.interfaces
     .flatMap((i) => i.ipv4.map((a) => ({ iface: i.name, ...a })))
     .find((a) => a.address === address);
   if (!holder)
     return {
-      name: "vip-subnet",
+      name: "vip-subnet-matches",
       status: "fail",
       message: `the node address ${address} is not assigned to any interface, so its subnet is unknown`,
       fix: "set the node address (bootstrap --address) to an IPv4 address of this node",
@@ -62,12 +69,12 @@ export function vipSubnet(vip: VipSpec, address: string, facts: NodeFacts): Chec
   const cidr = `${holder.address}/${holder.prefix}`;
   if (inSameSubnet(address, vip.address, holder.prefix))
     return {
-      name: "vip-subnet",
+      name: "vip-subnet-matches",
       status: "pass",
       message: `VIP ${vip.address} is on ${cidr} (${holder.iface})`,
     };
   return {
-    name: "vip-subnet",
+    name: "vip-subnet-matches",
     status: "fail",
     message: `VIP ${vip.address} is not on this node's subnet ${cidr} (${holder.iface})`,
     fix: "ARP can only announce the VIP on the servers' own subnet: choose a free address in that subnet for vip.address",
@@ -79,16 +86,7 @@ export function crossNodeChecks(
   vip: VipSpec | undefined,
   self: PeerFacts & { role: "server" | "agent"; address: string },
   servers: readonly PeerFacts[],
-): CheckResult[] {
+): CrossNodeResult[] {
   if (!vip || self.role !== "server") return [];
-  return [vipInterfaceConsistent(vip, self, servers), vipSubnet(vip, self.address, self.facts)];
-}
-
-/** Agent results merged with the coordinator's; a coordinator check replaces an agent check of the same name. */
-export function mergeChecks(
-  agent: readonly CheckResult[],
-  coordinator: readonly CheckResult[],
-): CheckResult[] {
-  const own = new Set(coordinator.map((c) => c.name));
-  return [...agent.filter((c) => !own.has(c.name)), ...coordinator];
+  return [vipInterfaceConsistent(vip, self, servers), vipSubnetMatches(vip, self.address, self.facts)];
 }

@@ -1,6 +1,6 @@
 import { type AgentFrame, applyIgnores, parseRke2Token } from "@muster/shared";
 import type { NodeSummary } from "../../store/node-summaries.ts";
-import { crossNodeChecks, mergeChecks } from "../cluster/cross-node-checks.ts";
+import { crossNodeChecks } from "../cluster/cross-node-checks.ts";
 import { type Ctx, scrub } from "../context.ts";
 import { failJoin, recordChecks, succeedJoin } from "./transitions.ts";
 
@@ -44,7 +44,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     const spec = ctx.spec();
     const record = spec.vip && node.role === "server" ? store.nodes.get(node.name) : null;
     const own = record ? crossNodeChecks(spec.vip, record, store.nodes.servers()) : [];
-    recordChecks(ctx, node, applyIgnores(mergeChecks(frame.results, own), spec.checks.ignore));
+    recordChecks(ctx, node, applyIgnores([...frame.results, ...own], spec.checks.ignore));
   }
 
   function phase(node: NodeSummary, frame: FrameOf<"phase">): void {

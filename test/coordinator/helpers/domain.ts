@@ -89,7 +89,7 @@ export function makeWorld(t: Test, over: Partial<CoordinatorOptions> = {}, state
     stateDir,
     logger,
     now: () => clock.now,
-    registrationProbe: async () => registration.healthy,
+    registrationProbe: () => async () => registration.healthy,
     ...over,
   });
   t.teardown(() => coord.close());

@@ -46,7 +46,7 @@ export async function makeApp(t: Test, opts: MakeAppOptions = {}): Promise<Harne
   const service = createCoordinator({
     stateDir,
     logger,
-    registrationProbe: async () => true,
+    registrationProbe: () => async () => true,
     ...opts.coordinator,
   });
   service.start();

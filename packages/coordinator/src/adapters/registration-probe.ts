@@ -1,13 +1,12 @@
 import { request } from "node:https";
 import { APISERVER_PORT, caHash, type Logger, parseRke2Token, SUPERVISOR_PORT } from "@muster/shared";
+import type { RegistrationProbe } from "../domain/registration/probe.ts";
 
 // Is the registration address up, as a joining RKE2 node would see it? (docs/rke2-behaviour.md: workers need
 // it healthy on 9345 and 6443.) Like an RKE2 joiner, trust the server only after the CA it serves at
 // /cacerts hashes to the value pinned in the cluster token; then :9345/ping must say pong and
 // :6443/readyz ok over TLS verified against that CA. A bare-password token pins nothing, so TLS is
 // not verified (logged once, as RKE2 warns too).
-
-export type RegistrationProbe = (address: string) => Promise<boolean>;
 
 export interface ProbeOptions {
   token: () => string | null;

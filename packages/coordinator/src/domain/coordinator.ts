@@ -1,29 +1,22 @@
-import {
-  type ClusterSpec,
-  type Logger,
-  NodeNotFound,
-  NodeNotRetryable,
-  type NodeView,
-  type PlanView,
-  publicSpec,
-} from "@muster/shared";
-import { createRegistrationProbe, type RegistrationProbe } from "../adapters/registration-probe.ts";
-import { openStore, type Store } from "../store/store.ts";
-import { loadSpec, parseSpecInput, replaceSpec } from "./cluster/spec-rules.ts";
-import { clusterView, eventsPage, nodeView } from "./cluster/views.ts";
-import type { Ctx } from "./context.ts";
+import type { ClusterSpec, Logger, PlanView } from "@muster/shared";
+import { openStore } from "../store/store.ts";
+import { createChanges } from "./changes.ts";
+import { createClusterSpec } from "./cluster/cluster-spec.ts";
+import { createQueries } from "./cluster/queries.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
-import { plan, registrationAddress } from "./planner/planner.ts";
+import { createLinks } from "./nodes/links.ts";
+import { createTransitions } from "./nodes/transitions/index.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
+import type { RegistrationProbeFactory } from "./registration/probe.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
 
-// createCoordinator wires the domain together: store, vault, join tokens, enrolment, the sequencer
-// and its planner, the registration monitor, and the views. Transports call it through
-// CoordinatorService (service-api.ts) only.
+// createCoordinator wires the domain together, once: each module is handed the few things it names
+// in its Deps interface. Transports call the result through CoordinatorService (service.ts) only.
+// Nothing here decides anything.
 
 export interface CoordinatorOptions {
   stateDir: string;
@@ -31,8 +24,8 @@ export interface CoordinatorOptions {
   spec?: ClusterSpec;
   logger: Logger;
   now?: () => number;
-  /** Replaces the HTTPS probe of the registration address (tests). */
-  registrationProbe?: RegistrationProbe;
+  /** Probes the registration address (adapters/registration-probe.ts; tests pass a stand-in). */
+  registrationProbe: RegistrationProbeFactory;
   /** Told to agents in the welcome frame; default 15. */
   heartbeatSeconds?: number;
   /** Period of the planning pass that fires join timeouts; default 1000 ms. */
@@ -53,121 +46,64 @@ export interface Coordinator extends CoordinatorService {
   planningStats(): PlanningStats;
 }
 
-/** Repairs what a restart leaves behind: no link survives it. The lease survives on purpose. */
-function afterRestart(store: Store, logger: Logger): void {
-  store.tx(() => {
-    store.nodes.markAllDisconnected();
-    const lease = store.lease.get();
-    const holder = lease ? store.nodes.get(lease.node) : null;
-    if (lease && holder?.state !== "joining") {
-      // Cannot happen through the transitions (lease and state change together); never keep a
-      // lease nobody can end.
-      logger.warn(
-        { node: lease.node, state: holder?.state },
-        "releasing a join lease held by a node that is not joining",
-      );
-      store.lease.release(lease.node);
-    }
-  });
-}
-
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const now = opts.now ?? Date.now;
-  const logger = opts.logger;
+  const log = opts.logger;
   const store = openStore(opts.stateDir, now, (err) =>
-    logger.error({ err: (err as Error).message }, "committing grouped changes failed"),
+    log.error({ err: (err as Error).message }, "committing grouped changes failed"),
   );
-  let spec: ClusterSpec;
+  const changes = createChanges();
+  const links = createLinks({ store, log });
   let vault: ReturnType<typeof createVault>;
+  let clusterSpec: ReturnType<typeof createClusterSpec>;
+  let transitions: ReturnType<typeof createTransitions>;
   try {
     vault = createVault(opts.stateDir, store.meta);
-    spec = loadSpec(store, vault, opts.spec);
-    afterRestart(store, logger);
+    clusterSpec = createClusterSpec({ store, vault, changes, log }, opts.spec);
+    transitions = createTransitions({ store, vault, links, changes, log, now, spec: clusterSpec.current });
+    transitions.recoverAfterRestart();
   } catch (err) {
     store.close();
     throw err;
   }
+  const spec = clusterSpec.current;
 
-  const heartbeats = new Map<string, number>();
-  const ctx: Ctx = {
-    store,
-    vault,
-    logger,
-    now,
-    spec: () => spec,
-    links: new Map(),
-    schedule: () => sequencer.schedule(),
-  };
-  const probe = opts.registrationProbe ?? createRegistrationProbe({ token: vault.token, logger });
   const monitor = createRegistrationMonitor({
-    probe,
-    logger,
-    onChange: () => ctx.schedule(),
+    probe: opts.registrationProbe(vault.token),
+    logger: log,
+    onChange: changes.notify,
     fastMs: opts.registrationPollMs?.waiting,
     slowMs: opts.registrationPollMs?.idle,
   });
-  const sequencer = createSequencer(ctx, monitor, heartbeats, opts.planning);
-  const handleFrame = createFrameHandler(ctx, heartbeats);
-  const joinTokens = createJoinTokens(store, now);
-  const enrolment = createEnrolment(ctx, joinTokens);
+  const sequencer = createSequencer(
+    { store, vault, monitor, transitions, changes, links, log, now, spec },
+    opts.planning,
+  );
+  const handleFrame = createFrameHandler({ store, vault, transitions, links, changes, log, now, spec });
+  const joinTokens = createJoinTokens({ store, now });
+  const enrolment = createEnrolment({ store, joinTokens, transitions });
+  const queries = createQueries({ store, monitor, spec });
   let closed = false;
-
-  // The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured).
-  const getSpec = () =>
-    publicSpec({ ...spec, rke2: { ...spec.rke2, ...(vault.token() !== null ? { token: "set" } : {}) } });
-  const registrationHealth = () => monitor.health(registrationAddress(spec, store.nodes.initNode()));
-  const mustGet = (name: string) => {
-    const node = store.nodes.get(name);
-    if (!node) throw new NodeNotFound(name);
-    return node;
-  };
 
   return {
     heartbeatSeconds: opts.heartbeatSeconds ?? 15,
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
-    attach: sequencer.attach,
-    detach: sequencer.detach,
+    attach: transitions.attach,
+    detach: transitions.detach,
     handleFrame,
 
-    getCluster: () =>
-      clusterView({
-        spec,
-        nodes: store.nodes.summaries(),
-        lease: store.lease.get(),
-        registration: registrationHealth(),
-      }),
-    getSpec,
-    updateSpec(input) {
-      spec = replaceSpec(store, vault, spec, parseSpecInput(input));
-      logger.info({ cluster: spec.name }, "cluster spec updated");
-      ctx.schedule();
-      return getSpec();
+    getCluster: queries.cluster,
+    getSpec: clusterSpec.shown,
+    updateSpec: clusterSpec.update,
+    listNodes: queries.nodes,
+    getNode: queries.node,
+    retryNode(name) {
+      transitions.retry(name);
+      return queries.node(name);
     },
-    listNodes: () => store.nodes.listings().map(nodeView),
-    getNode: (name) => nodeView(mustGet(name)),
-    retryNode(name): NodeView {
-      const node = mustGet(name);
-      if (node.state !== "failed" && node.state !== "check-failed")
-        throw new NodeNotRetryable(name, node.state);
-      store.tx(() => {
-        store.nodes.update(name, {
-          state: "enrolled",
-          message: null,
-          phase: null,
-          checks: null,
-          checksRequestId: null,
-          stateSince: now(),
-        });
-        const was = node.message ? ` (was ${node.state}: ${node.message})` : ` (was ${node.state})`;
-        store.events.append("node.retry", name, `retry of ${node.role} ${name} requested${was}`);
-      });
-      logger.info({ node: name, was: node.state }, "node retry requested");
-      ctx.schedule();
-      return nodeView(mustGet(name));
-    },
-    getPlan: () => ({ steps: plan(sequencer.plannerInput()).steps }),
-    listEvents: (after, limit) => eventsPage(store.events, after, limit),
+    getPlan: sequencer.preview,
+    listEvents: queries.events,
     createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),

@@ -1,6 +1,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import type { Logger } from "@muster/shared";
+import { createRegistrationProbe } from "../adapters/registration-probe.ts";
 import { createCoordinator } from "../domain/coordinator.ts";
 import type { CoordinatorService } from "../domain/service.ts";
 import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/delivery/artifacts.ts";
@@ -83,6 +84,7 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
   const service = createCoordinator({
     stateDir: opts.stateDir,
     logger: log,
+    registrationProbe: (token) => createRegistrationProbe({ token, logger: log }),
     ...(spec ? { spec } : {}),
     ...(opts.heartbeatSeconds ? { heartbeatSeconds: opts.heartbeatSeconds } : {}),
   });

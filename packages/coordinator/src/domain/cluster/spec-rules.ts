@@ -11,6 +11,13 @@ import {
 import type { Store } from "../../store/store.ts";
 import type { Vault } from "../secrets/vault.ts";
 
+/** What the spec rules read and write: the init node, the stored spec and its event, the token. */
+export interface SpecStore extends Pick<Store, "tx"> {
+  nodes: Pick<Store["nodes"], "initNode">;
+  meta: Pick<Store["meta"], "get" | "set">;
+  events: Pick<Store["events"], "append">;
+}
+
 // The cluster spec over time. The stored spec never holds the RKE2 token: a token from the spec goes
 // to the vault like a captured one. Some fields are frozen once they are baked into nodes:
 // - rke2.token, once a token is known (RKE2 never rotates it by a config edit; nodes would split);
@@ -36,7 +43,12 @@ export function withoutToken(spec: ClusterSpec): ClusterSpec {
 }
 
 /** Throws CONFLICT if `next` may not replace `current` in the cluster's present state. */
-export function checkSpecChange(store: Store, vault: Vault, current: ClusterSpec, next: ClusterSpec): void {
+export function checkSpecChange(
+  store: Pick<SpecStore, "nodes">,
+  vault: Pick<Vault, "token">,
+  current: ClusterSpec,
+  next: ClusterSpec,
+): void {
   const init = store.nodes.initNode();
   const known = vault.token();
   const wanted = next.rke2.token?.trim();
@@ -67,7 +79,11 @@ export function checkSpecChange(store: Store, vault: Vault, current: ClusterSpec
 }
 
 /** Top-level fields that differ (names only: values may hold the token). */
-function changedFields(vault: Vault, current: ClusterSpec | null, next: ClusterSpec): string[] {
+function changedFields(
+  vault: Pick<Vault, "token">,
+  current: ClusterSpec | null,
+  next: ClusterSpec,
+): string[] {
   const a = current ? withoutToken(current) : {};
   const b = withoutToken(next);
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
@@ -82,7 +98,7 @@ function changedFields(vault: Vault, current: ClusterSpec | null, next: ClusterS
 
 /** Validates and stores a new spec; returns it (without its token). */
 export function replaceSpec(
-  store: Store,
+  store: SpecStore,
   vault: Vault,
   current: ClusterSpec | null,
   next: ClusterSpec,
@@ -108,7 +124,7 @@ export function parseSpecInput(input: ClusterSpecInput | unknown): ClusterSpec {
 }
 
 /** The spec to run with at startup: the stored one, replaced by `fromConfig` when given (see above). */
-export function loadSpec(store: Store, vault: Vault, fromConfig: ClusterSpec | undefined): ClusterSpec {
+export function loadSpec(store: SpecStore, vault: Vault, fromConfig: ClusterSpec | undefined): ClusterSpec {
   const raw = store.meta.get("spec");
   const stored =
     raw === null ? null : parseOrThrow(ClusterSpecSchema, JSON.parse(raw), "stored cluster spec");

@@ -12,9 +12,9 @@ import type { EventsRepo } from "../../store/events-repo.ts";
 import type { JoinLease } from "../../store/lease-repo.ts";
 import type { NodeSummary } from "../../store/node-summaries.ts";
 import type { NodeListing } from "../../store/nodes-repo.ts";
-import { iso } from "../context.ts";
 import { registrationAddressOf } from "../planner/planner.ts";
 import type { RegistrationHealth } from "../registration/monitor.ts";
+import { iso } from "../time.ts";
 
 // What the REST API shows. Built from records field by field, so a credential hash or a plan (which
 // would hold the token) can never slip into a response. The cluster view is built from the in-memory
@@ -106,7 +106,7 @@ export function clusterView(input: ClusterInput): ClusterView {
   };
 }
 
-export function eventsPage(events: EventsRepo, after: number, limit: number): EventsPage {
+export function eventsPage(events: Pick<EventsRepo, "after">, after: number, limit: number): EventsPage {
   const page = events.after(after, limit);
   return { events: page, next: page.at(-1)?.seq ?? after };
 }

@@ -1,18 +1,35 @@
-import { type AgentFrame, applyIgnores, parseRke2Token } from "@muster/shared";
+import { type AgentFrame, applyIgnores, type ClusterSpec, type Logger, parseRke2Token } from "@muster/shared";
 import type { NodeSummary } from "../../store/node-summaries.ts";
+import type { Store } from "../../store/store.ts";
+import type { Changes } from "../changes.ts";
 import { crossNodeChecks } from "../cluster/cross-node-checks.ts";
-import { type Ctx, scrub } from "../context.ts";
-import { failJoin, recordChecks, succeedJoin } from "./transitions.ts";
+import { scrub, type Vault } from "../secrets/vault.ts";
+import type { AgentLinks } from "./links.ts";
+import type { Transitions } from "./transitions/index.ts";
 
 // Frames from an authenticated agent. A frame about a plan the node is no longer on (checksum
 // mismatch) or a checks request it no longer has is stale: logged and ignored, never applied.
 // Frames are looked up in the in-memory node summaries; the stored plan and facts are read only
 // where a frame needs them (the init server's token capture, cross-node checks of a VIP server).
 
+export interface FrameDeps {
+  store: Pick<Store, "tx"> & {
+    nodes: Pick<Store["nodes"], "summary" | "get" | "servers">;
+    events: Pick<Store["events"], "append">;
+  };
+  vault: Pick<Vault, "token" | "store">;
+  transitions: Pick<Transitions, "recordChecks" | "reportPhase" | "failJoin" | "succeedJoin">;
+  links: Pick<AgentLinks, "heartbeat">;
+  changes: Pick<Changes, "notify">;
+  log: Logger;
+  now(): number;
+  spec(): ClusterSpec;
+}
+
 type FrameOf<T extends AgentFrame["type"]> = Extract<AgentFrame, { type: T }>;
 
-export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
-  const { store, logger } = ctx;
+export function createFrameHandler(deps: FrameDeps) {
+  const { store, vault, transitions, log } = deps;
 
   /** Only an init server's plan can capture the token (plan-builder.ts). */
   function capturesToken(node: NodeSummary): boolean {
@@ -22,7 +39,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
   }
 
   function stale(node: NodeSummary, frame: AgentFrame, why: string): void {
-    logger.info({ node: node.name, frame: frame.type, state: node.state }, `stale frame ignored: ${why}`);
+    log.info({ node: node.name, frame: frame.type, state: node.state }, `stale frame ignored: ${why}`);
   }
 
   /** True when the frame is about the plan the node is joining with now. */
@@ -36,33 +53,23 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     return false;
   }
 
+  /** The agent's results and, for a server with a VIP, the coordinator's own (names never clash). */
   function checksResult(node: NodeSummary, frame: FrameOf<"checks.result">): void {
     if (node.state !== "checking" || node.checksRequestId !== frame.requestId) {
       stale(node, frame, "no such checks request outstanding");
       return;
     }
-    const spec = ctx.spec();
+    const spec = deps.spec();
     const record = spec.vip && node.role === "server" ? store.nodes.get(node.name) : null;
     const own = record ? crossNodeChecks(spec.vip, record, store.nodes.servers()) : [];
-    recordChecks(ctx, node, applyIgnores([...frame.results, ...own], spec.checks.ignore));
+    transitions.recordChecks(node.name, applyIgnores([...frame.results, ...own], spec.checks.ignore));
   }
 
   function phase(node: NodeSummary, frame: FrameOf<"phase">): void {
     if (!onCurrentPlan(node, frame)) return;
-    const detail = frame.message ? scrub(ctx, frame.message) : null;
-    logger.info({ node: node.name, phase: frame.phase, status: frame.status }, "phase");
-    // The phase and, if it failed, the failed join commit together. Progress alone is relaxed
-    // (db.ts): the agent reports its phases again when it reconnects.
-    const failed = frame.status === "failed";
-    store.tx(
-      () => {
-        store.nodes.update(node.name, { phase: `${frame.phase} ${frame.status}`, message: detail });
-        const text = `${node.name}: ${frame.phase} ${frame.status}${detail ? `: ${detail}` : ""}`;
-        store.events.append("node.phase", node.name, text);
-        if (failed) failJoin(ctx, node.name, `phase ${frame.phase} failed${detail ? `: ${detail}` : ""}`);
-      },
-      failed ? "full" : "relaxed",
-    );
+    const detail = frame.message ? scrub(vault, frame.message) : null;
+    log.info({ node: node.name, phase: frame.phase, status: frame.status }, "phase");
+    transitions.reportPhase(node.name, frame.phase, frame.status, detail);
   }
 
   /** Why a captured token is refused, or null to accept it. Only the init server, during its join, once. */
@@ -73,7 +80,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     } catch (err) {
       return (err as Error).message;
     }
-    const known = ctx.vault.token();
+    const known = vault.token();
     if (known !== null && known !== raw)
       return "a different cluster token is already known; it is never overwritten";
     return null;
@@ -84,7 +91,7 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
     const token = frame.token.trim();
     const refusal = tokenRefusal(node, token);
     if (refusal !== null) {
-      logger.warn({ node: node.name }, `cluster token refused: ${refusal}`);
+      log.warn({ node: node.name }, `cluster token refused: ${refusal}`);
       store.events.append(
         "cluster.token.refused",
         node.name,
@@ -92,33 +99,36 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
       );
       return;
     }
-    if (ctx.vault.token() === token) return; // the agent re-sent it after a reconnect
+    if (vault.token() === token) return; // the agent re-sent it after a reconnect
     const bare = parseRke2Token(token).caHash === null ? " (bare password: joiners cannot pin the CA)" : "";
     store.tx(() => {
-      ctx.vault.store(token);
+      vault.store(token);
       store.events.append(
         "cluster.token.captured",
         node.name,
         `cluster token captured from init server ${node.name}${bare}`,
       );
     });
-    logger.info({ node: node.name }, "cluster token captured");
-    ctx.schedule();
+    log.info({ node: node.name }, "cluster token captured");
+    deps.changes.notify();
   }
 
   function planDone(node: NodeSummary, frame: FrameOf<"plan.done">): void {
     if (node.state === "joined" && node.planChecksum === frame.checksum) return; // repeated after a reconnect
     if (!onCurrentPlan(node, frame)) return;
     if (!frame.ok)
-      failJoin(ctx, node.name, frame.message ? scrub(ctx, frame.message) : "the agent reported failure");
-    else if (capturesToken(node) && ctx.vault.token() === null)
-      failJoin(ctx, node.name, "the init server finished without sending the cluster token");
-    else succeedJoin(ctx, node.name);
+      transitions.failJoin(
+        node.name,
+        frame.message ? scrub(vault, frame.message) : "the agent reported failure",
+      );
+    else if (capturesToken(node) && vault.token() === null)
+      transitions.failJoin(node.name, "the init server finished without sending the cluster token");
+    else transitions.succeedJoin(node.name);
   }
 
   /** Outcome of a pre-staged install: shown, never fatal (the plan's install phase decides). */
   function prepared(node: NodeSummary, frame: FrameOf<"install.prepared">): void {
-    const detail = scrub(ctx, frame.message);
+    const detail = scrub(vault, frame.message);
     const text = frame.ok
       ? `${node.name}: RKE2 staged while waiting (${detail})`
       : `${node.name}: staging RKE2 failed, the join will install it again: ${detail}`;
@@ -128,16 +138,15 @@ export function createFrameHandler(ctx: Ctx, heartbeats: Map<string, number>) {
   return function handleFrame(name: string, frame: AgentFrame): void {
     const node = store.nodes.summary(name);
     if (!node) {
-      logger.warn({ node: name, frame: frame.type }, "frame from an unknown node ignored");
+      log.warn({ node: name, frame: frame.type }, "frame from an unknown node ignored");
       return;
     }
     if (frame.type === "checks.result") checksResult(node, frame);
     else if (frame.type === "phase") phase(node, frame);
     else if (frame.type === "token.captured") tokenCaptured(node, frame);
     else if (frame.type === "plan.done") planDone(node, frame);
-    else if (frame.type === "heartbeat") heartbeats.set(name, ctx.now());
+    else if (frame.type === "heartbeat") deps.links.heartbeat(name, deps.now());
     else if (frame.type === "install.prepared") prepared(node, frame);
-    else
-      logger.warn({ node: name, frame: frame.type }, "frame not expected on an authenticated link ignored");
+    else log.warn({ node: name, frame: frame.type }, "frame not expected on an authenticated link ignored");
   };
 }

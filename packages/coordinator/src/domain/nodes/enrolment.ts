@@ -8,19 +8,24 @@ import {
   isRfc1123Hostname,
   NodeCredentialInvalid,
   NodeCredentialWrongMachine,
-  NodeNameTaken,
   RoleConflict,
   secretMatchesHash,
 } from "@muster/shared";
-import type { Ctx } from "../context.ts";
+import type { Store } from "../../store/store.ts";
 import type { JoinTokens } from "../secrets/join-tokens.ts";
+import type { Transitions } from "./transitions/index.ts";
 
-// Enrolment (docs/architecture.md, invariant 6): a join token admits a machine once per contact; the machine id maps a
-// re-enrolling machine back to its node, so a reinstalled agent keeps its name, role and state.
-// Each node then authenticates with its own credential, stored only as a hash.
+// Enrolment (docs/architecture.md, invariant 6): a join token admits a machine once per contact
+// (the node it becomes, or is again, is the enrol transition's: transitions/enrol.ts). Each node then
+// authenticates with its own credential, stored only as a hash.
+
+export interface EnrolmentDeps {
+  store: Pick<Store, "tx"> & { nodes: Pick<Store["nodes"], "get" | "byMachineId" | "update"> };
+  joinTokens: Pick<JoinTokens, "verify">;
+  transitions: Pick<Transitions, "enrol">;
+}
 
 const DUMMY_HASH = hashSecret("muster-no-such-node");
-const PRE_RELEASE = new Set(["enrolled", "checking", "waiting", "check-failed"]);
 
 function nodeNameOf(frame: EnrolFrame): string {
   const name = frame.nodeName ?? frame.facts.hostname;
@@ -40,62 +45,22 @@ function addressOf(frame: EnrolFrame, remoteAddress: string): string {
   return address;
 }
 
-export function createEnrolment(ctx: Ctx, joinTokens: JoinTokens) {
-  const { store, logger } = ctx;
+export function createEnrolment(deps: EnrolmentDeps) {
+  const { store, joinTokens, transitions } = deps;
 
   function enrol(frame: EnrolFrame, remoteAddress: string): { node: string; credential: string } {
     const grant = joinTokens.verify(frame.joinToken);
-    const name = nodeNameOf(frame);
-    const address = addressOf(frame, remoteAddress);
     const credential = generateCredential();
-    const credentialHash = hashSecret(credential);
-    const machineId = frame.facts.machineId;
-
-    const result = store.tx(() => {
-      const known = store.nodes.byMachineId(machineId);
-      if (known) {
-        if (known.role !== grant.role) throw new RoleConflict(known, grant.role);
-        // Same node: new credential (the old one stops working), fresh facts; the address is kept
-        // once a plan was released, because it is in the node's RKE2 config.
-        store.nodes.update(known.name, {
-          credentialHash,
-          facts: frame.facts,
-          ...(PRE_RELEASE.has(known.state) ? { address } : {}),
-        });
-        const renamed =
-          name !== known.name ? ` (requested name ${name} ignored: a machine keeps its node name)` : "";
-        store.events.append(
-          "node.enrolled",
-          known.name,
-          `${known.role} ${known.name} re-enrolled, state ${known.state} kept${renamed}`,
-        );
-        store.tokens.countUse(grant.id);
-        return { node: known.name, reenrolled: true };
-      }
-      if (store.nodes.summary(name)) throw new NodeNameTaken(name);
-      store.nodes.insert({
-        name,
-        machineId,
-        role: grant.role,
-        address,
-        facts: frame.facts,
-        credentialHash,
-        now: ctx.now(),
-      });
-      store.events.append(
-        "node.enrolled",
-        name,
-        `${grant.role} ${name} enrolled from ${address} (join token ${grant.id})`,
-      );
-      store.tokens.countUse(grant.id);
-      return { node: name, reenrolled: false };
+    const { node } = transitions.enrol({
+      name: nodeNameOf(frame),
+      machineId: frame.facts.machineId,
+      role: grant.role,
+      address: addressOf(frame, remoteAddress),
+      facts: frame.facts,
+      credentialHash: hashSecret(credential),
+      joinTokenId: grant.id,
     });
-    logger.info(
-      { node: result.node, role: grant.role, joinTokenId: grant.id, reenrolled: result.reenrolled },
-      "node enrolled",
-    );
-    ctx.schedule();
-    return { node: result.node, credential };
+    return { node, credential };
   }
 
   /**

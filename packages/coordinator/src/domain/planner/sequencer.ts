@@ -1,17 +1,11 @@
-import { CloseCodes } from "@muster/shared";
+import type { ClusterSpec, Logger, PlanView } from "@muster/shared";
 import type { Durability } from "../../store/db.ts";
-import { type Ctx, sendTo } from "../context.ts";
-import {
-  checksContext,
-  currentPlan,
-  failJoin,
-  type PassChecksContext,
-  releasePlan,
-  requestChecks,
-  sendPrepare,
-} from "../nodes/transitions.ts";
+import type { Store } from "../../store/store.ts";
+import type { Changes } from "../changes.ts";
+import type { AgentLinks } from "../nodes/links.ts";
+import { checksContext, type PassChecksContext, type Transitions } from "../nodes/transitions/index.ts";
 import type { RegistrationMonitor } from "../registration/monitor.ts";
-import type { AgentLink } from "../service.ts";
+import type { Vault } from "../secrets/vault.ts";
 import { createPassPacer } from "./pass-pacer.ts";
 import {
   type PlannerAction,
@@ -23,10 +17,26 @@ import {
 import { REGISTRATION_WAIT } from "./reasons.ts";
 
 // The thin driver around the pure planner: snapshot the nodes (from the store's in-memory summaries,
-// never by reading the table), plan, apply the actions. Changes ask for a pass with schedule();
-// pass-pacer.ts coalesces and spaces them. A periodic timer adds passes so join timeouts fire
-// without any event. Everything it decides is re-derivable from the database, so a
-// restarted coordinator resumes where it stopped (the lease still held, plans re-sent on reconnect).
+// never by reading the table), plan, apply the actions through the transitions. Changes ask for a
+// pass (changes.ts, subscribed once here); pass-pacer.ts coalesces and spaces them. A periodic timer
+// adds passes so join timeouts fire without any event, and writes the heartbeats seen. Everything it
+// decides is re-derivable from the database, so a restarted coordinator resumes where it stopped
+// (the lease still held, plans re-sent on reconnect).
+
+export interface SequencerDeps {
+  store: Pick<Store, "tx"> & {
+    nodes: Pick<Store["nodes"], "summaries" | "initNode">;
+    lease: Pick<Store["lease"], "get">;
+  };
+  vault: Pick<Vault, "token">;
+  monitor: Pick<RegistrationMonitor, "health" | "watch">;
+  transitions: Pick<Transitions, "requestChecks" | "releasePlan" | "failJoin">;
+  changes: Pick<Changes, "subscribe">;
+  links: Pick<AgentLinks, "flushHeartbeats">;
+  log: Logger;
+  now(): number;
+  spec(): ClusterSpec;
+}
 
 export interface PlanningOptions {
   /** Least time between the end of a pass and the start of the next scheduled one; default 10 ms. */
@@ -41,13 +51,8 @@ export interface PlanningStats {
   lastPassMs: number;
 }
 
-export function createSequencer(
-  ctx: Ctx,
-  monitor: RegistrationMonitor,
-  heartbeats: Map<string, number>,
-  opts: PlanningOptions = {},
-) {
-  const { store, logger } = ctx;
+export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {}) {
+  const { store, monitor, transitions, log } = deps;
   const maxActions = opts.maxActionsPerPass ?? 256;
   const pacer = createPassPacer(run, opts.minIntervalMs ?? 10);
   let timer: NodeJS.Timeout | null = null;
@@ -55,27 +60,27 @@ export function createSequencer(
   const stats: PlanningStats = { passes: 0, actions: 0, lastPassMs: 0 };
 
   function plannerInput(): PlannerInput {
-    const spec = ctx.spec();
+    const spec = deps.spec();
     const lease = store.lease.get();
     return {
       spec,
       nodes: store.nodes.summaries(),
       lease: lease && { node: lease.node, since: lease.since },
-      now: ctx.now(),
+      now: deps.now(),
       registrationHealthy: monitor.health(registrationAddress(spec, store.nodes.initNode())) === "healthy",
-      tokenKnown: ctx.vault.token() !== null,
+      tokenKnown: deps.vault.token() !== null,
     };
   }
 
   function apply(action: PlannerAction, checks: () => PassChecksContext): void {
     try {
-      if (action.type === "request-checks") requestChecks(ctx, action.node, checks());
-      else if (action.type === "release-plan") releasePlan(ctx, action.node, action.init);
-      else failJoin(ctx, action.node, action.reason);
+      if (action.type === "request-checks") transitions.requestChecks(action.node, checks());
+      else if (action.type === "release-plan") transitions.releasePlan(action.node, action.init);
+      else transitions.failJoin(action.node, action.reason);
     } catch (err) {
       // One failed action (e.g. the lease constraint refusing a second server) must not stop the
       // rest: its own transaction is a savepoint of the pass's, rolled back alone.
-      logger.error(
+      log.error(
         { node: action.node, action: action.type, err: (err as Error).message },
         "planner action failed",
       );
@@ -139,7 +144,7 @@ export function createSequencer(
     try {
       tick("grouped");
     } catch (err) {
-      logger.error({ err: (err as Error).message }, "planning pass failed");
+      log.error({ err: (err as Error).message }, "planning pass failed");
     }
   }
 
@@ -147,80 +152,17 @@ export function createSequencer(
     if (!stopped) pacer.request();
   }
 
-  /** Heartbeats are kept in memory and written in one transaction per timer pass (see store/db.ts). */
-  function flushHeartbeats(): void {
-    if (heartbeats.size === 0) return;
-    const seen = [...heartbeats];
-    heartbeats.clear();
-    store.tx(() => {
-      for (const [name, at] of seen) store.nodes.update(name, { lastSeen: at });
-    }, "relaxed");
-  }
-
-  function attach(name: string, link: AgentLink, appliedChecksum: string | null): void {
-    const previous = ctx.links.get(name);
-    ctx.links.set(name, link);
-    if (previous && previous !== link) previous.close(CloseCodes.REPLACED, "replaced by a newer connection");
-    // Relaxed: after a restart every node is disconnected and a checks request is asked again.
-    const node = store.tx(() => {
-      const n = store.nodes.summary(name);
-      if (!n) return null;
-      // A checks request sent on an earlier link may be lost: ask again.
-      const recheck = n.state === "checking";
-      store.nodes.update(name, {
-        connected: true,
-        lastSeen: ctx.now(),
-        ...(recheck ? { state: "enrolled", checksRequestId: null } : {}),
-      });
-      store.events.append("node.connected", name, `${name} connected`);
-      return n;
-    }, "relaxed");
-    if (!node) {
-      ctx.links.delete(name);
-      return;
-    }
-    logger.info({ node: name, state: node.state, appliedChecksum }, "agent attached");
-    if (node.state === "waiting") sendPrepare(ctx, name);
-    if (node.state === "joining") {
-      // Re-send even if the agent applied it: its plan.done may have been lost; it skips done work.
-      // After the commit: the release may still be in an open group (store/db.ts).
-      try {
-        const record = store.nodes.get(name);
-        const p = record && currentPlan(ctx, record);
-        if (p) store.afterCommit(() => sendTo(ctx, name, { type: "plan.apply", plan: p }));
-      } catch (err) {
-        logger.error({ node: name, err: (err as Error).message }, "cannot re-send the plan");
-      }
-    }
-    schedule();
-  }
-
-  function detach(name: string, link: AgentLink): void {
-    // A replaced link closing late must not mark the node's newer connection as gone.
-    if (ctx.links.get(name) !== link) return;
-    ctx.links.delete(name);
-    const known = store.tx(() => {
-      if (!store.nodes.summary(name)) return false;
-      store.nodes.update(name, { connected: false, lastSeen: heartbeats.get(name) ?? ctx.now() });
-      store.events.append("node.disconnected", name, `${name} disconnected`);
-      return true;
-    }, "relaxed");
-    heartbeats.delete(name);
-    if (known) logger.info({ node: name }, "agent detached");
-    schedule();
-  }
+  deps.changes.subscribe(schedule);
 
   return {
     tick,
-    schedule,
-    attach,
-    detach,
-    plannerInput,
+    /** What a pass would decide now, without applying it (GET /v1/plan). */
+    preview: (): PlanView => ({ steps: plan(plannerInput()).steps }),
     stats: (): PlanningStats => ({ ...stats }),
     start(tickMs: number): void {
       if (timer || stopped) return;
       timer = setInterval(() => {
-        flushHeartbeats();
+        deps.links.flushHeartbeats();
         schedule();
       }, tickMs);
       timer.unref();
@@ -232,9 +174,9 @@ export function createSequencer(
       timer = null;
       pacer.stop();
       try {
-        flushHeartbeats();
+        deps.links.flushHeartbeats();
       } catch (err) {
-        logger.warn({ err: (err as Error).message }, "could not record last heartbeats");
+        log.warn({ err: (err as Error).message }, "could not record last heartbeats");
       }
     },
   };

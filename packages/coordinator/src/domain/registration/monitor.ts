@@ -1,5 +1,5 @@
 import type { Logger } from "@muster/shared";
-import type { RegistrationProbe } from "../../adapters/registration-probe.ts";
+import type { RegistrationProbe } from "./probe.ts";
 
 // Keeps a recent answer to "does the registration address answer?" so the synchronous planner can
 // use it. Polls fast only while a node waits on it, slowly otherwise (for the cluster view), and
@@ -10,7 +10,7 @@ export type RegistrationHealth = "unknown" | "healthy" | "unhealthy";
 export interface MonitorOptions {
   probe: RegistrationProbe;
   logger: Logger;
-  /** Called when the answer changes, so the sequencer can plan again. */
+  /** Called when the answer changes, so the sequencer can plan again (changes.ts). */
   onChange: () => void;
   fastMs?: number;
   slowMs?: number;

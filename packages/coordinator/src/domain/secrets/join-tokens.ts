@@ -13,6 +13,7 @@ import {
 } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import type { JoinTokenIssued } from "../service.ts";
+import { iso } from "../time.ts";
 
 // Join tokens (kubeadm bootstrap-token style): role-scoped, expiring, revocable, stored hashed.
 // Error messages name what is wrong (invalid, expired, revoked) but never echo the secret.
@@ -20,8 +21,16 @@ import type { JoinTokenIssued } from "../service.ts";
 // A fixed hash to compare against when the id is unknown, so both failures cost the same.
 const DUMMY_HASH = hashSecret("muster-no-such-join-token");
 
-export function createJoinTokens(store: Store, now: () => number) {
-  const iso = (ms: number) => new Date(ms).toISOString();
+export interface JoinTokenDeps {
+  store: Pick<Store, "tx"> & {
+    tokens: Pick<Store["tokens"], "get" | "list" | "insert" | "revoke">;
+    events: Pick<Store["events"], "append">;
+  };
+  now(): number;
+}
+
+export function createJoinTokens(deps: JoinTokenDeps) {
+  const { store, now } = deps;
 
   return {
     create(role: Role, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL): JoinTokenIssued {
@@ -62,7 +71,7 @@ export function createJoinTokens(store: Store, now: () => number) {
       });
     },
 
-    /** Checks a presented token and returns the role it grants. Call inside the enrolment transaction. */
+    /** Checks a presented token and returns the role it grants (its use is counted by the enrolment). */
     verify(presented: string): { id: string; role: Role; expiresAt: string } {
       const parts = parseJoinToken(presented);
       if (!parts) throw new JoinTokenInvalid();
@@ -73,10 +82,6 @@ export function createJoinTokens(store: Store, now: () => number) {
       if (record.revokedAt !== null) throw new JoinTokenRevoked(record.id);
       if (record.expiresAt <= now()) throw new JoinTokenExpired(record.id, iso(record.expiresAt));
       return { id: record.id, role: record.role, expiresAt: iso(record.expiresAt) };
-    },
-
-    countUse(id: string): void {
-      store.tokens.countUse(id);
     },
   };
 }

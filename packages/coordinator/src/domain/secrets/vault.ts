@@ -47,7 +47,21 @@ export function unseal(key: Buffer, sealed: string): string {
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
 }
 
-export function createVault(stateDir: string, meta: MetaRepo): Vault {
+/**
+ * Removes the cluster token (and its password part) from text that came from an agent, before it
+ * is stored in an event or a node message: an installer's error output must not leak it
+ * (docs/architecture.md, invariant 5).
+ */
+export function scrub(vault: Pick<Vault, "token">, text: string): string {
+  const token = vault.token();
+  if (!token) return text;
+  const password = token.includes(":") ? token.slice(token.lastIndexOf(":") + 1) : token;
+  let out = text.split(token).join("[redacted]");
+  if (password.length >= 8) out = out.split(password).join("[redacted]");
+  return out;
+}
+
+export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set">): Vault {
   const key = loadVaultKey(stateDir);
   // Read through the meta table (cached by ciphertext) so a rolled-back store() leaves no trace.
   let lastSealed: string | null = null;

@@ -1,7 +1,7 @@
-import { checksContext, PEERS_LIMIT } from "@muster/coordinator/domain/nodes/transitions";
+import { checksContext, PEERS_LIMIT } from "@muster/coordinator/domain/nodes/transitions/index";
 import { ClusterSpecSchema } from "@muster/shared";
 import t from "tap";
-import { answerChecks, join, makeWorld } from "../../helpers/domain.ts";
+import { answerChecks, join, makeWorld } from "../../../helpers/domain.ts";
 
 // checks.run: other nodes' addresses (servers first, at most PEERS_LIMIT), worked out once per
 // planning pass and shared by every request of that pass.

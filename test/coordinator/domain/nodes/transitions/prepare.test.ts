@@ -1,5 +1,5 @@
 import t from "tap";
-import { answerChecks, eventsOf, FakeLink, join, link, makeWorld, send } from "../../helpers/domain.ts";
+import { answerChecks, eventsOf, FakeLink, join, link, makeWorld, send } from "../../../helpers/domain.ts";
 
 // install.prepare: a node that passed its checks is asked to install RKE2 before its turn, so only
 // the join itself is serialised; the outcome is shown as an event and never fails the node.

@@ -1,0 +1,37 @@
+import { type ClusterSpec, type ClusterSpecInput, type Logger, publicSpec } from "@muster/shared";
+import type { Changes } from "../changes.ts";
+import type { Vault } from "../secrets/vault.ts";
+import { loadSpec, parseSpecInput, replaceSpec, type SpecStore } from "./spec-rules.ts";
+
+// The cluster spec the coordinator runs with: loaded at startup (the stored one, or --config's when
+// the rules allow it), replaced by PUT /v1/cluster. Held without its token: the vault is the one
+// place the token lives.
+
+export interface ClusterSpecDeps {
+  store: SpecStore;
+  vault: Vault;
+  changes: Pick<Changes, "notify">;
+  log: Logger;
+}
+
+export function createClusterSpec(deps: ClusterSpecDeps, fromConfig: ClusterSpec | undefined) {
+  const { store, vault } = deps;
+  let spec = loadSpec(store, vault, fromConfig);
+
+  /** The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured). */
+  const shown = () =>
+    publicSpec({ ...spec, rke2: { ...spec.rke2, ...(vault.token() !== null ? { token: "set" } : {}) } });
+
+  return {
+    current: (): ClusterSpec => spec,
+    shown,
+    update(input: ClusterSpecInput): ReturnType<typeof publicSpec> {
+      spec = replaceSpec(store, vault, spec, parseSpecInput(input));
+      deps.log.info({ cluster: spec.name }, "cluster spec updated");
+      deps.changes.notify();
+      return shown();
+    },
+  };
+}
+
+export type ClusterSpecHolder = ReturnType<typeof createClusterSpec>;

@@ -1,0 +1,31 @@
+import type { ClusterSpec, Logger } from "@muster/shared";
+import type { Store } from "../../../store/store.ts";
+import type { Changes } from "../../changes.ts";
+import type { Vault } from "../../secrets/vault.ts";
+import type { AgentLinks } from "../links.ts";
+
+// What the node transitions need, and nothing else: the store (a transaction per change, frames
+// after its commit), the cluster token for plans, the live links to send on, the change signal
+// for the planner, a logger, the clock and the current spec.
+
+type Nodes = Store["nodes"];
+
+export interface TransitionStore extends Pick<Store, "tx" | "afterCommit"> {
+  nodes: Pick<
+    Nodes,
+    "summary" | "summaries" | "initNode" | "get" | "byMachineId" | "insert" | "update" | "markAllDisconnected"
+  >;
+  lease: Pick<Store["lease"], "get" | "take" | "release">;
+  events: Pick<Store["events"], "append">;
+  tokens: Pick<Store["tokens"], "countUse">;
+}
+
+export interface TransitionDeps {
+  store: TransitionStore;
+  vault: Pick<Vault, "token">;
+  links: Pick<AgentLinks, "attach" | "detach" | "send" | "takeHeartbeat">;
+  changes: Pick<Changes, "notify">;
+  log: Logger;
+  now(): number;
+  spec(): ClusterSpec;
+}

@@ -1,0 +1,40 @@
+import type { CheckResult } from "@muster/shared";
+import type { AgentLink } from "../../service.ts";
+import { type PassChecksContext, prepare, recordChecks, requestChecks } from "./checks.ts";
+import { attach, detach, recoverAfterRestart } from "./connections.ts";
+import type { TransitionDeps } from "./deps.ts";
+import { type Enrolment, enrol } from "./enrol.ts";
+import { currentPlan, failJoin, releasePlan, reportPhase, retry, succeedJoin } from "./joins.ts";
+
+// Every change of a node's state, each in one transaction with its event (and the lease, for
+// servers). Frames to agents go out only after the commit (store.afterCommit: a planning pass
+// applies all its actions in one transaction, and a join's result shares its fsync with the other
+// results of the same turn of the event loop, store/db.ts), so an agent never acts on a change that
+// was lost. Changes the planner has not seen notify it after the commit (changes.ts).
+
+export { checksContext, type PassChecksContext, PEERS_LIMIT } from "./checks.ts";
+export type { TransitionDeps, TransitionStore } from "./deps.ts";
+export type { Enrolled, Enrolment } from "./enrol.ts";
+
+export function createTransitions(d: TransitionDeps) {
+  return {
+    /** A machine admitted by a join token: a new node, or its node again (re-enrolment). */
+    enrol: (e: Enrolment) => enrol(d, e),
+    attach: (name: string, link: AgentLink, appliedChecksum: string | null) =>
+      attach(d, name, link, appliedChecksum),
+    detach: (name: string, link: AgentLink) => detach(d, name, link),
+    requestChecks: (name: string, shared?: PassChecksContext) => requestChecks(d, name, shared),
+    recordChecks: (name: string, results: CheckResult[]) => recordChecks(d, name, results),
+    prepare: (name: string) => prepare(d, name),
+    releasePlan: (name: string, init: boolean) => releasePlan(d, name, init),
+    reportPhase: (name: string, phase: string, status: string, detail: string | null) =>
+      reportPhase(d, name, phase, status, detail),
+    failJoin: (name: string, reason: string) => failJoin(d, name, reason),
+    succeedJoin: (name: string) => succeedJoin(d, name),
+    retry: (name: string) => retry(d, name),
+    recoverAfterRestart: () => recoverAfterRestart(d),
+    currentPlan: (node: { plan: string | null }) => currentPlan(d, node),
+  };
+}
+
+export type Transitions = ReturnType<typeof createTransitions>;

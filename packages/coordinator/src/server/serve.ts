@@ -6,7 +6,7 @@ import { createCoordinator } from "../domain/coordinator.ts";
 import type { CoordinatorService } from "../domain/service.ts";
 import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/delivery/artifacts.ts";
 import { buildApp, type MusterApp } from "../transport/http/app.ts";
-import { loadOrCreateAdminToken } from "../transport/http/auth.ts";
+import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { loadClusterConfig } from "./config-file.ts";
 import { loadOrCreateTls } from "./tls.ts";
 

@@ -15,8 +15,9 @@ import type {
 } from "@muster/shared";
 
 // The seam between the coordinator's domain (store, planner, sequencer, vault, tokens) and its
-// transports (REST routes, the agent WebSocket hub). Transports validate input with zod, then call
-// this; the domain throws MusterError for every expected failure.
+// transports (REST routes, the agent WebSocket hub): the one interface they call, and they import
+// nothing else of the domain. Transports validate input with zod, then call this; the domain throws
+// an error of the shared catalogue (a MusterError) for every expected failure.
 
 /** One live agent connection, as the domain sees it. */
 export interface AgentLink {

@@ -170,6 +170,17 @@ export const NodeNotRetryable = defineError(
     `node ${name} is ${state}; only failed or check-failed nodes can be retried`,
 );
 
+// Control-plane operations
+/** A server join or an operation holds the control-plane lease (`value`: the node or operation id). */
+export const OperationInFlight = defineError(
+  "OperationInFlight",
+  "OPERATION_IN_FLIGHT",
+  (holder: string, since: string, value: string) => ({
+    message: `the control-plane lease is held: ${holder} (since ${since}); one join, removal, upgrade or restore at a time`,
+    details: [{ path: "lease", message: `${holder} since ${since}`, value }],
+  }),
+);
+
 // Cluster spec
 /** A spec change the cluster's present state forbids (the field is named). */
 export const SpecConflict = defineError("SpecConflict", "CONFLICT", field);

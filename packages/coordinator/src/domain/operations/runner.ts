@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { type Logger, MusterError, type OperationType } from "@muster/shared";
+import { type Logger, MusterError, OperationInFlight, type OperationType } from "@muster/shared";
 import type { Lease } from "../../store/lease-repo.ts";
 import type { OperationRecord, OperationsRepo, StepRecord } from "../../store/operations-repo.ts";
 import type { Store } from "../../store/store.ts";
+import { iso } from "../time.ts";
 import { type OperationDefinition, StepFailed, type StepKind } from "./types.ts";
 
 // Runs long-running operations: persisted, one step at a time, resumable. A control-plane operation
@@ -60,18 +61,8 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
       (lease.kind === "server-join"
         ? `server ${lease.node} is joining`
         : `operation ${lease.operationId} is running`);
-    const since = new Date(lease.since).toISOString();
-    return new MusterError(
-      "OPERATION_IN_FLIGHT",
-      `the control-plane lease is held: ${holder} (since ${since}); one join, removal, upgrade or restore at a time`,
-      [
-        {
-          path: "lease",
-          message: `${holder} since ${since}`,
-          value: lease.kind === "server-join" ? lease.node : lease.operationId,
-        },
-      ],
-    );
+    const held = lease.kind === "server-join" ? lease.node : lease.operationId;
+    return new OperationInFlight(holder, iso(lease.since), held);
   }
 
   /** Creates (and, when it may, starts) an operation; throws OPERATION_IN_FLIGHT or the guard's error. */

@@ -1,8 +1,8 @@
 import type { OperationAccepted, OperationView } from "@muster/shared";
 import type { OperationRecord } from "../../store/operations-repo.ts";
+import { iso } from "../time.ts";
 
 // What the REST API shows of an operation, field by field (params and step args stay inside).
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function operationView(op: OperationRecord): OperationView {
   return {

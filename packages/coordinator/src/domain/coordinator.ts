@@ -11,6 +11,7 @@ import { openStore, type Store } from "../store/store.ts";
 import { loadSpec, parseSpecInput, replaceSpec } from "./cluster/spec-rules.ts";
 import { clusterView, eventsPage, nodeView } from "./cluster/views.ts";
 import type { Ctx } from "./context.ts";
+import { createEventWaiters } from "./events/event-waiters.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { plan, registrationAddress } from "./planner/planner.ts";
@@ -109,6 +110,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const handleFrame = createFrameHandler(ctx, heartbeats);
   const joinTokens = createJoinTokens(store, now);
   const enrolment = createEnrolment(ctx, joinTokens);
+  const eventWaiters = createEventWaiters(store.events.latestSeq());
+  store.events.onAppend(eventWaiters.notify);
   let closed = false;
 
   // The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured).
@@ -170,6 +173,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     },
     getPlan: () => ({ steps: plan(sequencer.plannerInput()).steps }),
     listEvents: (after, limit) => eventsPage(store.events, after, limit),
+    waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
     createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
@@ -188,6 +192,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     async close() {
       if (closed) return;
       closed = true;
+      eventWaiters.close();
       sequencer.stop();
       monitor.stop();
       store.close();

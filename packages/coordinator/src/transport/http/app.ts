@@ -10,6 +10,7 @@ import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import type { RouteDeps } from "./routes/deps.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { openRoutes } from "./routes/open.ts";
@@ -129,6 +130,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     clusterRoutes(admin, deps);
     joinTokenRoutes(admin, deps);
     nodeRoutes(admin, deps);
+    eventRoutes(admin, deps);
   });
   app.decorate("hub", hub);
   // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.

@@ -6,6 +6,7 @@ import type { CoordinatorService } from "../domain/service.ts";
 import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/delivery/artifacts.ts";
 import { buildApp, type MusterApp } from "../transport/http/app.ts";
 import { loadOrCreateAdminToken } from "../transport/http/auth.ts";
+import { defaultConsoleDir } from "../transport/http/routes/console.ts";
 import { loadClusterConfig } from "./config-file.ts";
 import { loadOrCreateTls } from "./tls.ts";
 
@@ -24,6 +25,8 @@ export interface ServeOptions {
   bootstrapScript?: () => string;
   /** Agent bundles to serve; default: the built ones next to this install (dist/artifacts). */
   artifactsDir?: string;
+  /** The web console to serve at /; default: the built one next to this install (dist/console). */
+  consoleDir?: string;
   /** Agent channel timing (bench and tests). */
   heartbeatSeconds?: number;
 }
@@ -99,6 +102,7 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
       adminTokenHash: admin.hash,
       https: { cert: tls.cert, key: tls.key },
       artifactsDir,
+      consoleDir: opts.consoleDir ?? defaultConsoleDir(),
       bootstrapScript:
         opts.bootstrapScript ??
         bootstrapScriptProvider({ coordinatorUrl: () => url, pin: tls.pin, artifactsDir }),

@@ -6,6 +6,7 @@ import {
   quorumSummary,
   sortNodes,
   TTL_CHOICES,
+  toleranceSummary,
   waitReasons,
   whyItWaits,
 } from "@muster/console/model/format";
@@ -42,20 +43,19 @@ t.test("every node state and cluster phase has words and a tone; unknown ones pa
   );
 });
 
-t.test("quorum in words", async (t) => {
-  t.equal(quorumSummary({ total: 1, ready: 0, quorum: 1, faultTolerance: 0 }), "no etcd member yet");
-  t.equal(
-    quorumSummary({ total: 1, ready: 1, quorum: 1, faultTolerance: 0 }),
-    "quorum 1 of 1 server; tolerates 0 servers lost",
-  );
-  t.equal(
-    quorumSummary({ total: 3, ready: 3, quorum: 2, faultTolerance: 1 }),
-    "quorum 2 of 3 servers; tolerates 1 server lost",
-  );
-  t.equal(
-    quorumSummary({ total: 5, ready: 5, quorum: 3, faultTolerance: 2 }),
-    "quorum 3 of 5 servers; tolerates 2 servers lost",
-  );
+t.test("quorum and fault tolerance in words", async (t) => {
+  const cases: Array<[number, number, number, string, string]> = [
+    [0, 1, 0, "no etcd member yet", "none yet"],
+    [1, 1, 0, "1 of 1 server", "none: losing a server loses quorum"],
+    [2, 2, 0, "2 of 2 servers", "none: losing a server loses quorum"],
+    [3, 2, 1, "2 of 3 servers", "1 server may be lost"],
+    [5, 3, 2, "3 of 5 servers", "2 servers may be lost"],
+  ];
+  for (const [ready, q, ft, quorumWords, toleranceWords] of cases) {
+    const servers = { total: 5, ready, quorum: q, faultTolerance: ft };
+    t.equal(quorumSummary(servers), quorumWords);
+    t.equal(toleranceSummary(servers), toleranceWords);
+  }
 });
 
 t.test("why it waits: the plan's reason, else the node's message, nothing once joined", async (t) => {

@@ -48,11 +48,17 @@ export function clusterPhase(phase: string): Described {
   return PHASES[phase as ClusterPhase] ?? { label: phase, tone: "muted", description: `phase ${phase}` };
 }
 
-/** "quorum 2 of 3 servers; tolerates 1 server lost" (etcd counts only joined servers). */
+/** "2 of 3 servers": how many etcd members must agree (etcd counts only joined servers). */
 export function quorumSummary(servers: ClusterView["servers"]): string {
   if (servers.ready === 0) return "no etcd member yet";
-  const lost = servers.faultTolerance === 1 ? "1 server" : `${servers.faultTolerance} servers`;
-  return `quorum ${servers.quorum} of ${servers.ready} ${servers.ready === 1 ? "server" : "servers"}; tolerates ${lost} lost`;
+  return `${servers.quorum} of ${servers.ready} ${servers.ready === 1 ? "server" : "servers"}`;
+}
+
+/** "1 server may be lost", or why none may. */
+export function toleranceSummary(servers: ClusterView["servers"]): string {
+  if (servers.ready === 0) return "none yet";
+  if (servers.faultTolerance === 0) return "none: losing a server loses quorum";
+  return `${servers.faultTolerance} ${servers.faultTolerance === 1 ? "server" : "servers"} may be lost`;
 }
 
 /** What each node waits for, from /v1/plan (joined nodes have no step). */

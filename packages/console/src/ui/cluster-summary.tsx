@@ -1,5 +1,5 @@
 import type { ClusterView } from "@muster/shared";
-import { clusterPhase, quorumSummary } from "../model/format.ts";
+import { clusterPhase, quorumSummary, toleranceSummary } from "../model/format.ts";
 import { Badge } from "./badge.tsx";
 
 export function ClusterSummary(props: { cluster: ClusterView | null }) {
@@ -42,9 +42,7 @@ export function ClusterSummary(props: { cluster: ClusterView | null }) {
         </div>
         <div>
           <dt>Fault tolerance</dt>
-          <dd>
-            {c.servers.faultTolerance} {c.servers.faultTolerance === 1 ? "server" : "servers"}
-          </dd>
+          <dd>{toleranceSummary(c.servers)}</dd>
         </div>
         <div>
           <dt>Join in flight</dt>

@@ -76,7 +76,14 @@ function TimelineRow(props: { bar: PlacedBar }) {
   const span = `${offsetLabel(b.from)} → ${b.outcome === "running" ? "now" : offsetLabel(b.to)}`;
   const label = `${b.role} ${b.node}${b.attempt > 1 ? ` (attempt ${b.attempt})` : ""}: ${OUTCOME_WORDS[b.outcome]}, ${span}, ${formatDuration(b.to - b.from)}`;
   return (
-    <li class={`timeline-row role-${b.role}`} data-outcome={b.outcome} data-node={b.node}>
+    <li
+      class={`timeline-row role-${b.role}`}
+      data-node={b.node}
+      data-role={b.role}
+      data-outcome={b.outcome}
+      data-start={b.start}
+      data-end={b.end ?? ""}
+    >
       <span class="timeline-name">
         {b.node}
         {b.init && <span class="muted small"> init</span>}

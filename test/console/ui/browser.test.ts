@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: the test reads what a person sees (rendered text), not the DOM text.
 // The console in a real browser (Debian's Chromium) against a real coordinator whose nodes really
 // join (helpers/fake-cluster.ts). It signs in (a wrong token first), mints every node's join command
 // in the "Add node" dialog and runs it on a new machine, watches the cluster form live (phase, node

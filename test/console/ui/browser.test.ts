@@ -6,7 +6,7 @@
 // confirmation dialog (and sees a refusal verbatim), copies a command, fits a narrow window, and goes
 // back to sign-in when the token stops working. Any page error, console error or error banner other
 // than the expected ones fails it.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
@@ -270,6 +270,7 @@ t.test("the web console in Chromium, over a cluster that forms", { skip: reason 
   t.teardown(async () => {
     await browser?.close();
     await cluster?.close();
+    rmSync(work, { recursive: true, force: true }); // the screenshots stay, for people to look at
   });
   // The page as built from the current source, where the coordinator looks for it (dist/console).
   const root = path.resolve(import.meta.dirname, "../../..");

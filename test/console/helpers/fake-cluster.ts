@@ -19,12 +19,13 @@ const FAKE_AGENT = fileURLToPath(new URL("../../agent/fake-host-agent.ts", impor
 // Loopback addresses of their own (the agent integration test uses 127.77.0.x).
 const NODE_IP = (i: number) => `127.78.0.${10 + i}`;
 
+/** Whether this source needs root (namespaces): the fake hosts do not; the lab will. */
+export const NEEDS_ROOT = false;
+
 export interface ClusterSource {
   /** https://host:port of the coordinator; its certificate is self-signed. */
   url: string;
   adminToken: string;
-  /** Does this source need root (namespaces)? The fake hosts do not. */
-  needsRoot: boolean;
   /** A REST call as the admin, trusting the coordinator's own CA; rejects unless 2xx. */
   api(path: string, method?: string, body?: unknown): Promise<unknown>;
   /** A new machine runs the join command as pasted from the console. */
@@ -69,7 +70,6 @@ export async function startCluster(dir: string): Promise<ClusterSource> {
   return {
     url,
     adminToken,
-    needsRoot: false,
     api: (p, method = "GET", body) =>
       new Promise((resolve, reject) => {
         const headers: Record<string, string> = { authorization: `Bearer ${adminToken}` };

@@ -13,9 +13,10 @@ import type { Page } from "playwright-core";
 import t, { type Test } from "tap";
 import { buildConsole } from "../../../scripts/lib/console-bundle.ts";
 import { type Browser, browserMissing, openBrowser, type PageProblem } from "../helpers/browser.ts";
-import { type ClusterSource, startCluster } from "../helpers/fake-cluster.ts";
+import { type ClusterSource, NEEDS_ROOT, startCluster } from "../helpers/fake-cluster.ts";
 
-const missing = browserMissing();
+const missing =
+  browserMissing() ?? (NEEDS_ROOT && process.getuid?.() !== 0 ? "the cluster needs root" : null);
 const reason = missing ? `browser test skipped: ${missing}` : null;
 
 const SERVERS = ["server-1", "server-2", "server-3"];

@@ -1,4 +1,4 @@
-// npm run build: bundles the agent with the pinned Node.js runtime into
+// npm run build: builds the web console into dist/console (served by the coordinator at /); bundles the agent with the pinned Node.js runtime into
 // dist/artifacts/muster-agent-linux-{amd64,arm64}.tar.gz plus SHA256SUMS and VERSION, which the
 // coordinator serves to nodes; then dist/muster-coordinator-linux-{amd64,arm64}.tar.gz (coordinator,
 // operator CLI, runtime and those agent bundles) for installing a coordinator host.
@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildAgentBundles } from "./lib/agent-bundle.ts";
+import { buildConsole } from "./lib/console-bundle.ts";
 import { buildCoordinatorBundles } from "./lib/coordinator-bundle.ts";
 import { type Arch, pinnedNodeVersion } from "./lib/node-runtime.ts";
 
@@ -38,7 +39,7 @@ function parseCli(): { arches: Arch[]; agentOnly: boolean } {
   }
   if (values.help) {
     console.log(
-      "usage: node scripts/build.ts [--arch amd64,arm64] [--agent-only]\n\nBuilds dist/artifacts (agent bundles) and, unless --agent-only, dist/muster-coordinator-*.tar.gz.",
+      "usage: node scripts/build.ts [--arch amd64,arm64] [--agent-only]\n\nBuilds dist/console (the web console), dist/artifacts (agent bundles) and, unless --agent-only,\ndist/muster-coordinator-*.tar.gz.",
     );
     process.exit(0);
   }
@@ -50,6 +51,7 @@ function parseCli(): { arches: Arch[]; agentOnly: boolean } {
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 async function main(): Promise<void> {
   const { arches, agentOnly } = parseCli();
@@ -57,6 +59,15 @@ async function main(): Promise<void> {
   const readJson = (file: string) => JSON.parse(readFileSync(path.join(ROOT, file), "utf8"));
   const entry = path.join(ROOT, "packages/agent/src/cli.ts");
   if (!existsSync(entry)) fail(`agent entry point ${path.relative(ROOT, entry)} does not exist`);
+
+  // The console first: it takes a second, and the coordinator bundle embeds it.
+  const consoleDir = path.join(ROOT, "dist/console");
+  const ui = await buildConsole({
+    entry: path.join(ROOT, "packages/console/src/ui/main.tsx"),
+    outDir: consoleDir,
+  });
+  const sizes = ui.assets.map((a) => `${a.name} ${kib(a.bytes)}`).join(", ");
+  console.log(`build: ${path.relative(ROOT, consoleDir)}: ${sizes} (${kib(ui.gzipTotal)} gzipped)`);
 
   const cacheDir = path.join(ROOT, "node_modules/.cache/muster-build");
   const nodeVersion = pinnedNodeVersion(readJson("package.json"));
@@ -85,6 +96,7 @@ async function main(): Promise<void> {
         root: ROOT,
         outDir: path.join(ROOT, "dist"),
         artifactsDir,
+        consoleDir,
         cacheDir,
         nodeVersion,
         version: readJson("packages/coordinator/package.json").version,

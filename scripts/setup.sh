@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 missing=""
 for pair in python3:python3-minimal etcd:etcd-server etcdctl:etcd-client arping:arping ip:iproute2 shellcheck:shellcheck \
-  unshare:util-linux nsenter:util-linux curl:curl sudo:sudo systemd-analyze:systemd; do
+  unshare:util-linux nsenter:util-linux curl:curl sudo:sudo systemd-analyze:systemd chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then
@@ -29,7 +29,8 @@ if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] |
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-# The agent bundle for this machine's arch: the coordinator serves it to the test world's nodes.
+# The web console (dist/console, served at /) and the agent bundle for this machine's arch (the
+# coordinator serves it to the test world's nodes); each is rewritten only when its inputs changed.
 case "$(uname -m)" in
   x86_64) arch=amd64 ;;
   aarch64) arch=arm64 ;;

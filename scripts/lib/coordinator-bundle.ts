@@ -14,8 +14,10 @@ import type { TarEntry } from "./tar.ts";
 // host (docs/operations.md): the coordinator and the operator CLI on the pinned Node.js, plus
 // the agent bundles it serves to nodes, so that host needs no Node.js or checkout either.
 //   bin/{node,muster-coordinator,muster}  lib/{muster-coordinator.mjs,muster.mjs,bootstrap.sh.tmpl}
-//   artifacts/{SHA256SUMS,VERSION,muster-agent-linux-*.tar.gz}  share/{muster-coordinator.service,node-LICENSE}
-// The coordinator finds artifacts/ by walking up from lib/ (delivery/artifacts.ts defaultArtifactsDir)
+//   artifacts/{SHA256SUMS,VERSION,muster-agent-linux-*.tar.gz}  console/{index.html,assets/*}
+//   share/{muster-coordinator.service,node-LICENSE}
+// The coordinator finds artifacts/ and console/ by walking up from lib/ (delivery/artifacts.ts
+// defaultArtifactsDir, http/routes/console.ts defaultConsoleDir)
 // and reads lib/bootstrap.sh.tmpl next to itself (delivery/bootstrap-script.ts).
 
 const FORMAT = "muster-coordinator-bundle/1";
@@ -27,6 +29,8 @@ export interface CoordinatorBundleOptions {
   outDir: string;
   /** dist/artifacts, already built: embedded as artifacts/ */
   artifactsDir: string;
+  /** dist/console, already built: embedded as console/ (the web console served at /) */
+  consoleDir: string;
   cacheDir: string;
   nodeVersion: string;
   version: string;
@@ -54,6 +58,15 @@ export async function buildCoordinatorBundles(opts: CoordinatorBundleOptions): P
   const artifacts = await Promise.all(
     artifactNames.map(async (name) => ({ name, data: await readFile(path.join(opts.artifactsDir, name)) })),
   );
+  const consoleAssets = (await readdir(path.join(opts.consoleDir, "assets"))).filter(
+    (n) => !n.startsWith("."),
+  );
+  const consoleFiles = await Promise.all(
+    ["index.html", ...consoleAssets.sort().map((n) => `assets/${n}`)].map(async (name) => ({
+      name,
+      data: await readFile(path.join(opts.consoleDir, name)),
+    })),
+  );
   const version = Buffer.from(`${opts.version}\n`);
   const file = (name: string, mode: number, data: Buffer | string): TarEntry => ({
     name,
@@ -77,6 +90,7 @@ export async function buildCoordinatorBundles(opts: CoordinatorBundleOptions): P
         OPERATOR,
       ];
       inputs.push(version, ...artifacts.flatMap((a) => [a.name, a.data]));
+      inputs.push(...consoleFiles.flatMap((f) => [`console/${f.name}`, f.data]));
       const packed = await packIfChanged(
         path.join(opts.outDir, coordinatorFileName(arch)),
         inputs,
@@ -95,6 +109,9 @@ export async function buildCoordinatorBundles(opts: CoordinatorBundleOptions): P
             file("lib/bootstrap.sh.tmpl", 0o644, template),
             dir("artifacts"),
             ...artifacts.map((a) => file(`artifacts/${a.name}`, 0o644, a.data)),
+            dir("console"),
+            dir("console/assets"),
+            ...consoleFiles.map((f) => file(`console/${f.name}`, 0o644, f.data)),
             dir("share"),
             file("share/muster-coordinator.service", 0o644, unit),
             file("share/node-LICENSE", 0o644, license),

@@ -1,12 +1,14 @@
 // Test-only entry: a real muster agent process (the real daemon, pinned TLS, phases and state files)
 // on a fake host. Files live under --root; the "installer" drops a fake rke2; `systemctl enable --now
 // rke2-server` starts small HTTPS endpoints on the node IP that answer like RKE2 (:9345 ping, cacerts,
-// db/info; :6443 readyz) with the cluster CA, and writes the generated token file on the init server.
+// db/info; :6443 readyz) with the cluster CA, and writes the generated token file on the init server;
+// `rke2-agent` starts the kubelet's plain-HTTP health endpoint (:10248/healthz).
 // Probes go over real TLS; "127.0.0.1" (this node's loopback) is mapped to the node IP so several
 // fake nodes share one machine. Usage:
 //   node fake-host-agent.ts --config /etc/muster/agent.yaml --root DIR --node-ip IP --hostname NAME
 //     --machine-id HEX32 --ca-cert FILE --ca-key FILE
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -45,7 +47,7 @@ const put = (p: string, content: string, mode: number) => {
 
 const files = createFiles(root);
 const units = new Map<string, boolean>();
-const servers: https.Server[] = [];
+const servers: Array<http.Server | https.Server> = [];
 let learnerPolls = 1; // the node is an etcd learner on its first /db/info poll, then a voter
 
 function serve(port: number, routes: Record<string, () => string>): Promise<void> {
@@ -85,6 +87,15 @@ async function startRke2(unit: string): Promise<ExecResult> {
         }),
     });
     await serve(6443, { "/readyz": () => "ok" });
+  }
+  if (unit === "rke2-agent" && !units.get(unit)) {
+    const kubelet = http.createServer((req, res) =>
+      req.url === "/healthz" ? res.end("ok") : res.writeHead(404).end("404 page not found\n"),
+    );
+    servers.push(kubelet);
+    await new Promise<void>((resolve, reject) =>
+      kubelet.once("error", reject).listen(10248, nodeIp, resolve),
+    );
   }
   units.set(unit, true);
   return ok();

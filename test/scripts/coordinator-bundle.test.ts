@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import path from "node:path";
 import t from "tap";
 import { buildCoordinatorBundles, coordinatorFileName } from "../../scripts/lib/coordinator-bundle.ts";
@@ -11,6 +12,7 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 t.test("coordinator bundle: runtime, both CLIs, the template and the agent artifacts", async (t) => {
   const dir = t.testdir({
     artifacts: { SHA256SUMS: `${"a".repeat(64)}  muster-agent-linux-amd64.tar.gz\n` },
+    console: { "index.html": "<!doctype html>", assets: { "app-ABC123.js": "console.log(1)" } },
   });
   writeFileSync(path.join(dir, "artifacts/muster-agent-linux-amd64.tar.gz"), "agent");
   const build = () =>
@@ -18,6 +20,7 @@ t.test("coordinator bundle: runtime, both CLIs, the template and the agent artif
       root: ROOT,
       outDir: path.join(dir, "out"),
       artifactsDir: path.join(dir, "artifacts"),
+      consoleDir: path.join(dir, "console"),
       cacheDir: path.join(dir, "cache"),
       nodeVersion: "24.21.0",
       version: "0.1.0",
@@ -41,6 +44,10 @@ t.test("coordinator bundle: runtime, both CLIs, the template and the agent artif
     "bin/muster",
     "bin/muster-coordinator",
     "bin/node",
+    "console/",
+    "console/assets/",
+    "console/assets/app-ABC123.js",
+    "console/index.html",
     "lib/",
     "lib/bootstrap.sh.tmpl",
     "lib/muster-coordinator.mjs",
@@ -60,6 +67,35 @@ t.test("coordinator bundle: runtime, both CLIs, the template and the agent artif
     execFileSync(path.join(unpacked, "bin/muster-coordinator"), ["--help"], { encoding: "utf8" }),
     /muster-coordinator/,
   );
+  // The installed coordinator finds the console it ships (walking up from lib/) and serves it at /.
+  const served = spawn(
+    path.join(unpacked, "bin/muster-coordinator"),
+    ["serve", "--state-dir", path.join(dir, "state"), "--listen", "127.0.0.1:0"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  t.teardown(() => served.kill("SIGKILL"));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    served.stdout!.on("data", (d) => {
+      out += d;
+      const m = /"url":"(https:[^"]+)"/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    served.once("exit", (code) => reject(new Error(`coordinator exited ${code}: ${out}`)));
+  });
+  const page = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    https
+      .get(`${url}/`, { rejectUnauthorized: false }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+  t.equal(page.status, 200, "GET / of the installed coordinator");
+  t.equal(page.body, "<!doctype html>", "its shipped console");
+  served.kill("SIGTERM");
+
   const [again] = await build();
   t.equal(again?.packed, false, "unchanged inputs: not repacked");
   t.equal(again?.sha256, bundle?.sha256);

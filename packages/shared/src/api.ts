@@ -92,6 +92,8 @@ export type PlanView = z.output<typeof PlanViewSchema>;
 export const EventsQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Long-poll: with no event after `after`, wait up to this long for one (0: answer at once). */
+  waitSeconds: z.coerce.number().int().min(0).max(60).default(0),
 });
 export const EventsPageSchema = z.strictObject({ events: z.array(EventSchema), next: z.number().int() });
 export type EventsPage = z.output<typeof EventsPageSchema>;

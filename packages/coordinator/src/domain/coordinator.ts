@@ -3,6 +3,7 @@ import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
 import { createClusterSpec } from "./cluster/cluster-spec.ts";
 import { createQueries } from "./cluster/queries.ts";
+import { createEventWaiters } from "./events/event-waiters.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
@@ -83,6 +84,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const joinTokens = createJoinTokens({ store, now });
   const enrolment = createEnrolment({ store, joinTokens, transitions });
   const queries = createQueries({ store, monitor, spec });
+  const eventWaiters = createEventWaiters(store.events.latestSeq());
+  store.events.onAppend(eventWaiters.notify);
   let closed = false;
 
   return {
@@ -104,6 +107,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     },
     getPlan: sequencer.preview,
     listEvents: queries.events,
+    waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
     createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
@@ -122,6 +126,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     async close() {
       if (closed) return;
       closed = true;
+      eventWaiters.close();
       sequencer.stop();
       monitor.stop();
       store.close();

@@ -13,6 +13,7 @@ import type {
   PlanView,
   publicSpec,
 } from "@muster/shared";
+import type { WaitOutcome } from "./events/event-waiters.ts";
 
 // The seam between the coordinator's domain (store, planner, sequencer, vault, tokens) and its
 // transports (REST routes, the agent WebSocket hub): the one interface they call, and they import
@@ -54,6 +55,12 @@ export interface CoordinatorService {
   retryNode(name: string): NodeView;
   getPlan(): PlanView;
   listEvents(after: number, limit: number): EventsPage;
+  /**
+   * Resolves once an event newer than `after` is in the log (at once if there is one), after `ms`,
+   * when `signal` aborts (the client went away) or when the coordinator closes; never rejects.
+   * The long-poll of GET /v1/events: the caller then reads the page with listEvents.
+   */
+  waitForEvents(after: number, ms: number, signal?: AbortSignal): Promise<WaitOutcome>;
   createJoinToken(body: CreateJoinTokenBody): JoinTokenIssued;
   listJoinTokens(): JoinTokenInfo[];
   /**

@@ -6,6 +6,7 @@ import { createCoordinator } from "../domain/coordinator.ts";
 import type { CoordinatorService } from "../domain/service.ts";
 import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/delivery/artifacts.ts";
 import { buildApp, type MusterApp } from "../transport/http/app.ts";
+import { defaultConsoleDir } from "../transport/http/routes/console.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { loadClusterConfig } from "./config-file.ts";
 import { loadOrCreateTls } from "./tls.ts";
@@ -25,6 +26,8 @@ export interface ServeOptions {
   bootstrapScript?: () => string;
   /** Agent bundles to serve; default: the built ones next to this install (dist/artifacts). */
   artifactsDir?: string;
+  /** The web console to serve at /; default: the built one next to this install (dist/console). */
+  consoleDir?: string;
   /** Agent channel timing (bench and tests). */
   heartbeatSeconds?: number;
 }
@@ -101,6 +104,7 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
       adminTokenHash: admin.hash,
       https: { cert: tls.cert, key: tls.key },
       artifactsDir,
+      consoleDir: opts.consoleDir ?? defaultConsoleDir(),
       bootstrapScript:
         opts.bootstrapScript ??
         bootstrapScriptProvider({ coordinatorUrl: () => url, pin: tls.pin, artifactsDir }),

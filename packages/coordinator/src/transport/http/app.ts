@@ -9,7 +9,9 @@ import { artifactsRoutes } from "../delivery/artifacts-routes.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { openRoutes } from "./routes/open.ts";
@@ -33,6 +35,8 @@ export interface BuildAppOptions {
   bootstrapScript?: () => string;
   /** Directory of agent bundles + SHA256SUMS served under /v1/artifacts/ (air-gap: nodes need nothing else). */
   artifactsDir?: string;
+  /** The built web console (dist/console) served at /; absent: GET / answers 503. */
+  consoleDir?: string;
   /** Serve HTTPS with this cert (main.ts); tests leave it out and use inject. */
   https?: { cert: string; key: string };
   /** Heartbeat/auth timing of the agent channel (tests shorten them). */
@@ -112,6 +116,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   };
   openRoutes(app, opts.service, opts.bootstrapScript);
   if (opts.artifactsDir) await app.register(artifactsRoutes, { dir: opts.artifactsDir });
+  await app.register(consoleRoutes, opts.consoleDir ? { dir: opts.consoleDir } : {});
   app.route({
     method: "GET",
     url: "/v1/agent",
@@ -125,6 +130,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     clusterRoutes(admin, deps);
     joinTokenRoutes(admin, deps);
     nodeRoutes(admin, deps);
+    eventRoutes(admin, deps);
   });
   app.decorate("hub", hub);
   // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.

@@ -1,4 +1,4 @@
-import { EventsQuerySchema, NodeNameParamSchema, parseOrThrow } from "@muster/shared";
+import { NodeNameParamSchema, parseOrThrow } from "@muster/shared";
 import type { RouteModule } from "./deps.ts";
 import { noBody, noQuery } from "./deps.ts";
 
@@ -24,10 +24,5 @@ export const nodeRoutes: RouteModule = (app, { service }) => {
   app.get("/v1/plan", async (req) => {
     noQuery(req);
     return service.getPlan();
-  });
-
-  app.get("/v1/events", async (req) => {
-    const { after, limit } = parseOrThrow(EventsQuerySchema, req.query ?? {}, "query string");
-    return service.listEvents(after, limit);
   });
 };

@@ -1,0 +1,93 @@
+// The console's REST client: same-origin fetch with the admin token as a Bearer header. Every failure
+// becomes an ApiError carrying the contract's {"error":{"code","message","details"?}} as sent, so a
+// dialog can show a server verdict (a quorum guard's details) verbatim.
+
+export interface ErrorDetail {
+  path?: string;
+  message?: string;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  /** HTTP status; 0 when the coordinator could not be reached. */
+  readonly status: number;
+  readonly code: string;
+  readonly details: readonly unknown[] | undefined;
+  constructor(status: number, code: string, message: string, details?: readonly unknown[]) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface Api {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  /** GET that answers null on 404 (a route a newer coordinator adds, e.g. /v1/whatif). */
+  getIfPresent<T>(path: string, signal?: AbortSignal): Promise<T | null>;
+  send<T>(method: "POST" | "DELETE" | "PUT", path: string, body?: unknown): Promise<T>;
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (e && typeof e.code === "string" && typeof e.message === "string")
+    return new ApiError(res.status, e.code, e.message, Array.isArray(e.details) ? e.details : undefined);
+  return new ApiError(res.status, "HTTP_ERROR", `The coordinator answered ${res.status} ${res.statusText}`);
+}
+
+export function createApi(token: string, fetchImpl: Fetch = (i, init) => fetch(i, init)): Api {
+  async function call(method: string, path: string, body?: unknown, signal?: AbortSignal) {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await fetchImpl(path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(signal ? { signal } : {}),
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch (err) {
+      if ((err as Error).name === "AbortError") throw err;
+      throw new ApiError(0, "NETWORK", "Cannot reach the coordinator");
+    }
+    return res;
+  }
+  async function json<T>(res: Response): Promise<T> {
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+  return {
+    async get(path, signal) {
+      const res = await call("GET", path, undefined, signal);
+      if (!res.ok) throw await toError(res);
+      return json(res);
+    },
+    async getIfPresent(path, signal) {
+      const res = await call("GET", path, undefined, signal);
+      if (res.status === 404) return null;
+      if (!res.ok) throw await toError(res);
+      return json(res);
+    },
+    async send(method, path, body) {
+      const res = await call(method, path, body);
+      if (!res.ok) throw await toError(res);
+      return json(res);
+    },
+  };
+}
+
+export function isUnauthorized(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 401;
+}

@@ -135,6 +135,10 @@ const service: CoordinatorService = {
   },
   // The bench never long-polls: answer at once.
   waitForEvents: async (after) => (events.length > after ? "event" : "timeout"),
+  listOperations: () => [],
+  getOperation: (id) => {
+    throw new MusterError("NOT_FOUND", `operation ${id} does not exist`);
+  },
   createJoinToken(body) {
     const id = randomBytes(3).toString("hex");
     const token = `${id}.${randomBytes(8).toString("hex")}`;

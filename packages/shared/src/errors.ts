@@ -172,6 +172,11 @@ export const NodeNotRetryable = defineError(
 
 // Control-plane operations
 /** A server join or an operation holds the control-plane lease (`value`: the node or operation id). */
+export const OperationNotFound = defineError(
+  "OperationNotFound",
+  "NOT_FOUND",
+  (id: string) => `operation ${id} does not exist`,
+);
 export const OperationInFlight = defineError(
   "OperationInFlight",
   "OPERATION_IN_FLIGHT",

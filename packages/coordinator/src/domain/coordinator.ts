@@ -1,4 +1,4 @@
-import type { ClusterSpec, Logger, PlanView } from "@muster/shared";
+import { type ClusterSpec, type Logger, OperationNotFound, type PlanView } from "@muster/shared";
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
 import { createClusterSpec } from "./cluster/cluster-spec.ts";
@@ -8,12 +8,16 @@ import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
+import { operationDefinitions } from "./operations/definitions.ts";
+import { createOperationRunner } from "./operations/runner.ts";
+import { operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
+import { createTaskDispatcher } from "./tasks/dispatcher.ts";
 
 // createCoordinator wires the domain together, once: each module is handed the few things it names
 // in its Deps interface. Transports call the result through CoordinatorService (service.ts) only.
@@ -80,7 +84,25 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     { store, vault, monitor, transitions, changes, links, log, now, spec },
     opts.planning,
   );
-  const handleFrame = createFrameHandler({ store, vault, transitions, links, changes, log, now, spec });
+  const tasks = createTaskDispatcher({ send: links.send, log: log.child({ component: "tasks" }) });
+  const operations = createOperationRunner({
+    store,
+    log: log.child({ component: "operations" }),
+    now,
+    definitions: operationDefinitions({ store, tasks, log, now, spec }),
+    onChanged: changes.notify,
+  });
+  const handleFrame = createFrameHandler({
+    store,
+    vault,
+    transitions,
+    links,
+    tasks,
+    changes,
+    log,
+    now,
+    spec,
+  });
   const joinTokens = createJoinTokens({ store, now });
   const enrolment = createEnrolment({ store, joinTokens, transitions });
   const queries = createQueries({ store, monitor, spec });
@@ -92,7 +114,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     heartbeatSeconds: opts.heartbeatSeconds ?? 15,
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
-    attach: transitions.attach,
+    attach(node, link, appliedChecksum) {
+      transitions.attach(node, link, appliedChecksum);
+      tasks.attached(node); // tasks still waiting for this node's answer go out again
+    },
     detach: transitions.detach,
     handleFrame,
 
@@ -108,6 +133,12 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     getPlan: sequencer.preview,
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
+    listOperations: () => operations.list().map(operationView),
+    getOperation(id) {
+      const op = operations.get(id);
+      if (!op) throw new OperationNotFound(id);
+      return operationView(op);
+    },
     createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
@@ -121,13 +152,17 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       sequencer.tick();
     },
     start() {
-      if (!closed) sequencer.start(opts.tickMs ?? 1000);
+      if (closed) return;
+      sequencer.start(opts.tickMs ?? 1000);
+      operations.start();
     },
     async close() {
       if (closed) return;
       closed = true;
       eventWaiters.close();
       sequencer.stop();
+      await operations.close();
+      tasks.closeAll("coordinator shutting down");
       monitor.stop();
       store.close();
     },

@@ -10,6 +10,7 @@ import type {
   HelloFrame,
   JoinTokenInfo,
   NodeView,
+  OperationView,
   PlanView,
   publicSpec,
 } from "@muster/shared";
@@ -61,6 +62,10 @@ export interface CoordinatorService {
    * The long-poll of GET /v1/events: the caller then reads the page with listEvents.
    */
   waitForEvents(after: number, ms: number, signal?: AbortSignal): Promise<WaitOutcome>;
+  /** Long-running operations, newest first. */
+  listOperations(): OperationView[];
+  /** One operation; NOT_FOUND when there is none with that id. */
+  getOperation(id: string): OperationView;
   createJoinToken(body: CreateJoinTokenBody): JoinTokenIssued;
   listJoinTokens(): JoinTokenInfo[];
   /**

@@ -324,3 +324,21 @@ t.test("planOrder: the same order whether the nodes come in enrolment order or n
     expected,
   );
 });
+
+t.test(
+  "an operation holding the control-plane lease holds back server joins, not agents (invariant 9)",
+  async (t) => {
+    const nodes = [...formed(), node("s2", "server", "waiting"), node("a1", "agent", "waiting")];
+    const operation = { id: "op-abc123-1", type: "remove", node: "s3", since: NOW - 5000 };
+    const out = plan(input(nodes, { operation }));
+    t.same(releases(out), ["a1"], "the agent joins beside it; the server waits");
+    t.same(stepOf(out, "s2"), {
+      node: "s2",
+      role: "server",
+      status: "waiting",
+      reason:
+        "waiting for operation op-abc123-1 (remove of s3) to finish: it holds the control-plane lease, one change at a time",
+    });
+    t.same(releases(plan(input(nodes))), ["s2", "a1"], "without the operation the server goes");
+  },
+);

@@ -4,6 +4,7 @@ import type { Store } from "../../store/store.ts";
 import type { Changes } from "../changes.ts";
 import { crossNodeChecks } from "../cluster/cross-node-checks.ts";
 import { scrub, type Vault } from "../secrets/vault.ts";
+import type { TaskDispatcher } from "../tasks/dispatcher.ts";
 import type { AgentLinks } from "./links.ts";
 import type { Transitions } from "./transitions/index.ts";
 
@@ -20,6 +21,7 @@ export interface FrameDeps {
   vault: Pick<Vault, "token" | "store">;
   transitions: Pick<Transitions, "recordChecks" | "reportPhase" | "failJoin" | "succeedJoin">;
   links: Pick<AgentLinks, "heartbeat">;
+  tasks: Pick<TaskDispatcher, "result" | "progress">;
   changes: Pick<Changes, "notify">;
   log: Logger;
   now(): number;
@@ -147,6 +149,8 @@ export function createFrameHandler(deps: FrameDeps) {
     else if (frame.type === "plan.done") planDone(node, frame);
     else if (frame.type === "heartbeat") deps.links.heartbeat(name, deps.now());
     else if (frame.type === "install.prepared") prepared(node, frame);
+    else if (frame.type === "task.result") deps.tasks.result(name, frame);
+    else if (frame.type === "task.progress") deps.tasks.progress(name, frame.id, frame.message);
     else log.warn({ node: name, frame: frame.type }, "frame not expected on an authenticated link ignored");
   };
 }

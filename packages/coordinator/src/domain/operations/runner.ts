@@ -219,6 +219,17 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
     list: (limit = 100) => store.operations.recent(limit),
     /** Resumes running operations (after a restart) at the step each reached. */
     start(): void {
+      const lease = store.lease.current();
+      if (lease?.kind === "operation" && store.operations.get(lease.operationId)?.state !== "running") {
+        // Cannot happen through submit/finish (lease and state change together); never keep a
+        // lease nobody can end.
+        log.warn(
+          { operation: lease.operationId },
+          "releasing a lease held by an operation that is not running",
+        );
+        store.tx(() => store.lease.releaseOperation(lease.operationId));
+        deps.onChanged();
+      }
       for (const op of store.operations.open()) if (op.state === "running") drive(op.id);
     },
     /** Stops drivers at their next safe point; their steps run again after a restart. */

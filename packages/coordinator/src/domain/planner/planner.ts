@@ -26,10 +26,21 @@ export interface LeaseSnapshot {
   since: number;
 }
 
+/** A control-plane operation holding the lease (removal, upgrade, restore): no server joins meanwhile. */
+export interface OperationSnapshot {
+  id: string;
+  type: string;
+  node: string | null;
+  since: number;
+}
+
 export interface PlannerInput {
   spec: ClusterSpec;
   nodes: readonly NodeSnapshot[];
+  /** The lease when a server's join holds it. */
   lease: LeaseSnapshot | null;
+  /** The operation holding the lease, if one does (then `lease` is null). Absent: none. */
+  operation?: OperationSnapshot | null;
   now: number;
   registrationHealthy: boolean;
   tokenKnown: boolean;
@@ -119,8 +130,11 @@ export function plan(input: PlannerInput): PlannerOutput {
     }
   };
 
+  const operation = input.operation ?? null;
   const serverBlocker = (n: NodeSnapshot): Step | null => {
     if (!n.connected) return reasons.waitingForReconnect();
+    // Invariant 9: a removal, upgrade step or restore holds the one control-plane lease.
+    if (operation) return reasons.waitingForOperation(operation.type, operation.id, operation.node);
     // No server ever released (or the init server is being retried): this one initialises the cluster.
     if (init === null || init.name === n.name)
       return serverInFlight === null ? null : reasons.waitingForServerJoin(serverInFlight);

@@ -39,6 +39,10 @@ export const reasons = {
     ),
   waitingForServerJoin: (holder: string) =>
     waiting(`waiting for server ${holder} to finish joining (etcd allows one learner at a time)`),
+  waitingForOperation: (type: string, id: string, node: string | null) =>
+    waiting(
+      `waiting for operation ${id} (${type}${node ? ` of ${node}` : ""}) to finish: it holds the control-plane lease, one change at a time`,
+    ),
   waitingForAgentSlot: (joining: number, concurrency: number) =>
     waiting(`waiting for a free agent slot (${joining} of ${concurrency} joining)`),
   released: (init: boolean): Step => ({

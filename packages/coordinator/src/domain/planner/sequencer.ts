@@ -26,7 +26,8 @@ import { REGISTRATION_WAIT } from "./reasons.ts";
 export interface SequencerDeps {
   store: Pick<Store, "tx"> & {
     nodes: Pick<Store["nodes"], "summaries" | "initNode">;
-    lease: Pick<Store["lease"], "get">;
+    lease: Pick<Store["lease"], "get" | "current">;
+    operations: Pick<Store["operations"], "get">;
   };
   vault: Pick<Vault, "token">;
   monitor: Pick<RegistrationMonitor, "health" | "watch">;
@@ -61,11 +62,16 @@ export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {})
 
   function plannerInput(): PlannerInput {
     const spec = deps.spec();
-    const lease = store.lease.get();
+    const lease = store.lease.current();
+    const op = lease?.kind === "operation" ? store.operations.get(lease.operationId) : null;
     return {
       spec,
       nodes: store.nodes.summaries(),
-      lease: lease && { node: lease.node, since: lease.since },
+      lease: lease?.kind === "server-join" ? { node: lease.node, since: lease.since } : null,
+      operation:
+        lease?.kind === "operation"
+          ? { id: lease.operationId, type: op?.type ?? "operation", node: lease.node, since: lease.since }
+          : null,
       now: deps.now(),
       registrationHealthy: monitor.health(registrationAddress(spec, store.nodes.initNode())) === "healthy",
       tokenKnown: deps.vault.token() !== null,

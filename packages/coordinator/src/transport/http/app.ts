@@ -15,6 +15,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { openRoutes } from "./routes/open.ts";
+import { operationRoutes } from "./routes/operations.ts";
 
 // Builds the coordinator's HTTP surface without listening, so tests drive it with inject/injectWS
 // and main.ts only adds a port. The service (domain) is passed in; the app never owns its lifetime.
@@ -131,6 +132,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     joinTokenRoutes(admin, deps);
     nodeRoutes(admin, deps);
     eventRoutes(admin, deps);
+    operationRoutes(admin, deps);
   });
   app.decorate("hub", hub);
   // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.

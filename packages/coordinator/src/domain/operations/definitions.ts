@@ -1,0 +1,18 @@
+import type { ClusterSpec, Logger } from "@muster/shared";
+import type { Store } from "../../store/store.ts";
+import type { TaskDispatcher } from "../tasks/dispatcher.ts";
+import type { OperationDefinition } from "./types.ts";
+
+// Every operation type the coordinator can run, with what their steps need. Each type lives in a
+// module of its own (remove.ts, upgrade.ts, ...) and is listed here.
+export interface OperationDeps {
+  store: Store;
+  tasks: TaskDispatcher;
+  log: Logger;
+  now(): number;
+  spec(): ClusterSpec;
+}
+
+export function operationDefinitions(_deps: OperationDeps): OperationDefinition[] {
+  return [];
+}

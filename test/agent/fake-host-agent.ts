@@ -19,7 +19,7 @@ import { Agent } from "@muster/agent/daemon/agent";
 import { loadAgentConfig } from "@muster/agent/daemon/config-file";
 import { AGENT_VERSION } from "@muster/agent/version";
 import { createLogger, formatRke2Token } from "@muster/shared";
-import { sampleFacts } from "./helpers/fakes.ts";
+import { fakeDisk, fakeEtcd, fakeKubectl, fakePorts, sampleFacts } from "./helpers/fakes.ts";
 
 const { values: a } = parseArgs({
   options: Object.fromEntries(
@@ -122,6 +122,7 @@ const host: HostAdapters = {
     isEnabled: async (u) => units.get(u) === true,
     enableNow: (u) => startRke2(u),
     restart: (u) => startRke2(u),
+    start: (u) => startRke2(u),
     stop: async (u) => {
       units.set(u, false);
       return ok();
@@ -145,6 +146,7 @@ const host: HostAdapters = {
   arp: {
     probeInUse: async () => ({ status: "silent", detail: "" }),
     probeReachable: async () => ({ status: "answered", detail: "" }),
+    owners: async () => ({ ok: true, macs: [] }),
   },
   http: {
     get: (url, opts) => realHttp.get(url.replace("//127.0.0.1:", `//${nodeIp}:`), opts),
@@ -154,6 +156,10 @@ const host: HostAdapters = {
     },
   },
   identity: { uid: 0 },
+  etcd: fakeEtcd({ members: [], localId: "1", down: true }).etcd,
+  kubectl: fakeKubectl(undefined, { presence: { kubectl: false, kubeconfig: false } }).kubectl,
+  ports: fakePorts().ports,
+  disk: fakeDisk().disk,
 };
 
 const log = createLogger({ name: `fake-agent-${hostname}` });

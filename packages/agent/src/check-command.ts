@@ -26,7 +26,7 @@ export async function runCheckCommand(
       ignore: [],
       peers: [],
       vipInUse: false,
-      ...(vip ? { vip } : {}),
+      ...(vip ? { vip } : opts.interface ? { interface: opts.interface } : {}),
     },
     facts,
     host,

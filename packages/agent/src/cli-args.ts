@@ -9,8 +9,9 @@ export const USAGE = `Usage:
   muster-agent check [--role server|agent] [--interface IF] [--vip IP] [--json]
       Runs the node checks locally and prints them; exit 0 when no check fails, 1 otherwise.
       --role       role to check for (default server; minimums are the spec defaults)
-      --interface  the VIP interface (default: the default-route interface)
-      --vip        a virtual IP to check (interface, subnet, and that nothing answers ARP for it)
+      --interface  the VIP interface (default: the default-route interface); without --vip,
+                   checks that it exists, is up and has an IPv4 address
+      --vip        a virtual IP to check (interface, subnet, and who answers ARP for it)
       --json       print {"ok":bool,"checks":[{"name","status","message","fix"?}]}
   muster-agent --help | --version`;
 

@@ -48,3 +48,12 @@ export async function unitFileExists(files: Files, unit: string): Promise<boolea
   for (const dir of UNIT_DIRS) if (await files.exists(`${dir}/${unit}.service`)) return true;
   return false;
 }
+
+/** An installed RKE2 helper script (rke2-killall.sh, rke2-uninstall.sh) under the known prefixes. */
+export async function findRke2Script(files: Files, name: string): Promise<string | null> {
+  for (const prefix of RKE2_PREFIXES) {
+    const script = `${prefix}/bin/${name}`;
+    if (await files.exists(script)) return script;
+  }
+  return null;
+}

@@ -15,6 +15,8 @@ export const AGENT_CHECK_NAMES = [
   "rke2-existing",
   "firewall",
   "peers-arp",
+  "etcd-disk",
+  "interface",
   "vip-interface",
   "vip-subnet",
   "vip-free",

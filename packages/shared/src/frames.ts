@@ -120,6 +120,14 @@ export const ChecksRunFrameSchema = z.strictObject({
   peers: z.array(z.string().max(64)).max(10000),
   /** The cluster already answers on the VIP, so the VIP-free check must not fail. */
   vipInUse: z.boolean(),
+  /**
+   * MACs of the cluster's servers (on the VIP interface): once the cluster holds the VIP, vip-free
+   * passes while only these answer for it and fails naming any other MAC. Absent: vipInUse alone.
+   */
+  vipOwners: z
+    .array(z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, "must be a MAC address"))
+    .max(64)
+    .optional(),
 });
 
 /**

@@ -6,7 +6,7 @@ import path from "node:path";
 import { createFiles } from "@muster/agent/adapters/files";
 import type { ExecResult, HostAdapters, HttpResponse } from "@muster/agent/adapters/types";
 import { formatRke2Token, type NodeFacts } from "@muster/shared";
-import { failed, ok, sampleFacts } from "./fakes.ts";
+import { failed, fakeDisk, fakeEtcd, fakeKubectl, fakePorts, ok, sampleFacts } from "./fakes.ts";
 
 export const FAKE_CA = "-----BEGIN CERTIFICATE-----\nZmFrZSBya2UyIGNh\n-----END CERTIFICATE-----\n";
 export const FAKE_TOKEN = formatRke2Token(FAKE_CA, "0123456789abcdef0123456789abcdef");
@@ -78,6 +78,7 @@ export function fakeRke2Host(root: string, o: FakeRke2Options = {}): FakeRke2 {
     isEnabled: async (u: string) => unit(u).enabled,
     enableNow: (u: string) => start(u),
     restart: (u: string) => start(u),
+    start: (u: string) => start(u),
     stop: async (u: string) => {
       units.set(u, { ...unit(u), active: false });
       return ok();
@@ -126,9 +127,14 @@ export function fakeRke2Host(root: string, o: FakeRke2Options = {}): FakeRke2 {
     arp: {
       probeInUse: async () => ({ status: "silent", detail: "" }),
       probeReachable: async () => ({ status: "answered", detail: "" }),
+      owners: async () => ({ ok: true, macs: [] }),
     },
     http,
     identity: { uid: 0 },
+    etcd: fakeEtcd({ members: [], localId: "1", down: true }).etcd,
+    kubectl: fakeKubectl(undefined, { presence: { kubectl: false, kubeconfig: false } }).kubectl,
+    ports: fakePorts().ports,
+    disk: fakeDisk().disk,
   };
   return { host, root, log, units };
 }

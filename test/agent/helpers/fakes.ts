@@ -3,7 +3,16 @@
 
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
+import type { DiskLatency } from "@muster/agent/adapters/disk-latency";
+import {
+  type EtcdClient,
+  type EtcdConnection,
+  EtcdError,
+  type EtcdMemberInfo,
+} from "@muster/agent/adapters/etcd";
 import { createFiles } from "@muster/agent/adapters/files";
+import type { Kubectl, KubectlPresence } from "@muster/agent/adapters/kubectl";
+import type { PortProbe, PortProber } from "@muster/agent/adapters/ports";
 import type {
   Arp,
   ArpOutcome,
@@ -90,11 +99,21 @@ export function fakeSystemd(
       state.set(u, { ...get(u), active: false });
       return ok();
     },
+    async start(u) {
+      calls.push(`start ${u}`);
+      const r = onStart ? await onStart(u) : ok();
+      if (r.exitCode === 0) state.set(u, { ...get(u), active: true });
+      return r;
+    },
   };
   return { systemd, state, calls };
 }
 
-export function fakeArp(answers: Record<string, ArpOutcome["status"]> = {}) {
+/** ARP answers by address; `owners` lists who answers (default: one MAC when "answered"). */
+export function fakeArp(
+  answers: Record<string, ArpOutcome["status"]> = {},
+  owners: Record<string, string[]> = {},
+) {
   const calls: string[] = [];
   const outcome = (ip: string): ArpOutcome => ({
     status: answers[ip] ?? "silent",
@@ -108,6 +127,11 @@ export function fakeArp(answers: Record<string, ArpOutcome["status"]> = {}) {
     probeReachable: async (iface, ip) => {
       calls.push(`reachable ${iface} ${ip}`);
       return outcome(ip);
+    },
+    owners: async (iface, ip) => {
+      calls.push(`owners ${iface} ${ip}`);
+      if (answers[ip] === "error") return { ok: false, detail: "arping: permission denied" };
+      return { ok: true, macs: owners[ip] ?? (answers[ip] === "answered" ? ["02:00:00:00:00:99"] : []) };
     },
   };
   return { arp, calls };
@@ -161,6 +185,114 @@ export function sampleFacts(over: Partial<NodeFacts> = {}): NodeFacts {
   };
 }
 
+/**
+ * An etcd cluster as the gateway shows it: each member answers at its first client URL (this node's
+ * at the loopback endpoint); only the leader accepts MoveLeader, as etcd does ("not leader").
+ */
+export interface FakeEtcdState {
+  members: EtcdMemberInfo[];
+  leaderId: string | null;
+  localId: string;
+  tls: boolean;
+  /** Nothing listens: every call fails to connect. */
+  down: boolean;
+}
+
+export function fakeEtcd(init: Partial<FakeEtcdState> & Pick<FakeEtcdState, "members" | "localId">) {
+  const state: FakeEtcdState = { leaderId: init.localId, tls: false, down: false, ...init };
+  const calls: string[] = [];
+  const etcd: EtcdClient = {
+    async connect(): Promise<EtcdConnection> {
+      const scheme = state.tls ? "https:" : "http:";
+      const local = `${scheme}//127.0.0.1:2379`;
+      const memberAt = (endpoint = local) => {
+        if (state.down) throw new Error(`etcd at ${endpoint}: connect ECONNREFUSED`);
+        const m =
+          endpoint === local
+            ? state.members.find((x) => x.id === state.localId)
+            : state.members.find((x) => x.clientURLs[0] === endpoint);
+        if (!m) throw new Error(`etcd at ${endpoint}: connect ECONNREFUSED`);
+        return m;
+      };
+      return {
+        tls: state.tls,
+        local,
+        allows: (url) => url.startsWith(scheme),
+        async memberList(endpoint) {
+          calls.push(`member list @${endpoint ?? "local"}`);
+          memberAt(endpoint);
+          return structuredClone(state.members);
+        },
+        async status(endpoint) {
+          calls.push(`status @${endpoint ?? "local"}`);
+          return { memberId: memberAt(endpoint).id, leaderId: state.leaderId };
+        },
+        async moveLeader(targetId, endpoint) {
+          calls.push(`move-leader ${targetId} @${endpoint ?? "local"}`);
+          if (memberAt(endpoint).id !== state.leaderId) throw new EtcdError("etcdserver: not leader");
+          state.leaderId = targetId;
+        },
+        async memberRemove(id, endpoint) {
+          calls.push(`member remove ${id} @${endpoint ?? "local"}`);
+          memberAt(endpoint);
+          if (!state.members.some((m) => m.id === id)) throw new EtcdError("etcdserver: member not found");
+          state.members = state.members.filter((m) => m.id !== id);
+        },
+      };
+    },
+  };
+  return { etcd, state, calls };
+}
+
+/** kubectl answered by `handler` (args without --kubeconfig); presence and kubeconfig as given. */
+export function fakeKubectl(
+  handler: (args: readonly string[]) => ExecResult | Promise<ExecResult> = () => ok(),
+  o: { presence?: Partial<KubectlPresence>; kubeconfig?: string | null } = {},
+) {
+  const calls: string[][] = [];
+  const presence = { kubectl: true, kubeconfig: true, ...o.presence };
+  const kubectl: Kubectl = {
+    present: async () => presence,
+    async run(args) {
+      calls.push([...args]);
+      return handler(args);
+    },
+    readKubeconfig: async () => (presence.kubeconfig ? (o.kubeconfig ?? "apiVersion: v1\n") : null),
+  };
+  return { kubectl, calls };
+}
+
+/** Port probes answered from an "address:port/proto" -> result table (missing: refused). */
+export function fakePorts(table: Record<string, PortProbe> = {}) {
+  const calls: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const probe = (proto: string) => async (address: string, port: number) => {
+    const key = `${address}:${port}/${proto}`;
+    calls.push(key);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setImmediate(r));
+    inFlight--;
+    return table[key] ?? { ok: false, detail: "connection refused" };
+  };
+  const ports: PortProber = { tcp: probe("tcp"), udp: probe("udp") };
+  return { ports, calls, maxInFlight: () => maxInFlight };
+}
+
+/** fdatasync latencies handed out as measured (or an error thrown). */
+export function fakeDisk(latenciesMs: number[] | Error = [0.5, 0.6, 0.7, 0.8, 0.9, 1, 1, 1, 1.2, 1.5]) {
+  const calls: string[] = [];
+  const disk: DiskLatency = {
+    async fdatasync(dir) {
+      calls.push(dir);
+      if (latenciesMs instanceof Error) throw latenciesMs;
+      return { latenciesMs, dir };
+    },
+  };
+  return { disk, calls };
+}
+
 export interface FakeHostOptions {
   exec?: Exec;
   systemd?: Systemd;
@@ -168,6 +300,10 @@ export interface FakeHostOptions {
   http?: Http;
   facts?: NodeFacts;
   uid?: number;
+  etcd?: EtcdClient;
+  kubectl?: Kubectl;
+  ports?: PortProber;
+  disk?: DiskLatency;
 }
 
 export function fakeHost(root: string, o: FakeHostOptions = {}): HostAdapters {
@@ -180,6 +316,10 @@ export function fakeHost(root: string, o: FakeHostOptions = {}): HostAdapters {
     arp: o.arp ?? fakeArp().arp,
     http: o.http ?? fakeHttp().http,
     identity: { uid: o.uid ?? 0 },
+    etcd: o.etcd ?? fakeEtcd({ members: [], localId: "1", down: true }).etcd,
+    kubectl: o.kubectl ?? fakeKubectl(undefined, { presence: { kubectl: false, kubeconfig: false } }).kubectl,
+    ports: o.ports ?? fakePorts().ports,
+    disk: o.disk ?? fakeDisk().disk,
   };
 }
 

@@ -1,4 +1,5 @@
-import type { Arp, ArpOutcome, Exec } from "./types.ts";
+import { arpingFailed, arpingOwnersArgs, parseArpReplies } from "./arp-replies.ts";
+import type { Arp, ArpOutcome, ArpOwners, Exec } from "./types.ts";
 
 // Two unrelated tools are both called `arping`, with different flags and exit codes:
 // - Thomas Habets' arping 2.x (Debian/Ubuntu package "arping"): `-i IFACE`, `-w` seconds, `-0` sends
@@ -70,8 +71,24 @@ export function createArp(exec: Exec, opts: { arping?: string; waitSeconds?: num
     return answered ? { status: "answered", detail } : { status: "silent", detail };
   }
 
+  async function owners(iface: string, ip: string): Promise<ArpOwners> {
+    const kind = await detect();
+    if (kind === "missing") return { ok: false, detail: "arping is not installed (apt install arping)" };
+    const waitSeconds = wait + 1;
+    const r = await exec.run(bin, arpingOwnersArgs(kind, iface, ip, 3, waitSeconds), {
+      timeoutMs: (waitSeconds + 5) * 1000,
+    });
+    const macs = parseArpReplies(r.stdout, ip);
+    if (macs.length === 0 && arpingFailed(kind, r.exitCode, r.stderr)) {
+      const detail = (r.stderr || r.stdout).trim().split("\n")[0] ?? "";
+      return { ok: false, detail: `arping (${kind}) exit ${r.exitCode}: ${detail}` };
+    }
+    return { ok: true, macs };
+  }
+
   return {
     probeInUse: (iface, ip) => probe("in-use", iface, ip),
     probeReachable: (iface, ip) => probe("reachable", iface, ip),
+    owners,
   };
 }

@@ -1,8 +1,12 @@
 import { createArp } from "./arp.ts";
+import { createDiskLatency } from "./disk-latency.ts";
+import { createEtcdClient } from "./etcd.ts";
 import { createExec } from "./exec.ts";
 import { createFacts } from "./facts.ts";
 import { createFiles } from "./files.ts";
 import { createHttp } from "./http.ts";
+import { createKubectl } from "./kubectl.ts";
+import { createPortProber } from "./ports.ts";
 import { createSystemd } from "./systemd.ts";
 import type { HostAdapters } from "./types.ts";
 
@@ -19,5 +23,9 @@ export function createHostAdapters(root = "/"): HostAdapters {
     arp: createArp(exec),
     http: createHttp(),
     identity: { uid: process.getuid?.() ?? -1 },
+    etcd: createEtcdClient(files),
+    kubectl: createKubectl(exec, files),
+    ports: createPortProber(),
+    disk: createDiskLatency(files),
   };
 }

@@ -16,6 +16,7 @@ export function createSystemd(exec: Exec, systemctl = "systemctl"): Systemd {
     // RKE2 units are Type=notify: `enable --now` returns only when the unit reported READY=1 or failed.
     enableNow: (unit, opts) => exec.run(systemctl, ["enable", "--now", unit], opts),
     restart: (unit, opts) => exec.run(systemctl, ["restart", unit], opts),
+    start: (unit, opts) => exec.run(systemctl, ["start", unit], opts),
     stop: (unit) => exec.run(systemctl, ["stop", unit], { timeoutMs: 120_000 }),
   };
 }

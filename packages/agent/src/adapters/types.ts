@@ -1,4 +1,8 @@
 import type { NodeFacts } from "@muster/shared";
+import type { DiskLatency } from "./disk-latency.ts";
+import type { EtcdClient } from "./etcd.ts";
+import type { Kubectl } from "./kubectl.ts";
+import type { PortProber } from "./ports.ts";
 
 // Every way the agent touches the host goes through one of these small interfaces, so tests swap in
 // fakes (and a rooted files adapter over t.testdir()) and nothing in a test reaches the real /etc.
@@ -61,6 +65,8 @@ export interface Systemd {
   /** `systemctl enable --now`: blocks until a Type=notify unit reports ready (or fails). */
   enableNow(unit: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult>;
   restart(unit: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult>;
+  /** `systemctl start`: like enableNow, blocks until a Type=notify unit is ready, and enables nothing. */
+  start(unit: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult>;
   stop(unit: string): Promise<ExecResult>;
 }
 
@@ -80,11 +86,16 @@ export type ArpOutcome =
   | { status: "silent"; detail: string }
   | { status: "error"; detail: string };
 
+/** The distinct MACs (lowercase) that answered ARP requests, or why nothing could be asked. */
+export type ArpOwners = { ok: true; macs: string[] } | { ok: false; detail: string };
+
 export interface Arp {
   /** Duplicate address detection: does anyone already answer ARP for `ip` on `iface`? */
   probeInUse(iface: string, ip: string): Promise<ArpOutcome>;
   /** Does `ip` answer an ARP request sent out of `iface`? */
   probeReachable(iface: string, ip: string): Promise<ArpOutcome>;
+  /** Who answers ARP for `ip` on `iface` (a few requests; every distinct MAC that replied). */
+  owners(iface: string, ip: string): Promise<ArpOwners>;
 }
 
 export interface HttpGetOptions {
@@ -128,4 +139,8 @@ export interface HostAdapters {
   arp: Arp;
   http: Http;
   identity: HostIdentity;
+  etcd: EtcdClient;
+  kubectl: Kubectl;
+  ports: PortProber;
+  disk: DiskLatency;
 }

@@ -1,6 +1,8 @@
 import { applyIgnores, type CheckResult, type CheckVerdict } from "@muster/shared";
+import { etcdDiskCheck } from "./etcd-disk.ts";
 import { firewallCheck } from "./firewall.ts";
 import { hostnameCheck, osArchCheck, rootCheck } from "./host.ts";
+import { interfaceCheck } from "./interface.ts";
 import { peersArpCheck } from "./peers.ts";
 import { portsCheck } from "./ports.ts";
 import { cpuCheck, diskCheck, memoryCheck, swapCheck } from "./resources.ts";
@@ -26,8 +28,15 @@ export const BASE_CHECKS: readonly Check[] = [
 ];
 export const VIP_CHECKS: readonly Check[] = [vipInterfaceCheck, vipSubnetCheck, vipFreeCheck];
 
+export const SERVER_CHECKS: readonly Check[] = [etcdDiskCheck];
+
 export function checksFor(ctx: CheckContext): readonly Check[] {
-  return ctx.request.vip ? [...BASE_CHECKS, ...VIP_CHECKS] : BASE_CHECKS;
+  const { vip, role, interface: iface } = ctx.request;
+  return [
+    ...BASE_CHECKS,
+    ...(role === "server" ? SERVER_CHECKS : []),
+    ...(vip ? VIP_CHECKS : iface ? [interfaceCheck] : []),
+  ];
 }
 
 export async function runChecks(

@@ -8,8 +8,12 @@ export interface CheckRequest {
   minimums: { cpus: number; memoryGiB: number; diskGiB: number };
   ignore: readonly string[];
   vip?: { address: string; interface: string };
+  /** An interface to check on its own (`muster-agent check --interface IF` without --vip). */
+  interface?: string;
   peers: readonly string[];
   vipInUse: boolean;
+  /** MACs of the cluster's servers: once the cluster holds the VIP, only these may answer for it. */
+  vipOwners?: readonly string[];
   /** Expected RKE2 version, when the plan pins one. */
   expectedVersion?: string;
   /** sha256 of the cluster CA, when known: an existing server data dir with another CA is foreign. */
@@ -19,7 +23,7 @@ export interface CheckRequest {
 export interface CheckContext {
   request: CheckRequest;
   facts: NodeFacts;
-  host: Pick<HostAdapters, "exec" | "files" | "systemd" | "arp" | "identity">;
+  host: Pick<HostAdapters, "exec" | "files" | "systemd" | "arp" | "identity" | "disk">;
 }
 
 /**

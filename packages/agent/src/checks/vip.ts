@@ -48,29 +48,50 @@ export const vipSubnetCheck: Check = {
   },
 };
 
+// Before the cluster takes the VIP nothing may answer for it. Once it holds the VIP the coordinator
+// sends vipOwners (the servers' MACs): answers from those are the cluster's own, any other MAC is a
+// host that took the address. Linux does not answer its own ARP requests, so this node holding the
+// VIP shows in its interface addresses, not in the replies.
 export const vipFreeCheck: Check = {
   name: "vip-free",
   async run(ctx) {
     const { address: vip, interface: name } = ctx.request.vip!;
-    if (ctx.request.vipInUse)
+    const owners = ctx.request.vipOwners?.map((m) => m.toLowerCase());
+    if (ctx.request.vipInUse && !owners)
       return pass(`VIP ${vip} is in use by the cluster already (expected once kube-vip runs)`);
     const local = ctx.facts.interfaces.find((i) => i.ipv4.some((a) => a.address === vip));
-    if (local)
+    const localMac = local?.mac.toLowerCase() ?? "";
+    const localIsCluster = local !== undefined && owners?.includes(localMac) === true;
+    if (local && !localIsCluster)
       return fail(
-        `VIP ${vip} is already assigned to this node's interface ${local.name}`,
+        `VIP ${vip} is held by this node (interface ${local.name}${localMac ? `, ${localMac}` : ""})${owners ? ", which is not one of the cluster's servers" : ""}`,
         `remove it (ip addr del ${vip}/32 dev ${local.name}); kube-vip assigns the VIP itself`,
       );
-    const probe = await ctx.host.arp.probeInUse(name, vip);
-    if (probe.status === "answered")
-      return fail(
-        `VIP ${vip} already answers ARP on ${name}: another host uses it${probe.detail ? ` (${probe.detail})` : ""}`,
-        "choose a free address for vip.address, or free it on the other host",
-      );
-    if (probe.status === "error")
+    const probe = await ctx.host.arp.owners(name, vip);
+    if (!probe.ok)
       return warn(
-        `could not check whether VIP ${vip} is free: ${probe.detail}`,
+        `could not check who answers ARP for VIP ${vip}: ${probe.detail}`,
         "install arping and run as root, or check by hand: arping -c 2 <vip>",
       );
-    return pass(`nothing answers ARP for VIP ${vip} on ${name}`);
+    const holders = [...(localIsCluster ? ["this node"] : []), ...probe.macs];
+    if (!owners) {
+      if (probe.macs.length > 0)
+        return fail(
+          `VIP ${vip} already answers ARP on ${name} from ${probe.macs.join(", ")}: another host uses it`,
+          "choose a free address for vip.address, or free it on the other host",
+        );
+      return pass(`nothing answers ARP for VIP ${vip} on ${name}`);
+    }
+    const foreign = probe.macs.filter((m) => !owners.includes(m));
+    if (foreign.length > 0)
+      return fail(
+        `VIP ${vip} is answered on ${name} by ${foreign.join(", ")}, not one of the cluster's servers: another host took it` +
+          (holders.length > foreign.length
+            ? ` (also held by ${holders.filter((h) => !foreign.includes(h)).join(", ")})`
+            : ""),
+        "free the address on that host (look its MAC up in your switch or DHCP tables)",
+      );
+    if (holders.length === 0) return pass(`nothing answers ARP for VIP ${vip} on ${name} yet`);
+    return pass(`VIP ${vip} is held by the cluster: ${holders.join(", ")}`);
   },
 };

@@ -11,6 +11,8 @@ export interface TaskContext {
   /** The agent's state dir (phases keep their progress there). */
   stateDir: string;
   progress(message: string): void;
+  /** How often long blocking steps report that they still wait (default 15 s; tests shorten it). */
+  progressEveryMs?: number;
 }
 
 export type TaskOf<K extends TaskKind> = Extract<Task, { kind: K }>;

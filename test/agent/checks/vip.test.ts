@@ -69,13 +69,13 @@ t.test(
     const silent = fakeArp();
     const free = await vipFreeCheck.run(checkContext(dir, { request: { vip }, host: { arp: silent.arp } }));
     t.equal(free.status, "pass");
-    t.same(silent.calls, ["in-use eth0 10.0.0.100"]);
+    t.same(silent.calls, ["owners eth0 10.0.0.100"]);
 
     const taken = await vipFreeCheck.run(
       checkContext(dir, { request: { vip }, host: { arp: fakeArp({ "10.0.0.100": "answered" }).arp } }),
     );
     t.equal(taken.status, "fail");
-    t.match(taken.message, /already answers ARP/);
+    t.match(taken.message, /already answers ARP on eth0 from 02:00:00:00:00:99/, "names who holds it");
 
     const broken = await vipFreeCheck.run(
       checkContext(dir, { request: { vip }, host: { arp: fakeArp({ "10.0.0.100": "error" }).arp } }),
@@ -114,5 +114,69 @@ t.test("vip-free fails when this node already carries the VIP", async (t) => {
     }),
   );
   t.equal(r.status, "fail");
-  t.match(r.message, /already assigned to this node's interface eth0/);
+  t.match(r.message, /held by this node \(interface eth0\)/);
 });
+
+const CLUSTER = ["02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03"];
+const twoNics = (withVip: boolean) => ({
+  interfaces: [
+    {
+      name: "eth0",
+      up: true,
+      mac: "02:00:00:00:00:01",
+      ipv4: [
+        { address: "10.0.0.11", prefix: 24 },
+        ...(withVip ? [{ address: "10.0.0.100", prefix: 32 }] : []),
+      ],
+    },
+  ],
+});
+
+t.test("vip-free with vipOwners: the cluster's MACs pass, a foreign MAC fails by name", async (t) => {
+  const dir = t.testdir();
+  const run = (macs: string[], o: { local?: boolean; owners?: string[] } = {}) =>
+    vipFreeCheck.run(
+      checkContext(dir, {
+        request: { vip, vipInUse: true, vipOwners: o.owners ?? CLUSTER },
+        facts: twoNics(o.local ?? false),
+        host: { arp: fakeArp({}, { "10.0.0.100": macs }).arp },
+      }),
+    );
+  const peer = await run(["02:00:00:00:00:02"]);
+  t.equal(peer.status, "pass");
+  t.match(peer.message, /held by the cluster: 02:00:00:00:00:02/);
+
+  const upper = await run(["02:00:00:00:00:03"], { owners: CLUSTER.map((m) => m.toUpperCase()) });
+  t.equal(upper.status, "pass", "MACs compare case-insensitively");
+
+  const self = await run([], { local: true });
+  t.equal(self.status, "pass", "this node holding it is the cluster holding it");
+  t.match(self.message, /held by the cluster: this node/);
+
+  const taken = await run(["02:00:00:00:00:02", "0a:bb:cc:dd:ee:ff"]);
+  t.equal(taken.status, "fail");
+  t.match(taken.message, /answered on eth0 by 0a:bb:cc:dd:ee:ff, not one of the cluster's servers/);
+  t.match(taken.message, /also held by 02:00:00:00:00:02/);
+
+  const stranger = await run(["0a:bb:cc:dd:ee:ff"], { local: true, owners: ["02:00:00:00:00:02"] });
+  t.equal(stranger.status, "fail", "holding the VIP without being a cluster server fails");
+  t.match(stranger.message, /held by this node \(interface eth0, 02:00:00:00:00:01\), which is not one/);
+
+  const none = await run([]);
+  t.equal(none.status, "pass");
+  t.match(none.message, /nothing answers ARP for VIP 10.0.0.100 on eth0 yet/);
+});
+
+t.test(
+  "negative control: the same foreign answer without vipOwners but vipInUse is not examined",
+  async (t) => {
+    // vipInUse alone (an older coordinator) cannot tell the cluster's MAC from another host's: it
+    // passes without probing, which is exactly the blind spot vipOwners closes.
+    const arp = fakeArp({}, { "10.0.0.100": ["0a:bb:cc:dd:ee:ff"] });
+    const r = await vipFreeCheck.run(
+      checkContext(t.testdir(), { request: { vip, vipInUse: true }, host: { arp: arp.arp } }),
+    );
+    t.equal(r.status, "pass");
+    t.same(arp.calls, []);
+  },
+);

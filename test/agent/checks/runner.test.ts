@@ -1,6 +1,10 @@
 import { BASE_CHECKS, checksFor, runChecks, SERVER_CHECKS } from "@muster/agent/checks/runner";
 import type { Check, CheckRequest } from "@muster/agent/checks/types";
+<<<<<<< HEAD
 import { AGENT_CHECK_NAMES, CheckReportSchema, type CheckVerdict, reportOf } from "@muster/shared";
+=======
+import { CheckReportSchema, reportOf } from "@muster/shared";
+>>>>>>> 7802ea4 (runner test: typed request)
 import t from "tap";
 import { checkContext } from "../helpers/check-context.ts";
 
@@ -88,4 +92,3 @@ t.test(
     t.ok(withVip.includes("vip-interface"));
   },
 );
->>>>>>> 2acc363 (Tests: arping reply parsing (both flavours), etcd gateway client and ids, kubectl argv, real port and fsync probes, interface and etcd-disk checks, vip-free with the cluster's MACs)

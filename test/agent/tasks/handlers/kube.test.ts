@@ -93,7 +93,7 @@ t.test("kube tasks on a node without the admin kubeconfig: TaskFailed naming ser
   const k = server(() => ok(), { presence: { kubeconfig: false, kubectl: false } });
   const { ctx } = taskContext(t.testdir(), { kubectl: k.kubectl });
   for (const run of [
-    () => kubeNodes({ kind: "kube.nodes" }, ctx),
+    (): Promise<unknown> => kubeNodes({ kind: "kube.nodes" }, ctx),
     () => kubeCordon({ kind: "kube.cordon", node: "agent-1", undo: false }, ctx),
     () => kubeKubeconfig({ kind: "kube.kubeconfig" }, ctx),
   ])

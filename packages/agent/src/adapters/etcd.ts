@@ -158,8 +158,12 @@ function parsed<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
   return r.data;
 }
 
-export function createEtcdClient(files: Files, opts: { host?: string } = {}): EtcdClient {
-  const host = opts.host ?? "127.0.0.1";
+/** `local` moves this node's member off 127.0.0.1:2379 (tests run several members on one host). */
+export function createEtcdClient(
+  files: Files,
+  opts: { local?: { host: string; port: number } } = {},
+): EtcdClient {
+  const { host, port } = opts.local ?? { host: "127.0.0.1", port: LOCAL_PORT };
   return {
     async connect(): Promise<EtcdConnection> {
       const [cert, key, ca] = await Promise.all([
@@ -169,7 +173,7 @@ export function createEtcdClient(files: Files, opts: { host?: string } = {}): Et
       ]);
       const tls = cert && key && ca ? { cert, key, ca } : null;
       const scheme = tls ? "https:" : "http:";
-      const local = `${scheme}//${host}:${LOCAL_PORT}`;
+      const local = `${scheme}//${host}:${port}`;
       const allows = (url: string) => {
         try {
           return new URL(url).protocol === scheme;

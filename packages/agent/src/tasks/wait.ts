@@ -15,3 +15,19 @@ export async function pollUntil(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** Waits before a retry, ending early (TaskFailed) when the agent stops. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new TaskFailed("aborted: the agent is stopping"));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new TaskFailed("aborted: the agent is stopping"));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

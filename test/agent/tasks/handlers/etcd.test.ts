@@ -1,4 +1,4 @@
-import type { EtcdMemberInfo } from "@muster/agent/adapters/etcd";
+import { EtcdError, type EtcdMemberInfo } from "@muster/agent/adapters/etcd";
 import { etcdMemberRemove, etcdMoveLeader, etcdStatus } from "@muster/agent/tasks/handlers/etcd";
 import { TaskFailed } from "@muster/agent/tasks/types";
 import { TaskResultSchemas } from "@muster/shared";
@@ -138,3 +138,48 @@ t.test("etcd.member-remove: removes an orphan; gone already is done; never this 
   });
   t.equal(etcd.state.members.length, 2);
 });
+
+t.test(
+  "etcd.member-remove: etcd's transient 'unhealthy cluster' is retried, other refusals are not",
+  async (t) => {
+    const etcd = fakeEtcd({ members: three(), localId: A });
+    const conn = await etcd.etcd.connect();
+    let refusals = 1;
+    const flaky = {
+      async connect() {
+        return {
+          ...conn,
+          async memberRemove(id: string, endpoint?: string) {
+            if (refusals-- > 0) throw new EtcdError("etcdserver: unhealthy cluster");
+            return conn.memberRemove(id, endpoint);
+          },
+        };
+      },
+    };
+    const { ctx, progress } = taskContext(t.testdir(), { etcd: flaky });
+    t.same(await etcdMemberRemove({ kind: "etcd.member-remove", id: C }, ctx), {});
+    t.equal(etcd.state.members.length, 2);
+    t.match(progress[0], /unhealthy cluster.*retrying/);
+
+    const refusing = {
+      async connect() {
+        return {
+          ...conn,
+          async memberRemove() {
+            throw new EtcdError("etcdserver: re-configuration failed due to not enough started members");
+          },
+        };
+      },
+    };
+    await t.rejects(
+      etcdMemberRemove(
+        { kind: "etcd.member-remove", id: B },
+        taskContext(t.testdir(), { etcd: refusing }).ctx,
+      ),
+      {
+        message:
+          /etcd refused to remove member server-2 \(fd422379fda50e48\): etcdserver: re-configuration failed/,
+      },
+    );
+  },
+);

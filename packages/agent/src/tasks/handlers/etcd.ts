@@ -1,9 +1,10 @@
 import { type EtcdConnection, EtcdError, type EtcdMemberInfo } from "../../adapters/etcd.ts";
 import { type TaskContext, TaskFailed, type TaskHandler } from "../types.ts";
-import { pollUntil } from "../wait.ts";
+import { pause, pollUntil } from "../wait.ts";
 
 // etcd membership and leadership through the local member's JSON gateway (adapters/etcd.ts).
 const LEADER_SETTLE_MS = 10_000;
+const REMOVE_SETTLE_MS = 15_000;
 
 function failure(err: unknown, doing: string): TaskFailed {
   if (err instanceof TaskFailed) return err;
@@ -104,10 +105,19 @@ export const etcdMemberRemove: TaskHandler<"etcd.member-remove"> = async (task, 
     throw new TaskFailed(
       `refusing to remove ${describe(member)}: it is this node's own etcd member (run this on another server)`,
     );
-  try {
-    await conn.memberRemove(task.id);
-  } catch (err) {
-    throw failure(err, `remove member ${describe(member)}`);
+  // etcd refuses ("unhealthy cluster") unless enough voters have been connected for its health
+  // interval (5 s): true for a moment after peers (re)connect, so that refusal is retried a while.
+  const deadline = performance.now() + REMOVE_SETTLE_MS;
+  for (;;) {
+    try {
+      await conn.memberRemove(task.id);
+      return {};
+    } catch (err) {
+      const transient = err instanceof EtcdError && /unhealthy cluster/i.test(err.message);
+      if (!transient || performance.now() >= deadline)
+        throw failure(err, `remove member ${describe(member)}`);
+      ctx.progress(`etcd says "${err.message}": retrying the removal of ${describe(member)}`);
+      await pause(1000, ctx.signal);
+    }
   }
-  return {};
 };

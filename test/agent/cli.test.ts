@@ -32,6 +32,28 @@ t.test("check --json on this machine: exactly {ok, checks}, schema-valid, honest
   t.equal(byName.swap.status, swapKb === 0 ? "pass" : "warn", "swap reflects /proc/meminfo");
 });
 
+t.test("check --interface without --vip: the interface must exist, be up and have an IPv4", async (t) => {
+  const missing = run("check", "--interface", "nosuchif0", "--json");
+  const report = JSON.parse(missing.stdout);
+  const iface = report.checks.find((c: { name: string }) => c.name === "interface");
+  t.equal(iface.status, "fail");
+  t.match(iface.message, /^interface nosuchif0 does not exist on this node \(it has: .*lo/);
+  t.equal(missing.status, 1, "a missing interface fails the run");
+  const lo = JSON.parse(run("check", "--interface", "lo", "--json").stdout);
+  const loCheck = lo.checks.find((c: { name: string }) => c.name === "interface");
+  t.equal(loCheck.status, "pass");
+  t.match(loCheck.message, "interface lo is up with 127.0.0.1/8");
+});
+
+t.test("check --role server measures etcd's disk; an agent does not", async (t) => {
+  const server = JSON.parse(run("check", "--json").stdout);
+  const disk = server.checks.find((c: { name: string }) => c.name === "etcd-disk");
+  t.match(disk.status, /^(pass|warn)$/);
+  t.match(disk.message, /^fdatasync p99 [\d.]+ ms, p50 [\d.]+ ms \(\d+ writes of 2300 bytes under \//);
+  const agent = JSON.parse(run("check", "--role", "agent", "--json").stdout);
+  t.notOk(agent.checks.some((c: { name: string }) => c.name === "etcd-disk"));
+});
+
 t.test("check: human table with every check and a verdict", async (t) => {
   const r = run("check", "--role", "agent");
   t.match(r.stdout, /^STATUS\s+CHECK\s+MESSAGE/);

@@ -1,10 +1,6 @@
 import { BASE_CHECKS, checksFor, runChecks, SERVER_CHECKS } from "@muster/agent/checks/runner";
 import type { Check, CheckRequest } from "@muster/agent/checks/types";
-<<<<<<< HEAD
 import { AGENT_CHECK_NAMES, CheckReportSchema, type CheckVerdict, reportOf } from "@muster/shared";
-=======
-import { CheckReportSchema, reportOf } from "@muster/shared";
->>>>>>> 7802ea4 (runner test: typed request)
 import t from "tap";
 import { checkContext } from "../helpers/check-context.ts";
 

@@ -38,12 +38,14 @@ export async function runAgent(cfg: SimConfig, knobs: Knobs, life: Lifecycle): P
   const kubelet = await startKubeletHealthz(loopback);
   life.onStop(() => kubelet.close());
   await untilUptime(knobs.agentSeconds); // runtime start, image import
-  const body = JSON.stringify({
+  const fields = {
     address: cfg.nodeIP,
     password: ensureNodePassword(cfg.dataDir),
     labels: cfg.nodeLabels,
     taints: cfg.nodeTaints,
-  });
+  };
+  // The first PUT registers the Node (password checked); later ones are kubelet status updates only.
+  let body = JSON.stringify(fields);
   let supervisors = [base];
   const register = async () => {
     let lastErr: unknown;
@@ -65,9 +67,12 @@ export async function runAgent(cfg: SimConfig, knobs: Knobs, life: Lifecycle): P
   for (;;) {
     try {
       await register();
+      body = JSON.stringify({ ...fields, heartbeat: true });
       break;
     } catch (err) {
-      log.info(`Waiting to register node ${cfg.nodeName}: ${(err as Error).message}`);
+      const why =
+        err instanceof HttpError && err.body ? `${err.message}: ${err.body}` : (err as Error).message;
+      log.info(`Waiting to register node ${cfg.nodeName}: ${why}`);
       await sleep(2000);
     }
   }
@@ -76,7 +81,11 @@ export async function runAgent(cfg: SimConfig, knobs: Knobs, life: Lifecycle): P
     supervisors = [base, ...list.map((hp) => `https://${hp.replace(/:6443$/, "")}:9345`)];
   } catch {}
   const heartbeat = setInterval(() => {
-    register().catch((err: Error) => log.warn(`node status update failed: ${err.message}`));
+    register().catch((err: Error) =>
+      log.error(
+        `Error updating node status, will retry: error getting node "${cfg.nodeName}": ${err.message}`,
+      ),
+    );
   }, knobs.heartbeatSeconds * 1000);
   life.onStop(() => clearInterval(heartbeat));
   log.info(`rke2 agent is up and running; node ${cfg.nodeName} registered`);

@@ -1,10 +1,15 @@
 // The kube-apiserver stand-in on :6443: /readyz is ok only while the local etcd is healthy and this
-// member votes (a learner's apiserver is not ready), and /api/v1/nodes serves the Node objects kept
-// in etcd. Reads are anonymous here (a real apiserver wants credentials; documented in README).
+// member votes (a learner's apiserver is not ready); /api and /apis serve the objects kept in etcd
+// (k8s/api.ts), to clients authenticated by a certificate of the cluster CA (k8s/auth.ts). Like the
+// real apiserver it talks to the local etcd member only.
+import type http from "node:http";
+import { handleApi } from "../k8s/api.ts";
+import { userOf } from "../k8s/auth.ts";
+import { Store } from "../k8s/store.ts";
 import type { ServerContext } from "./context.ts";
 import * as etcd from "./etcd-client.ts";
+import { Kv } from "./etcd-kv.ts";
 import { json, type Listener, listenHttps, ok, plain, type Reply } from "./http.ts";
-import { getNode, listNodes } from "./nodes.ts";
 
 /** Why this apiserver is not ready, or null when it is. */
 export async function notReadyReason(ctx: ServerContext): Promise<string | null> {
@@ -27,8 +32,15 @@ function status(code: number, reason: string, message: string): Reply {
   );
 }
 
-async function route(ctx: ServerContext, method: string, rawUrl: string): Promise<Reply> {
-  const p = new URL(rawUrl, "https://apiserver").pathname;
+async function route(
+  ctx: ServerContext,
+  req: http.IncomingMessage,
+  body: string,
+  store: Store,
+): Promise<Reply> {
+  const method = req.method ?? "GET";
+  const p = new URL(req.url ?? "/", "https://apiserver").pathname;
+  if (p.startsWith("/api/") || p.startsWith("/apis/")) return handleApi(store, req, body, userOf(req));
   if (method !== "GET") return status(405, "MethodNotAllowed", "the server does not allow this method");
   if (p === "/readyz" || p === "/livez" || p === "/healthz") {
     const reason = p === "/livez" ? null : await notReadyReason(ctx);
@@ -40,18 +52,16 @@ async function route(ctx: ServerContext, method: string, rawUrl: string): Promis
     const [, minor = ""] = /^v1\.(\d+)/.exec(ctx.knobs.version) ?? [];
     return json({ major: "1", minor, gitVersion: ctx.knobs.version, platform: "linux/amd64" });
   }
-  const endpoints = ctx.etcd?.localEndpoints ?? [];
-  if (p === "/api/v1/nodes") return json(await listNodes(endpoints));
-  const one = /^\/api\/v1\/nodes\/([^/]+)$/.exec(p);
-  if (one) {
-    const node = await getNode(endpoints, decodeURIComponent(one[1]!));
-    return node ? json(node) : status(404, "NotFound", `nodes "${one[1]}" not found`);
-  }
   return status(404, "NotFound", "the server could not find the requested resource");
 }
 
 export function startApiserver(ctx: ServerContext): Promise<Listener> {
-  return listenHttps(ctx.serving, ctx.cfg.bindAddress, 6443, (req) =>
-    route(ctx, req.method ?? "GET", req.url ?? "/"),
+  const store = new Store(new Kv(ctx.etcd?.localEndpoints ?? []));
+  return listenHttps(
+    ctx.serving,
+    ctx.cfg.bindAddress,
+    6443,
+    (req, body) => route(ctx, req, body, store),
+    ctx.ca.certPem,
   );
 }

@@ -109,7 +109,18 @@ export interface SimConfig {
   disableKubeProxy: boolean;
   egressSelectorMode: string;
   etcdExposeMetrics: boolean;
+  /** Admin kubeconfig path and mode (write-kubeconfig, write-kubeconfig-mode; default 0600). */
+  writeKubeconfig: string;
+  writeKubeconfigMode: number;
+  /** registries.yaml (private-registry). */
+  privateRegistry: string;
   debug: boolean;
+}
+
+/** /etc/rancher/rke2/<file> for the standard data dir; inside a custom one, so that simulated nodes
+ * sharing a host in tests never write the host's /etc (the same rule as the node password file). */
+function etcRancherFile(dataDir: string, file: string): string {
+  return dataDir === DEFAULT_DATA_DIR ? path.join("/etc/rancher/rke2", file) : path.join(dataDir, file);
 }
 
 function firstIPv4(): string {
@@ -131,9 +142,12 @@ export function resolveConfig(role: Role, values: Values): SimConfig {
   const list = (k: string) => asStrings(values.get(k)).flatMap((v) => (k === "node-ip" ? v.split(",") : [v]));
   const bool = (k: string) => /^(true|1|yes|on)$/i.test(str(k) ?? "");
   const nodeIP = list("node-ip").find((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip)) ?? firstIPv4();
+  const dataDir = str("data-dir") || DEFAULT_DATA_DIR;
+  const mode = str("write-kubeconfig-mode");
+  if (mode && !/^0?[0-7]{3}$/.test(mode)) throw new Error(`invalid write-kubeconfig-mode "${mode}"`);
   return {
     role,
-    dataDir: str("data-dir") || DEFAULT_DATA_DIR,
+    dataDir,
     server: str("server") || null,
     token: str("token") || readSecretFile(str("token-file")),
     agentToken: str("agent-token") || readSecretFile(str("agent-token-file")),
@@ -153,6 +167,9 @@ export function resolveConfig(role: Role, values: Values): SimConfig {
     disableKubeProxy: bool("disable-kube-proxy"),
     egressSelectorMode: str("egress-selector-mode") || "agent",
     etcdExposeMetrics: bool("etcd-expose-metrics"),
+    writeKubeconfig: str("write-kubeconfig") || etcRancherFile(dataDir, "rke2.yaml"),
+    writeKubeconfigMode: mode ? Number.parseInt(mode, 8) : 0o600,
+    privateRegistry: str("private-registry") || etcRancherFile(dataDir, "registries.yaml"),
     debug: bool("debug"),
   };
 }

@@ -26,6 +26,10 @@ export function knobs() {
     // RKE2 runs etcd with 500/5000 ms; half that makes a fresh member elect itself sooner in tests.
     etcdHeartbeatMs: num("RKE2_SIM_ETCD_HEARTBEAT_MS", 250),
     etcdElectionMs: num("RKE2_SIM_ETCD_ELECTION_MS", 2500),
+    /** Base of the kubelet's container restart and image pull back-off (real: 10 s, doubling to 5 min). */
+    podBackoffSeconds: num("RKE2_SIM_POD_BACKOFF_SECONDS", 10),
+    /** Lease of the leader-elected controllers (controller-manager, etcd member controller); real: 15 s. */
+    controllerLeaseSeconds: num("RKE2_SIM_CONTROLLER_LEASE_SECONDS", 15),
     etcdBin: process.env["RKE2_SIM_ETCD_BIN"] || "etcd",
     etcdctlBin: process.env["RKE2_SIM_ETCDCTL_BIN"] || "etcdctl",
     version: process.env["RKE2_SIM_VERSION"] || "v1.33.5+rke2r1",

@@ -30,7 +30,12 @@ const unb64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString
 export class EtcdError extends Error {}
 
 /** POSTs to the gateway of the first endpoint that answers; etcd's errors are rethrown verbatim. */
-async function gateway<T>(endpoints: string[], route: string, body: unknown, timeoutMs = 3000): Promise<T> {
+export async function gateway<T>(
+  endpoints: string[],
+  route: string,
+  body: unknown,
+  timeoutMs = 3000,
+): Promise<T> {
   let lastErr: unknown = new Error("no etcd endpoints");
   for (const ep of endpoints) {
     try {

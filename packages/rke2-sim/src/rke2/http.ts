@@ -58,8 +58,21 @@ async function listen(server: http.Server | https.Server, host: string, port: nu
   };
 }
 
-export function listenHttps(tls: KeyPair, host: string, port: number, handler: Handler): Promise<Listener> {
-  return listen(https.createServer({ key: tls.keyPem, cert: tls.certPem }, handle(handler)), host, port);
+/** `clientCA`: ask clients for a certificate and verify it against this CA, without requiring one
+ * (the apiserver's x509 authenticator: no certificate means anonymous, not a failed handshake). */
+export function listenHttps(
+  tls: KeyPair,
+  host: string,
+  port: number,
+  handler: Handler,
+  clientCA?: string,
+): Promise<Listener> {
+  const opts = clientCA ? { ca: clientCA, requestCert: true, rejectUnauthorized: false } : {};
+  return listen(
+    https.createServer({ key: tls.keyPem, cert: tls.certPem, ...opts }, handle(handler)),
+    host,
+    port,
+  );
 }
 
 export function listenHttp(host: string, port: number, handler: Handler): Promise<Listener> {
@@ -90,9 +103,12 @@ export interface RequestOptions {
 
 export class HttpError extends Error {
   readonly status: number;
-  constructor(url: string, status: number, statusText: string) {
+  /** The response body (the server's own explanation, e.g. "Node password rejected, ..."). */
+  readonly body: string;
+  constructor(url: string, status: number, statusText: string, body = "") {
     super(`${url}: ${status} ${statusText}`);
     this.status = status;
+    this.body = body;
   }
 }
 
@@ -123,7 +139,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<string>
         res.on("end", () => {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve(data);
-          else reject(new HttpError(url, status, http.STATUS_CODES[status] ?? ""));
+          else reject(new HttpError(url, status, http.STATUS_CODES[status] ?? "", data.trim()));
         });
       },
     );

@@ -1,11 +1,24 @@
-// Kubernetes Node objects, kept in etcd under /registry/minions/ like the real apiserver does (as JSON
-// rather than protobuf). Each node's "kubelet" refreshes its Ready condition; a node silent for 40 s
-// (the node controller's grace period) reads Ready=Unknown.
-import * as etcd from "./etcd-client.ts";
-import { sha256 } from "./token.ts";
+// Kubernetes Node objects (/registry/minions/<name> in etcd). A node's "kubelet" creates its Node once
+// (labels and taints from config only then, as --node-labels/--register-with-taints), reconciles it on
+// restart, and then only refreshes the Ready condition; if the Node is deleted meanwhile the kubelet
+// does not recreate it (it logs errors until restarted), as the real kubelet. A node silent for 40 s
+// (the node controller's grace period) reads Ready=Unknown. Servers also carry the annotations RKE2's
+// etcd metadata controller keeps on its own node (etcd.rke2.cattle.io/node-name, node-address), and
+// every Node gets the finalizers of the two controllers that must see it go (k3s pkg/node, which
+// deletes the node-password secret, and the etcd member controller).
+import type { KubeObject, Store } from "../k8s/store.ts";
+import { ApiError, now } from "../k8s/store.ts";
 
-const PREFIX = "/registry/minions/";
 const GRACE_MS = 40_000;
+
+export const ETCD_ANNOTATIONS = {
+  nodeName: "etcd.rke2.cattle.io/node-name",
+  nodeAddress: "etcd.rke2.cattle.io/node-address",
+  remove: "etcd.rke2.cattle.io/remove",
+  removedNodeName: "etcd.rke2.cattle.io/removed-node-name",
+} as const;
+
+export const NODE_FINALIZERS = ["wrangler.cattle.io/node", "wrangler.cattle.io/managed-etcd-controller"];
 
 export interface Registration {
   name: string;
@@ -13,6 +26,8 @@ export interface Registration {
   role: "server" | "agent";
   labels: string[];
   taints: string[];
+  /** Servers: the etcd member name the metadata controller records on the Node. */
+  etcdMember?: string;
 }
 
 interface Condition {
@@ -24,11 +39,8 @@ interface Condition {
   lastTransitionTime: string;
 }
 
-export interface KubeNode {
-  apiVersion: "v1";
-  kind: "Node";
-  metadata: { name: string; uid: string; labels: Record<string, string>; creationTimestamp: string };
-  spec: { taints?: { key: string; value?: string; effect: string }[] };
+export interface KubeNode extends KubeObject {
+  spec: { taints?: { key: string; value?: string; effect: string }[]; unschedulable?: boolean };
   status: {
     addresses: { type: string; address: string }[];
     conditions: Condition[];
@@ -42,9 +54,10 @@ function parseTaint(t: string): { key: string; value?: string; effect: string } 
   return value === undefined ? { key, effect } : { key, value, effect };
 }
 
-export function nodeObject(reg: Registration, version: string, previous: KubeNode | null): KubeNode {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+function configLabels(reg: Registration): Record<string, string> {
   const labels: Record<string, string> = {
+    "beta.kubernetes.io/arch": "amd64",
+    "beta.kubernetes.io/os": "linux",
     "kubernetes.io/arch": "amd64",
     "kubernetes.io/hostname": reg.name,
     "kubernetes.io/os": "linux",
@@ -59,65 +72,96 @@ export function nodeObject(reg: Registration, version: string, previous: KubeNod
     const eq = l.indexOf("=");
     labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
   }
-  const wasReady = previous?.status.conditions.find((c) => c.type === "Ready")?.status === "True";
-  const taints = reg.taints.map(parseTaint);
+  return labels;
+}
+
+function status(reg: Registration, version: string, previous: KubeNode | null): KubeNode["status"] {
+  const t = now();
+  const prevReady = previous?.status.conditions.find((c) => c.type === "Ready");
   return {
-    apiVersion: "v1",
-    kind: "Node",
-    metadata: {
-      name: reg.name,
-      uid: previous?.metadata.uid ?? crypto.randomUUID(),
-      labels,
-      creationTimestamp: previous?.metadata.creationTimestamp ?? now,
-    },
-    spec: taints.length ? { taints } : {},
-    status: {
-      addresses: [
-        { type: "InternalIP", address: reg.address },
-        { type: "Hostname", address: reg.name },
-      ],
-      conditions: [
-        {
-          type: "Ready",
-          status: "True",
-          reason: "KubeletReady",
-          message: "kubelet is posting ready status",
-          lastHeartbeatTime: now,
-          lastTransitionTime: wasReady ? previous!.status.conditions[0]!.lastTransitionTime : now,
-        },
-      ],
-      nodeInfo: {
-        kubeletVersion: version,
-        operatingSystem: "linux",
-        architecture: "amd64",
-        containerRuntimeVersion: "containerd://simulated",
+    addresses: [
+      { type: "InternalIP", address: reg.address },
+      { type: "Hostname", address: reg.name },
+    ],
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        reason: "KubeletReady",
+        message: "kubelet is posting ready status",
+        lastHeartbeatTime: t,
+        lastTransitionTime: prevReady?.status === "True" ? prevReady.lastTransitionTime : t,
       },
+    ],
+    nodeInfo: {
+      kubeletVersion: version,
+      kubeProxyVersion: version,
+      operatingSystem: "linux",
+      architecture: "amd64",
+      osImage: "Debian GNU/Linux (rke2 simulator)",
+      kernelVersion: "simulated",
+      containerRuntimeVersion: "containerd://simulated",
     },
   };
 }
 
-export async function recordNode(endpoints: string[], reg: Registration, version: string): Promise<void> {
-  const raw = await etcd.get(endpoints, PREFIX + reg.name);
-  const previous = raw ? (JSON.parse(raw) as KubeNode) : null;
-  await etcd.put(endpoints, PREFIX + reg.name, JSON.stringify(nodeObject(reg, version, previous)));
+/** RKE2's etcd metadata controller: its own Node names its etcd member and address. */
+function withEtcdMetadata(node: KubeNode, reg: Registration): boolean {
+  if (!reg.etcdMember) return false;
+  node.metadata.annotations ??= {};
+  const a = node.metadata.annotations;
+  if (a[ETCD_ANNOTATIONS.nodeName] === reg.etcdMember && a[ETCD_ANNOTATIONS.nodeAddress] === reg.address)
+    return false;
+  a[ETCD_ANNOTATIONS.nodeName] = reg.etcdMember;
+  a[ETCD_ANNOTATIONS.nodeAddress] = reg.address;
+  return true;
 }
 
-/**
- * The <node>.node-password.rke2 secret: the first registration of a name stores its password's hash;
- * a different machine claiming the name later is rejected (docs/rke2-behaviour.md "re-joining under a stale name").
- */
-export async function checkNodePassword(
-  endpoints: string[],
-  name: string,
-  password: string,
-): Promise<boolean> {
-  const key = `/registry/secrets/kube-system/${name}.node-password.rke2`;
-  const stored = await etcd.get(endpoints, key);
-  if (stored === null) {
-    await etcd.put(endpoints, key, JSON.stringify({ kind: "Secret", data: { hash: sha256(password) } }));
-    return true;
+/** Kubelet start: create the Node, or reconcile the existing one (labels merged, taints/cordon kept). */
+export async function registerNode(store: Store, reg: Registration, version: string): Promise<KubeNode> {
+  const existing = await store.get<KubeNode>("nodes", undefined, reg.name);
+  if (!existing) {
+    const taints = reg.taints.map(parseTaint);
+    const node: KubeNode = {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name: reg.name,
+        uid: "",
+        creationTimestamp: "",
+        labels: configLabels(reg),
+        annotations: {
+          "node.alpha.kubernetes.io/ttl": "0",
+          "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        },
+        finalizers: [...NODE_FINALIZERS],
+      },
+      spec: taints.length ? { taints } : {},
+      status: status(reg, version, null),
+    };
+    withEtcdMetadata(node, reg);
+    try {
+      return await store.create("nodes", node);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === "AlreadyExists")) throw err;
+    }
   }
-  return (JSON.parse(stored) as { data: { hash: string } }).data.hash === sha256(password);
+  const updated = await store.mutate<KubeNode>("nodes", undefined, reg.name, (n) => {
+    n.metadata.labels = { ...n.metadata.labels, ...configLabels(reg) };
+    withEtcdMetadata(n, reg);
+    n.status = status(reg, version, n);
+    return n;
+  });
+  return updated!;
+}
+
+/** Kubelet status update; a deleted Node stays deleted (ApiError 404 for the caller to log). */
+export async function heartbeat(store: Store, reg: Registration, version: string): Promise<void> {
+  await store.mutate<KubeNode>("nodes", undefined, reg.name, (n) => {
+    withEtcdMetadata(n, reg);
+    n.status = status(reg, version, n);
+    return n;
+  });
 }
 
 function withLiveness(node: KubeNode): KubeNode {
@@ -132,21 +176,25 @@ function withLiveness(node: KubeNode): KubeNode {
   return { ...node, status: { ...node.status, conditions: [stale] } };
 }
 
-export async function listNodes(endpoints: string[]) {
-  const { revision, kvs } = await etcd.rangePrefix(endpoints, PREFIX);
+export async function listNodes(store: Store) {
+  const { resourceVersion, items } = await store.list<KubeNode>("nodes");
   return {
     kind: "NodeList",
     apiVersion: "v1",
-    metadata: { resourceVersion: revision },
-    items: kvs.map(([, v]) => withLiveness(JSON.parse(v) as KubeNode)),
+    metadata: { resourceVersion },
+    items: items.map(withLiveness),
   };
 }
 
-export async function getNode(endpoints: string[], name: string): Promise<KubeNode | null> {
-  const raw = await etcd.get(endpoints, PREFIX + name);
-  return raw ? withLiveness(JSON.parse(raw) as KubeNode) : null;
+export async function getNode(store: Store, name: string): Promise<KubeNode | null> {
+  const node = await store.get<KubeNode>("nodes", undefined, name);
+  return node ? withLiveness(node) : null;
 }
 
 export function isReady(node: KubeNode): boolean {
   return node.status.conditions.some((c) => c.type === "Ready" && c.status === "True");
+}
+
+export function internalIP(node: KubeNode): string {
+  return node.status.addresses.find((a) => a.type === "InternalIP")?.address ?? "";
 }

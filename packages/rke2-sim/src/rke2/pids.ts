@@ -43,3 +43,16 @@ export function killStale(dataDir: string, name: string): boolean {
   removePid(dataDir, name);
   return false;
 }
+
+/** The recorded pid when that very process (same start time) is still alive, else null. */
+export function livePid(dataDir: string, name: string): number | null {
+  let content = "";
+  try {
+    content = readFileSync(pidFile(dataDir, name), "utf8");
+  } catch {
+    return null;
+  }
+  const [pid, started] = content.trim().split(" ");
+  const n = Number(pid);
+  return n > 0 && started && startTime(n) === started ? n : null;
+}

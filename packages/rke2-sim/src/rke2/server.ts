@@ -5,16 +5,17 @@
 import { notReadyReason, startApiserver } from "./apiserver.ts";
 import { loopbackFor, type SimConfig } from "./config.ts";
 import type { ServerContext } from "./context.ts";
+import { registerServerNode, startControlPlane, startKubelet } from "./control-plane.ts";
 import { type Knobs, untilUptime } from "./env.ts";
+import { etcdExitMessage } from "./etcd-exit.ts";
 import { type Etcd, isInitialised, peerURLFor, startEtcd, waitHealthy } from "./etcd-process.ts";
-import { ensureNodePassword, loadCA, readToken, saveCA, saveServing, writeTokens } from "./files.ts";
+import { loadCA, readToken, saveCA, saveServing, writeTokens } from "./files.ts";
 import type { Listener } from "./http.ts";
 import { bootstrapFromServer, joinEtcd } from "./join.ts";
 import { startKubeletHealthz } from "./kubelet.ts";
 import { startLearnerManager } from "./learners.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { FatalError, log } from "./log.ts";
-import { checkNodePassword, recordNode } from "./nodes.ts";
 import { notifyReady } from "./notify.ts";
 import { createCA, issueCert, type KeyPair } from "./pki.ts";
 import { startSupervisor } from "./supervisor-api.ts";
@@ -56,10 +57,8 @@ async function initCluster(cfg: SimConfig): Promise<{ ca: KeyPair; password: str
   return { ca, password };
 }
 
-function watchEtcd(etcd: Etcd, life: Lifecycle): void {
-  void etcd.exited.then((code) =>
-    life.fail(`etcd exited unexpectedly with status ${code}; see server/db/etcd.log`),
-  );
+function watchEtcd(etcd: Etcd, dataDir: string, life: Lifecycle): void {
+  void etcd.exited.then((code) => life.fail(etcdExitMessage(dataDir, code)));
 }
 
 async function waitFor(what: string, check: () => Promise<string | null>): Promise<void> {
@@ -109,6 +108,7 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   });
   listeners.push(await startSupervisor(ctx), await startKubeletHealthz(loopback));
   log.info(`Running supervisor on ${cfg.bindAddress}:9345, kubelet healthz on ${loopback}:10248`);
+  startKubelet(ctx, life);
 
   const peerURL = peerURLFor(cfg.nodeIP);
   let initialCluster = `${cfg.nodeName}=${peerURL}`;
@@ -134,7 +134,7 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   );
   ctx.etcd = etcd;
   life.onStop(() => etcd.stop());
-  watchEtcd(etcd, life);
+  watchEtcd(etcd, cfg.dataDir, life);
   if (!(await waitHealthy(etcd, 120_000))) throw new FatalError("etcd did not become healthy within 120s");
   log.info("etcd is healthy");
   if (!access) await untilUptime(knobs.initSeconds); // control-plane static pods starting
@@ -143,27 +143,9 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   const stopLearners = startLearnerManager(ctx);
   life.onStop(stopLearners);
   await waitFor("etcd member promotion and apiserver readiness", () => notReadyReason(ctx));
+  await startControlPlane(ctx, life);
 
-  const endpoints = etcd.localEndpoints;
-  const reg = {
-    name: cfg.nodeName,
-    address: cfg.nodeIP,
-    role: "server" as const,
-    labels: cfg.nodeLabels,
-    taints: cfg.nodeTaints,
-  };
-  if (!(await checkNodePassword(endpoints, cfg.nodeName, ensureNodePassword(cfg.dataDir)))) {
-    throw new FatalError(
-      `Node password rejected, duplicate hostname or contents of the node password file may not match server node-passwd entry for ${cfg.nodeName}`,
-    );
-  }
-  await recordNode(endpoints, reg, knobs.version);
-  const heartbeat = setInterval(() => {
-    recordNode(endpoints, reg, knobs.version).catch((err: Error) =>
-      log.warn(`node status update failed: ${err.message}`),
-    );
-  }, knobs.heartbeatSeconds * 1000);
-  life.onStop(() => clearInterval(heartbeat));
+  await registerServerNode(ctx, life);
   // A joiner's total (RKE2_SIM_JOIN_SECONDS) ends here, after etcd promoted it to voter.
   if (access) await untilUptime(knobs.joinSeconds);
   ctx.ready = true;

@@ -3,11 +3,14 @@
 // role (/db/info is also open to loopback). Wrong password -> 401, missing role -> 403.
 import { timingSafeEqual } from "node:crypto";
 import type http from "node:http";
+import { ensureNodePasswordSecret } from "../k8s/node-password.ts";
+import { ApiError, Store } from "../k8s/store.ts";
 import { criticalArgs, type ServerContext } from "./context.ts";
 import * as etcd from "./etcd-client.ts";
+import { Kv } from "./etcd-kv.ts";
 import { basicAuth, json, type Listener, listenHttps, ok, plain, type Reply } from "./http.ts";
 import { log } from "./log.ts";
-import { checkNodePassword, isReady, listNodes, recordNode } from "./nodes.ts";
+import { heartbeat, internalIP, isReady, listNodes, registerNode } from "./nodes.ts";
 import { sha256 } from "./token.ts";
 
 type Role = "node" | "server";
@@ -20,6 +23,8 @@ function same(a: string, b: string): boolean {
 function authorize(ctx: ServerContext, req: http.IncomingMessage, need: Role): Reply | null {
   const c = basicAuth(req);
   const isServer = c !== null && c.username === "server" && same(c.password, ctx.serverPassword);
+  // User "node" is the rke2:agent role: the agent-token's password, or the server token's (k3s docs:
+  // the server token joins agents too). User "server" (rke2:server) may also use agent endpoints.
   const isNode =
     c !== null &&
     c.username === "node" &&
@@ -57,13 +62,15 @@ async function members(ctx: ServerContext): Promise<etcd.Member[]> {
   return lastMembers;
 }
 
+const localStore = (ctx: ServerContext) => new Store(new Kv(ctx.etcd?.localEndpoints ?? []));
+
 async function apiservers(ctx: ServerContext): Promise<string[]> {
   const self = `${ctx.cfg.nodeIP}:6443`;
   try {
-    const list = await listNodes(ctx.etcd?.localEndpoints ?? []);
+    const list = await listNodes(localStore(ctx));
     const out = list.items
-      .filter((n) => n.metadata.labels["node-role.kubernetes.io/control-plane"] === "true" && isReady(n))
-      .map((n) => `${n.status.addresses.find((a) => a.type === "InternalIP")?.address}:6443`);
+      .filter((n) => n.metadata.labels?.["node-role.kubernetes.io/control-plane"] === "true" && isReady(n))
+      .map((n) => `${internalIP(n)}:6443`);
     return out.length ? out : [self];
   } catch {
     return [self];
@@ -73,16 +80,15 @@ async function apiservers(ctx: ServerContext): Promise<string[]> {
 async function registerAgent(ctx: ServerContext, name: string, body: string): Promise<Reply> {
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name))
     return plain(400, `invalid node name "${name}"\n`);
-  const reg = JSON.parse(body) as { address: string; password: string; labels?: string[]; taints?: string[] };
-  const endpoints = ctx.etcd?.localEndpoints;
-  if (!ctx.ready || !endpoints) return plain(503, "apiserver not ready\n");
-  if (!(await checkNodePassword(endpoints, name, reg.password))) {
-    log.error(`Node password validation failed for '${name}'`);
-    return plain(
-      403,
-      `Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag\n`,
-    );
-  }
+  const reg = JSON.parse(body) as {
+    address: string;
+    password: string;
+    labels?: string[];
+    taints?: string[];
+    heartbeat?: boolean;
+  };
+  if (!ctx.ready || !ctx.etcd) return plain(503, "apiserver not ready\n");
+  const store = localStore(ctx);
   const registration = {
     name,
     address: reg.address,
@@ -90,7 +96,23 @@ async function registerAgent(ctx: ServerContext, name: string, body: string): Pr
     labels: reg.labels ?? [],
     taints: reg.taints ?? [],
   };
-  await recordNode(endpoints, registration, ctx.knobs.version);
+  if (reg.heartbeat) {
+    try {
+      await heartbeat(store, registration, ctx.knobs.version);
+      return json({ name });
+    } catch (err) {
+      if (err instanceof ApiError) return plain(err.code, `${err.message}\n`);
+      throw err;
+    }
+  }
+  if (!(await ensureNodePasswordSecret(store, name, reg.password))) {
+    log.error(`Node password validation failed for '${name}'`);
+    return plain(
+      403,
+      `Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag\n`,
+    );
+  }
+  await registerNode(store, registration, ctx.knobs.version);
   return json({ name });
 }
 

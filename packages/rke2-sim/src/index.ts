@@ -11,6 +11,11 @@ export {
   buildArtifacts,
   DEFAULT_RKE2_VERSION,
 } from "./artifacts.ts";
+export {
+  buildKubeVipImage,
+  DEFAULT_KUBE_VIP_VERSION,
+  KUBE_VIP_IMAGE,
+} from "./kube-vip/image.ts";
 export { nodeBinary, REPO_ROOT, SIM_DIR } from "./paths.ts";
 
 /** The simulated installer (POSIX sh), run as `sh install.sh` or piped to `sh -s -`. */

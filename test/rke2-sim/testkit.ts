@@ -1,7 +1,7 @@
 // Helpers for the simulator's own tests: run simulated nodes on loopback addresses (127.87.x.y, so they
 // stay clear of anything else on the host), each in its own process group so teardown kills its etcd too.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { nodeBinary, SIM_DIR } from "@muster/rke2-sim/paths";
@@ -25,6 +25,8 @@ export const FAST_ENV: Record<string, string> = {
   RKE2_SIM_AGENT_SECONDS: "0",
   RKE2_SIM_PROMOTE_INTERVAL: "1",
   RKE2_SIM_HEARTBEAT_SECONDS: "5",
+  RKE2_SIM_CONTROLLER_LEASE_SECONDS: "4",
+  RKE2_SIM_POD_BACKOFF_SECONDS: "1",
 };
 
 export interface NodeSpec {
@@ -41,7 +43,10 @@ export interface NodeSpec {
 // timeout can never leave etcd members holding the test addresses.
 const live = new Set<SimNode>();
 process.on("exit", () => {
-  for (const n of live) n.kill();
+  for (const n of live) {
+    n.kill();
+    n.killContainers();
+  }
 });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.once(sig, () => {
@@ -100,6 +105,31 @@ export class SimNode {
 
   token(): string {
     return readFileSync(path.join(this.dataDir, "server", "token"), "utf8").trim();
+  }
+
+  /** The node's <data-dir>/bin/kubectl with its admin kubeconfig, as an operator on the server runs it. */
+  kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const bin = path.join(this.dataDir, "bin", "kubectl");
+    const env = { ...process.env, KUBECONFIG: path.join(this.dataDir, "rke2.yaml") };
+    return new Promise((resolve) => {
+      execFile(bin, args, { env, timeout: 120_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  /** SIGKILL to the node's kube-vip and other containers, which live outside its process group. */
+  killContainers(): void {
+    const dir = path.join(this.dataDir, "sim", "pids");
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.startsWith("pod-"));
+    } catch {}
+    for (const f of files) {
+      try {
+        process.kill(Number(readFileSync(path.join(dir, f), "utf8").split(" ")[0]), "SIGKILL");
+      } catch {}
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // A controller that runs on one server at a time: every server campaigns for the Lease, the holder
 // runs `tick` every periodMs. Timings follow kube-controller-manager's defaults scaled from the lease
-// duration (15 s lease, 10 s renew deadline, 2 s retry). A holder that loses the lease stops and
+// duration (15 s lease, 10 s renew deadline, 2 s retry; never retrying more often than every second). A holder that loses the lease stops and
 // campaigns again (the real controller-manager exits and is restarted; the effect is the same).
 import { LeaderElector } from "./leader-election.ts";
 import type { Store } from "./store.ts";
@@ -34,7 +34,7 @@ export function startElectedLoop(o: {
         identity: o.identity,
         leaseDurationMs: leaseMs,
         renewDeadlineMs: (leaseMs * 2) / 3,
-        retryPeriodMs: Math.max(250, leaseMs / 7.5),
+        retryPeriodMs: Math.max(1000, leaseMs / 7.5),
         releaseOnCancel: true,
         onStartedLeading: () => {
           o.log(`${o.lease}: this server now leads`);

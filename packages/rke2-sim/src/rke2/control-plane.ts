@@ -72,7 +72,7 @@ export async function startControlPlane(ctx: ServerContext, life: Lifecycle): Pr
     lease: "kube-controller-manager",
     identity: `${cfg.nodeName}_${randomUUID()}`,
     leaseSeconds: knobs.controllerLeaseSeconds,
-    periodMs: 1000,
+    periodMs: 2000,
     tick: () => reconcilePods(store),
     log: (m) => log.debug(m),
   });
@@ -81,7 +81,7 @@ export async function startControlPlane(ctx: ServerContext, life: Lifecycle): Pr
     lease: "rke2-etcd",
     identity: cfg.nodeName,
     leaseSeconds: knobs.controllerLeaseSeconds,
-    periodMs: 1000,
+    periodMs: 2000,
     tick: () => syncEtcdMembers(store, ctx.etcd?.localEndpoints ?? [], knobs.etcdctlBin),
     log: (m) => log.debug(m),
   });
@@ -94,7 +94,7 @@ export async function startControlPlane(ctx: ServerContext, life: Lifecycle): Pr
       .finally(() => {
         busy = false;
       });
-  }, 1000);
+  }, 2000);
   life.onStop(async () => {
     clearInterval(nodeController);
     await Promise.all([controllerManager.stop(), memberController.stop()]);

@@ -202,7 +202,7 @@ export function startKubeletPods(o: KubeletPodsOptions): () => Promise<void> {
       .finally(() => {
         busy = false;
       });
-  }, 1000);
+  }, 2000);
   // The rke2 process ending stops the kubelet, not the containers it started.
   return async () => clearInterval(timer);
 }

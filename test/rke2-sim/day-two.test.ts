@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { readMembership } from "@muster/rke2-sim";
 import t from "tap";
-import { commandExists, GiveUp, get, SimNode, waitFor } from "./testkit.ts";
+import { commandExists, GiveUp, get, removeUnlessFailed, SimNode, waitFor } from "./testkit.ts";
 
 const run = promisify(execFile);
 
@@ -26,7 +26,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   };
   t.teardown(() => {
     for (const n of nodes) n.kill();
-    rmSync(root, { recursive: true, force: true });
+    removeUnlessFailed(t, root);
   });
   const ip = (i: number) => `127.87.4.${i}`;
   const etcdOf = (i: number) => `http://${ip(i)}:2379`;

@@ -3,14 +3,14 @@
 // a server whose interface has another name never holds it; `systemctl stop rke2-server` leaves the
 // VIP held (kube-vip#1786); rke2-killall.sh lets it move (and leaves the killed holder's address behind,
 // as SIGKILL does); a power loss moves it within about lease duration + retry period.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildKubeVipImage } from "@muster/rke2-sim";
 import t from "tap";
 import { daemonSetManifest } from "./kube-vip-manifest.ts";
 import { arpAnswers, killAll, Network } from "./netns.ts";
-import { commandExists, isRoot, waitFor } from "./testkit.ts";
+import { commandExists, isRoot, removeUnlessFailed, waitFor } from "./testkit.ts";
 import { UnitNode } from "./unit-node.ts";
 
 const missing = ["etcd", "etcdctl", "ip", "arping", "python3", "systemd-notify"].filter(
@@ -44,7 +44,7 @@ if (!isRoot() || missing.length) {
   const nodes = [s1, s2, s3];
   t.teardown(() => {
     net.destroy();
-    rmSync(root, { recursive: true, force: true });
+    removeUnlessFailed(t, root);
   });
 
   // Who holds the VIP, sampled every 100 ms in every server's netns for the whole test.

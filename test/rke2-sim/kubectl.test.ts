@@ -2,11 +2,11 @@
 // kubeconfig servers write, get/cordon/uncordon/drain/annotate/label/delete/version with kubectl's
 // output and exit statuses, the simulated pods drain treats differently, and kubectl's failure when the
 // local apiserver is down.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
-import { commandExists, GiveUp, get, SimNode, waitFor } from "./testkit.ts";
+import { commandExists, GiveUp, get, removeUnlessFailed, SimNode, waitFor } from "./testkit.ts";
 
 interface PodJson {
   metadata: {
@@ -31,7 +31,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   };
   t.teardown(() => {
     for (const n of nodes) n.kill();
-    rmSync(root, { recursive: true, force: true });
+    removeUnlessFailed(t, root);
   });
   const ip = (i: number) => `127.87.3.${i}`;
   const k1 = start({ role: "server", name: "k1", ip: ip(1), config: { token: "kubectl-test-pw-0001" } });

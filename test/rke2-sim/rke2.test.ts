@@ -163,16 +163,23 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   });
 
   t.test("negative control: two uncoordinated joins -> too many learner members", async (t) => {
-    const spec = (i: number) => ({
+    const spec = (i: number, env: Record<string, string> = {}) => ({
       role: "server" as const,
       name: `n${i}`,
       ip: ip(i),
       config: { server: `https://${ip(1)}:9345`, token },
+      env,
     });
     // etcd's strict reconfiguration check refuses *any* member add until every voter has been
-    // connected for 5 s ("etcdserver: unhealthy cluster"); n2 was promoted moments ago.
-    await new Promise((r) => setTimeout(r, 6000));
-    const [a, b] = [start(spec(3)), start(spec(4))];
+    // connected for 5 s ("etcdserver: unhealthy cluster"): wait until n2 has voted that long.
+    const promoted = /time="([^"]+)" level=info msg="Promoted learner n2 /.exec(n1.log());
+    const since = promoted ? Date.now() - Date.parse(promoted[1]!) : 0;
+    await new Promise((r) => setTimeout(r, Math.max(0, 7000 - since)));
+    // Both joiners reach `member add` at the same uptime (half of RKE2_SIM_JOIN_SECONDS), so however
+    // slowly the machine starts them, the second add lands while the first learner still waits for
+    // its etcd to start: the refusal is etcd's, every run.
+    const race = { RKE2_SIM_JOIN_SECONDS: "12" };
+    const [a, b] = [start(spec(3, race)), start(spec(4, race))];
     const first = await Promise.race([
       a.exited.then(() => a),
       b.exited.then(() => b),
@@ -187,7 +194,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
     const winner = first === a ? b : a;
     await ready(winner);
     // What systemd's Restart=always does next: run it again (same data dir) until the join succeeds.
-    const again = await keepRestarting(first.spec);
+    const again = await keepRestarting({ ...first.spec, env: {} });
     t.comment(`${first.spec.name} joined after ${again.attempts} restart(s)`);
     const names = (await readMembership(etcdOf(1))).map((m) => m.name).sort();
     t.same(names, ["n1", "n2", "n3", "n4"], "after the restart both joined");

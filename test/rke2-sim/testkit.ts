@@ -1,7 +1,16 @@
 // Helpers for the simulator's own tests: run simulated nodes on loopback addresses (127.87.x.y, so they
 // stay clear of anything else on the host), each in its own process group so teardown kills its etcd too.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { nodeBinary, SIM_DIR } from "@muster/rke2-sim/paths";
@@ -55,6 +64,15 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
+/** Removes a test's directory, or keeps it (and says where) when something failed, for the logs. */
+export function removeUnlessFailed(
+  t: { passing(): boolean; comment(msg: string): void },
+  root: string,
+): void {
+  if (t.passing()) rmSync(root, { recursive: true, force: true });
+  else t.comment(`kept ${root} for inspection`);
+}
+
 /** Thrown from a waitFor probe to stop waiting at once (e.g. the process under test died). */
 export class GiveUp extends Error {}
 
@@ -65,6 +83,7 @@ export class SimNode {
   readonly proc: ChildProcess;
   readonly exited: Promise<number | null>;
   exitCode: number | null | undefined;
+  #logStart = 0;
 
   constructor(root: string, spec: NodeSpec) {
     this.spec = spec;
@@ -76,6 +95,7 @@ export class SimNode {
     const config = { "node-name": spec.name, "node-ip": spec.ip, "data-dir": this.dataDir, ...spec.config };
     if (spec.role === "server") Object.assign(config, { "bind-address": spec.ip, ...spec.config });
     writeFileSync(configFile, stringify(config), { mode: 0o600 });
+    this.#logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
     const log = openSync(this.logFile, "a");
     this.proc = spawn(nodeBinary(), [path.join(SIM_DIR, "rke2.ts"), spec.role, "--config", configFile], {
       detached: true,
@@ -92,8 +112,9 @@ export class SimNode {
     );
   }
 
+  /** What this process logged (a node restarted on its directory appends to the same file). */
   log(): string {
-    return readFileSync(this.logFile, "utf8");
+    return readFileSync(this.logFile).subarray(this.#logStart).toString();
   }
 
   /** SIGKILL to the whole process group: rke2 and its etcd. */

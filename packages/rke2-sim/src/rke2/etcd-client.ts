@@ -114,10 +114,20 @@ export async function rangePrefix(
 }
 
 /** Runs etcdctl; on failure throws with etcdctl's "Error: ..." line (minus the prefix). */
-export async function etcdctl(bin: string, endpoints: string[], args: string[]): Promise<string> {
+export async function etcdctl(
+  bin: string,
+  endpoints: string[],
+  args: string[],
+  timeouts: { dial: string; command: string } = { dial: "3s", command: "10s" },
+): Promise<string> {
   const r = await execa(
     bin,
-    [`--endpoints=${endpoints.join(",")}`, "--dial-timeout=3s", "--command-timeout=10s", ...args],
+    [
+      `--endpoints=${endpoints.join(",")}`,
+      `--dial-timeout=${timeouts.dial}`,
+      `--command-timeout=${timeouts.command}`,
+      ...args,
+    ],
     {
       reject: false,
       env: { ETCDCTL_API: "3" },
@@ -138,7 +148,12 @@ export async function memberAddLearner(
   name: string,
   peerURL: string,
 ): Promise<void> {
-  await etcdctl(bin, endpoints, ["member", "add", name, "--learner", `--peer-urls=${peerURL}`]);
+  // Generous timeouts (k3s gives the join 20 s): on a loaded machine a 3 s dial can run out, and a join
+  // must fail on etcd's answer ("too many learner members", "unhealthy cluster"), not on the clock.
+  await etcdctl(bin, endpoints, ["member", "add", name, "--learner", `--peer-urls=${peerURL}`], {
+    dial: "10s",
+    command: "30s",
+  });
 }
 
 export async function memberPromote(bin: string, endpoints: string[], id: string): Promise<void> {

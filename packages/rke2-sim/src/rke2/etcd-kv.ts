@@ -39,7 +39,7 @@ export class Kv {
   readonly #timeoutMs: number;
   #prefer: string | null = null;
 
-  constructor(endpoints: string[] | (() => string[]), timeoutMs = 2000) {
+  constructor(endpoints: string[] | (() => string[]), timeoutMs = 5000) {
     this.#endpoints = typeof endpoints === "function" ? endpoints : () => endpoints;
     this.#timeoutMs = timeoutMs;
   }

@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { readMembership } from "@muster/rke2-sim";
 import t from "tap";
-import { commandExists, GiveUp, get, removeUnlessFailed, SimNode, waitFor } from "./testkit.ts";
+import { commandExists, get, removeUnlessFailed, SimNode, startJoined, waitFor, whenUp } from "./testkit.ts";
 
 const run = promisify(execFile);
 
@@ -32,11 +32,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   const etcdOf = (i: number) => `http://${ip(i)}:2379`;
   const PASSWORD = "day-two-server-pw-0001";
   const AGENT = "day-two-agent-pw-0002";
-  const ready = (n: SimNode) =>
-    waitFor(`${n.spec.name} up`, () => {
-      if (n.exitCode !== undefined) throw new GiveUp(`${n.spec.name} exited ${n.exitCode}:\n${n.log()}`);
-      return n.log().includes("is up and running");
-    });
+  const latest = (name: string) => nodes.filter((n) => n.spec.name === name).at(-1)!;
   const d1 = start({
     role: "server",
     name: "d1",
@@ -59,7 +55,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   };
 
   t.test("three servers and an agent that holds only the agent token", async (t) => {
-    await ready(d1);
+    await whenUp(d1);
     serverToken = d1.token();
     agentToken = readFileSync(path.join(d1.dataDir, "server", "agent-token"), "utf8").trim();
     t.match(
@@ -71,7 +67,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
       ["d2", 2],
       ["d3", 3],
     ] as const)
-      await ready(start(serverSpec(name, i)));
+      await startJoined(start, serverSpec(name, i));
     const da = start({
       role: "agent",
       name: "da",
@@ -110,7 +106,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   t.test(
     "a stale node-password secret blocks another machine under the same name until deleted",
     async (t) => {
-      const old = nodes.find((n) => n.spec.name === "da")!;
+      const old = latest("da");
       old.kill();
       await old.exited;
       const newcomer = start({
@@ -148,7 +144,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
         "node-password secret removed with the Node",
       );
       t.same(await names(), ["d1", "d2", "d3"]);
-      const agent = nodes.filter((n) => n.spec.name === "da").at(-1)!;
+      const agent = latest("da");
       await waitFor("status update fails", () => /Error updating node status/.test(agent.log()), 30_000);
       t.equal(await node("da"), null, "still gone");
     },
@@ -186,7 +182,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   );
 
   t.test("the remove annotation removes the member and keeps the Node", async (t) => {
-    const d3 = nodes.find((n) => n.spec.name === "d3")!;
+    const d3 = latest("d3");
     const r = await d1.kubectl("annotate", "node", "d3", "etcd.rke2.cattle.io/remove=true");
     t.equal(r.code, 0, r.stderr);
     await waitFor("d3's member removed", async () => !(await names()).includes("d3"));
@@ -210,8 +206,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
       t.match(again.log(), /the member has been permanently removed from the cluster/);
       t.match(again.log(), /delete .*server\/db to join again as a new member/);
       rmSync(path.join(again.dataDir, "server", "db"), { recursive: true, force: true });
-      const fresh = start(serverSpec("d3", 3));
-      await ready(fresh);
+      const fresh = await startJoined(start, serverSpec("d3", 3));
       t.match(
         fresh.log(),
         /Adding member d3=http:\/\/127\.87\.4\.3:2380/,
@@ -230,7 +225,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   );
 
   t.test("deleting a server's Node removes its etcd member and its node-password secret", async (t) => {
-    const d2 = nodes.find((n) => n.spec.name === "d2")!;
+    const d2 = latest("d2");
     const r = await d1.kubectl("delete", "node", "d2", "--timeout=60s");
     t.equal(r.code, 0, r.stderr);
     t.same(await names(), ["d1", "d3"], "member gone by the time the Node is");

@@ -206,3 +206,38 @@ export function get(
     req.on("error", reject);
   });
 }
+
+/** Waits until the node logs "is up and running"; rejects with its log if it exits first. */
+export function whenUp(n: SimNode, timeoutMs = 90_000): Promise<true> {
+  return waitFor(
+    `${n.spec.name} up`,
+    () => {
+      if (n.exitCode !== undefined) throw new GiveUp(`${n.spec.name} exited ${n.exitCode}:\n${n.log()}`);
+      return n.log().includes("is up and running");
+    },
+    timeoutMs,
+  );
+}
+
+// etcd's own refusals of a join that a later attempt gets past (another learner still joining, or
+// voters connected for less than 5 s): what systemd's Restart=always retries in real RKE2 too.
+const RETRYABLE_JOIN =
+  /etcd cluster join failed: etcdserver: (too many learner members in cluster|unhealthy cluster)/;
+
+/** Starts a joining server as Restart=always would: again after a retryable etcd refusal. */
+export async function startJoined(
+  start: (spec: NodeSpec) => SimNode,
+  spec: NodeSpec,
+  attempts = 8,
+): Promise<SimNode> {
+  for (let i = 1; ; i++) {
+    const n = start(spec);
+    const up = await Promise.race([whenUp(n).then(() => true), n.exited.then(() => false)]).catch(
+      () => false,
+    );
+    if (up) return n;
+    if (i >= attempts || !RETRYABLE_JOIN.test(n.log()))
+      throw new Error(`${spec.name} did not join:\n${n.log()}`);
+    await new Promise((r) => setTimeout(r, 1000)); // RestartSec
+  }
+}

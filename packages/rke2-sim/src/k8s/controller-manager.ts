@@ -132,12 +132,6 @@ export async function reconcilePods(store: Store): Promise<void> {
         await ignoreConflicts(store.delete("pods", extra.metadata.namespace, extra.metadata.name));
       }
     }
-    for (const p of owned.filter((x) => template && x.spec.nodeName && !byName.has(x.spec.nodeName))) {
-      await ignoreConflicts(store.delete("pods", p.metadata.namespace, p.metadata.name));
-    }
-  }
-  for (const ds of applied) {
-    void ds;
   }
 
   // Deployments (one ReplicaSet each): keep the replica count, then schedule what is pending.

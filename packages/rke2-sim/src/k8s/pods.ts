@@ -54,7 +54,7 @@ export const BUILTIN_WORKLOADS: Workload[] = [
     replicas: 2,
     image: "rancher/hardened-coredns:v1.12.3-build20250815",
     emptyDir: false,
-    labels: { "app.kubernetes.io/name": "rke2-coredns", k8sApp: "kube-dns" },
+    labels: { "app.kubernetes.io/name": "rke2-coredns", "k8s-app": "kube-dns" },
   },
   {
     name: "rke2-metrics-server",

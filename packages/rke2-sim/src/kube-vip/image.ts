@@ -88,7 +88,7 @@ export function mirroredRegistries(registriesYaml: string): string[] {
   }
 }
 
-export type ImageSource = { via: "imported"; file?: undefined } | { via: "mirror"; registry: string } | null;
+export type ImageSource = { via: "imported" } | { via: "mirror"; registry: string } | null;
 
 export async function findImage(
   image: string,

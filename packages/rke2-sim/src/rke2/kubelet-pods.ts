@@ -194,7 +194,7 @@ export function startKubeletPods(o: KubeletPodsOptions): () => Promise<void> {
     }
   }
 
-  const timer = setInterval(() => {
+  const tick = () => {
     if (busy) return;
     busy = true;
     sync()
@@ -202,7 +202,9 @@ export function startKubeletPods(o: KubeletPodsOptions): () => Promise<void> {
       .finally(() => {
         busy = false;
       });
-  }, 2000);
+  };
+  tick(); // static pods start with the kubelet, not a sync period later
+  const timer = setInterval(tick, 2000);
   // The rke2 process ending stops the kubelet, not the containers it started.
   return async () => clearInterval(timer);
 }

@@ -123,6 +123,9 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
       name: "n2",
       ip: ip(2),
       config: { server: `https://${ip(1)}:9345`, token },
+      // Whichever of n1 and n2 leads etcd promotes learners; both slowly, so that in the negative
+      // control below the first joiner is still a learner when the second one's add arrives.
+      env: slowPromotion,
     });
     const seen = new Set<string>();
     await waitFor(

@@ -34,7 +34,14 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
     removeUnlessFailed(t, root);
   });
   const ip = (i: number) => `127.87.3.${i}`;
-  const k1 = start({ role: "server", name: "k1", ip: ip(1), config: { token: "kubectl-test-pw-0001" } });
+  const heartbeat = { RKE2_SIM_HEARTBEAT_SECONDS: "2" };
+  const k1 = start({
+    role: "server",
+    name: "k1",
+    ip: ip(1),
+    config: { token: "kubectl-test-pw-0001" },
+    env: heartbeat,
+  });
   const ready = (n: SimNode) =>
     waitFor(`${n.spec.name} up`, () => {
       if (n.exitCode !== undefined) throw new GiveUp(`${n.spec.name} exited ${n.exitCode}:\n${n.log()}`);
@@ -67,6 +74,7 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
       name: "ka",
       ip: ip(10),
       config: { server: `https://${ip(1)}:9345`, token: k1.token() },
+      env: heartbeat,
     });
     await ready(ka);
     const table = await k1.kubectl("get", "nodes");
@@ -132,8 +140,8 @@ if (!commandExists("etcd") || !commandExists("etcdctl")) {
   t.test("cordon and uncordon set spec.unschedulable, and heartbeats keep it", async (t) => {
     t.equal((await k1.kubectl("cordon", "ka")).stdout, "node/ka cordoned\n");
     t.equal((await k1.kubectl("cordon", "ka")).stdout, "node/ka already cordoned\n");
-    // Longer than a heartbeat (5 s): the kubelet's status updates must not undo the cordon.
-    await new Promise((r) => setTimeout(r, 6000));
+    // Longer than a heartbeat (2 s here): the kubelet's status updates must not undo the cordon.
+    await new Promise((r) => setTimeout(r, 3000));
     const node = JSON.parse((await k1.kubectl("get", "node", "ka", "-o", "json")).stdout);
     t.equal(node.spec.unschedulable, true);
     t.match((await k1.kubectl("get", "nodes")).stdout, /ka\s+Ready,SchedulingDisabled/);

@@ -22,7 +22,7 @@ export interface KubeletPodsOptions {
   store(): Store | null;
   /** etcd client URLs a pod reaches the cluster through: the local member first. */
   endpoints(): string[];
-  /** Where the admin kubeconfig is ("/etc/rancher/rke2/rke2.yaml" by default). */
+  /** registries.yaml (private-registry; "/etc/rancher/rke2/registries.yaml" by default). */
   registriesFile: string;
 }
 

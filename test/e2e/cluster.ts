@@ -1,7 +1,7 @@
 // An end-to-end test cluster: a world (nodes as namespaces), a local mirror of the RKE2 installer and
 // the simulator's air-gap artifacts, the real coordinator, and nodes enrolled by running the real
 // curl-bash one-liner inside their namespace. Production code runs unchanged inside.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";

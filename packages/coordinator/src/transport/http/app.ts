@@ -8,6 +8,7 @@ import { AgentSocket } from "../agent-channel/protocol.ts";
 import { artifactsRoutes } from "../delivery/artifacts-routes.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
@@ -32,6 +33,8 @@ export interface BuildAppOptions {
   pin: string;
   /** hex SHA-256 of the admin token. */
   adminTokenHash: string;
+  /** hex SHA-256 of the metrics token (<state-dir>/metrics-token): /metrics takes it or the admin token. */
+  metricsTokenHash?: string;
   /** Renders /v1/bootstrap.sh; absent until the agent bundle is built (then 503). */
   bootstrapScript?: () => string;
   /** Directory of agent bundles + SHA256SUMS served under /v1/artifacts/ (air-gap: nodes need nothing else). */
@@ -125,6 +128,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
       throw new WebSocketUpgradeRequired("/v1/agent");
     },
     wsHandler: (socket, req) => hub.accept(socket, req.ip),
+  });
+  metricsRoutes(app, {
+    service: opts.service,
+    tokenHashes: [opts.adminTokenHash, ...(opts.metricsTokenHash ? [opts.metricsTokenHash] : [])],
+    agentSockets: () => hub.connections,
   });
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdmin(opts.adminTokenHash));

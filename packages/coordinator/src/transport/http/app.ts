@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import websocket from "@fastify/websocket";
 import { type Logger, MAX_FRAME_BYTES, WebSocketUpgradeRequired } from "@muster/shared";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import pkg from "../../../package.json" with { type: "json" };
 import type { CoordinatorService } from "../../domain/service.ts";
 import { AgentHub, type HubOptions } from "../agent-channel/hub.ts";
 import { AgentSocket } from "../agent-channel/protocol.ts";
@@ -9,6 +10,8 @@ import { artifactsRoutes } from "../delivery/artifacts-routes.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { openapiRoutes } from "./openapi.ts";
+import { readinessRoutes } from "./readiness.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
@@ -118,7 +121,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     publicUrl: () => (typeof publicUrl === "string" ? publicUrl : publicUrl()).replace(/\/+$/, ""),
     pin: opts.pin,
   };
+  // First: it records every route registered after it (the OpenAPI test holds them to the document).
+  openapiRoutes(app, pkg.version);
   openRoutes(app, opts.service, opts.bootstrapScript);
+  readinessRoutes(app);
   if (opts.artifactsDir) await app.register(artifactsRoutes, { dir: opts.artifactsDir });
   await app.register(consoleRoutes, opts.consoleDir ? { dir: opts.consoleDir } : {});
   app.route({

@@ -1,11 +1,16 @@
 import {
   type ClusterSpec,
   type InstallSpec,
+  KUBE_VIP_MANIFEST,
+  kubeVipImageFile,
+  type Manifest,
   type NodePlan,
   NodePlanSchema,
   type PlanBody,
+  type PlanImage,
   planChecksum,
   type Role,
+  renderKubeVipManifest,
   renderRke2Config,
   sealPlan,
 } from "@muster/shared";
@@ -28,6 +33,28 @@ export interface BuildPlanInput {
   token: string | null;
   /** Null for the init server, which registers with nobody. */
   registrationAddress: string | null;
+  /** sha256 of an image tarball the coordinator serves under /v1/artifacts/images/, or null. */
+  imageSha256?: (file: string) => string | null;
+}
+
+/**
+ * What a server needs to run kube-vip: its manifest (every server gets the same file, so the VIP can
+ * move to any of them and any server's deploy controller keeps the DaemonSet) and, when the
+ * coordinator has it, the image tarball (air-gap). Without the tarball the image comes from the
+ * node's registry configuration (registries.yaml).
+ */
+export function kubeVipParts(
+  spec: ClusterSpec,
+  role: Role,
+  imageSha256: (file: string) => string | null = () => null,
+): { manifests: Manifest[]; images: PlanImage[] } {
+  if (!spec.vip || role !== "server") return { manifests: [], images: [] };
+  const file = kubeVipImageFile(spec.vip);
+  const sha256 = imageSha256(file);
+  return {
+    manifests: [{ name: KUBE_VIP_MANIFEST, content: renderKubeVipManifest(spec.vip) }],
+    images: sha256 ? [{ file, sha256 }] : [],
+  };
 }
 
 /** How a node of this role installs RKE2 (also sent ahead of its turn: install.prepare). */
@@ -48,6 +75,7 @@ export const serviceFor = (role: Role) => (role === "server" ? "rke2-server" : "
 export function buildPlan(input: BuildPlanInput): NodePlan {
   const { spec, node, init, token, registrationAddress } = input;
   const install = installSpecFor(spec, node.role);
+  const vip = kubeVipParts(spec, node.role, input.imageSha256);
   const body: PlanBody = {
     node: node.name,
     role: node.role,
@@ -60,7 +88,8 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       token,
       registrationAddress: init ? null : registrationAddress,
     }),
-    manifests: [],
+    manifests: vip.manifests,
+    ...(vip.images.length > 0 ? { images: vip.images } : {}),
     service: serviceFor(node.role),
     readiness: {
       registrationAddress: init ? null : registrationAddress,

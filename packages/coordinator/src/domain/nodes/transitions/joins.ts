@@ -16,7 +16,14 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   if (node?.state !== "waiting") return;
   const token = d.vault.token();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
-  const plan = buildPlan({ spec, node, init, token, registrationAddress: registration });
+  const plan = buildPlan({
+    spec,
+    node,
+    init,
+    token,
+    registrationAddress: registration,
+    ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
+  });
   const now = d.now();
   store.tx(() => {
     // Taking the lease first: if another server holds it, this throws and nothing is released.

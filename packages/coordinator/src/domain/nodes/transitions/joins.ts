@@ -17,7 +17,15 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   const token = d.vault.token();
   const agentToken = d.planAgentToken();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
-  const plan = buildPlan({ spec, node, init, token, registrationAddress: registration, agentToken });
+  const plan = buildPlan({
+    spec,
+    node,
+    init,
+    token,
+    registrationAddress: registration,
+    agentToken,
+    ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
+  });
   const now = d.now();
   store.tx(() => {
     // Taking the lease first: if another server holds it, this throws and nothing is released.

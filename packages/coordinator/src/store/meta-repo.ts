@@ -1,8 +1,8 @@
 import type { Db } from "./db.ts";
 
-// Small key/value facts about the cluster: the stored spec (without its token) and the sealed
-// cluster token.
-export type MetaKey = "spec" | "rke2-token";
+// Small key/value facts about the cluster: the stored spec (without its secrets), the sealed
+// cluster token and the sealed S3 secret key.
+export type MetaKey = "spec" | "rke2-token" | "s3-secret-key";
 
 export function createMetaRepo(db: Db) {
   const get = db.sql.prepare("SELECT value FROM meta WHERE key = ?");

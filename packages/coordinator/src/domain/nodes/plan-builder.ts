@@ -7,6 +7,7 @@ import {
   planChecksum,
   type Role,
   renderRke2Config,
+  S3_SECRET_KEY,
   sealPlan,
 } from "@muster/shared";
 
@@ -28,6 +29,8 @@ export interface BuildPlanInput {
   token: string | null;
   /** Null for the init server, which registers with nobody. */
   registrationAddress: string | null;
+  /** The S3 secret key from the vault, for servers when spec.backup.s3 is set. */
+  s3SecretKey?: string | null;
 }
 
 /** How a node of this role installs RKE2 (also sent ahead of its turn: install.prepare). */
@@ -46,7 +49,7 @@ export function installSpecFor(spec: ClusterSpec, role: Role): InstallSpec {
 export const serviceFor = (role: Role) => (role === "server" ? "rke2-server" : "rke2-agent");
 
 export function buildPlan(input: BuildPlanInput): NodePlan {
-  const { spec, node, init, token, registrationAddress } = input;
+  const { spec, node, init, token, registrationAddress, s3SecretKey = null } = input;
   const install = installSpecFor(spec, node.role);
   const body: PlanBody = {
     node: node.name,
@@ -59,6 +62,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       init,
       token,
       registrationAddress: init ? null : registrationAddress,
+      s3SecretKey,
     }),
     manifests: [],
     service: serviceFor(node.role),
@@ -72,9 +76,9 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
   return sealPlan(body);
 }
 
-/** The plan as stored: config.token removed. Its checksum still covers the token. */
+/** The plan as stored: config.token and the S3 secret removed. Its checksum still covers them. */
 export function planForStorage(plan: NodePlan): string {
-  const { token: _token, ...config } = plan.config;
+  const { token: _token, [S3_SECRET_KEY]: _s3, ...config } = plan.config;
   return JSON.stringify({ ...plan, config });
 }
 
@@ -83,11 +87,21 @@ export function planForStorage(plan: NodePlan): string {
  * captures it. Throws if the result does not match the stored checksum (a different token, or a
  * corrupted row): sending it would make the agent re-run a plan it may already have applied.
  */
-export function planFromStorage(stored: string, token: string | null): NodePlan {
+export function planFromStorage(
+  stored: string,
+  token: string | null,
+  s3SecretKey: string | null = null,
+): NodePlan {
   const plan = NodePlanSchema.parse(JSON.parse(stored));
   if (!plan.captureToken) {
     if (token === null) throw new Error(`plan for ${plan.node} needs the cluster token, but none is known`);
     plan.config = { ...plan.config, token };
+  }
+  // A server plan that uploads snapshots to S3 carried the secret key; the vault has it.
+  if (plan.config["etcd-s3"] === true) {
+    if (s3SecretKey === null)
+      throw new Error(`plan for ${plan.node} needs the S3 secret key, but none is known`);
+    plan.config = { ...plan.config, [S3_SECRET_KEY]: s3SecretKey };
   }
   if (planChecksum(plan) !== plan.checksum)
     throw new Error(`stored plan for ${plan.node} does not match its checksum`);

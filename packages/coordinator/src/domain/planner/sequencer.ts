@@ -29,7 +29,7 @@ export interface SequencerDeps {
     lease: Pick<Store["lease"], "get" | "current">;
     operations: Pick<Store["operations"], "get">;
   };
-  vault: Pick<Vault, "token">;
+  vault: Pick<Vault, "token" | "s3SecretKey">;
   monitor: Pick<RegistrationMonitor, "health" | "watch">;
   transitions: Pick<Transitions, "requestChecks" | "releasePlan" | "failJoin">;
   changes: Pick<Changes, "subscribe">;

@@ -22,7 +22,7 @@ export interface TransitionStore extends Pick<Store, "tx" | "afterCommit"> {
 
 export interface TransitionDeps {
   store: TransitionStore;
-  vault: Pick<Vault, "token">;
+  vault: Pick<Vault, "token" | "s3SecretKey">;
   links: Pick<AgentLinks, "attach" | "detach" | "send" | "takeHeartbeat">;
   changes: Pick<Changes, "notify">;
   log: Logger;

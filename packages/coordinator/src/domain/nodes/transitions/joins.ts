@@ -16,7 +16,8 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   if (node?.state !== "waiting") return;
   const token = d.vault.token();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
-  const plan = buildPlan({ spec, node, init, token, registrationAddress: registration });
+  const s3SecretKey = d.vault.s3SecretKey();
+  const plan = buildPlan({ spec, node, init, token, registrationAddress: registration, s3SecretKey });
   const now = d.now();
   store.tx(() => {
     // Taking the lease first: if another server holds it, this throws and nothing is released.
@@ -46,7 +47,7 @@ export function currentPlan(
   d: Pick<TransitionDeps, "vault">,
   node: { plan: string | null },
 ): NodePlan | null {
-  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token());
+  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token(), d.vault.s3SecretKey());
 }
 
 /**

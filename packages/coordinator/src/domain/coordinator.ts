@@ -14,6 +14,7 @@ import { operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
+import { agentTokenMode, initAgentToken } from "./secrets/agent-token.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
@@ -65,7 +66,18 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   try {
     vault = createVault(opts.stateDir, store.meta);
     clusterSpec = createClusterSpec({ store, vault, changes, log }, opts.spec);
-    transitions = createTransitions({ store, vault, links, changes, log, now, spec: clusterSpec.current });
+    initAgentToken({ store, vault, log });
+    const planAgentToken = () => (agentTokenMode(store.meta) === "enforced" ? vault.agentToken() : null);
+    transitions = createTransitions({
+      store,
+      vault,
+      links,
+      changes,
+      log,
+      now,
+      spec: clusterSpec.current,
+      planAgentToken,
+    });
     transitions.recoverAfterRestart();
   } catch (err) {
     store.close();
@@ -105,7 +117,12 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   });
   const joinTokens = createJoinTokens({ store, now });
   const enrolment = createEnrolment({ store, joinTokens, transitions });
-  const queries = createQueries({ store, monitor, spec });
+  const queries = createQueries({
+    store,
+    monitor,
+    spec,
+    agentTokenLegacy: () => agentTokenMode(store.meta) === "legacy",
+  });
   const eventWaiters = createEventWaiters(store.events.latestSeq());
   store.events.onAppend(eventWaiters.notify);
   let closed = false;

@@ -1,4 +1,5 @@
 import {
+  agentCredential,
   type ClusterSpec,
   type InstallSpec,
   type NodePlan,
@@ -29,6 +30,8 @@ export interface BuildPlanInput {
   token: string | null;
   /** Null for the init server, which registers with nobody. */
   registrationAddress: string | null;
+  /** The agent-token password; null in a legacy cluster (domain/secrets/agent-token.ts). */
+  agentToken?: string | null;
   /** The S3 secret key from the vault, for servers when spec.backup.s3 is set. */
   s3SecretKey?: string | null;
 }
@@ -49,7 +52,9 @@ export function installSpecFor(spec: ClusterSpec, role: Role): InstallSpec {
 export const serviceFor = (role: Role) => (role === "server" ? "rke2-server" : "rke2-agent");
 
 export function buildPlan(input: BuildPlanInput): NodePlan {
-  const { spec, node, init, token, registrationAddress, s3SecretKey = null } = input;
+  const { spec, node, init, token, registrationAddress } = input;
+  const agentToken = input.agentToken ?? null;
+  const s3SecretKey = input.s3SecretKey ?? null;
   const install = installSpecFor(spec, node.role);
   const body: PlanBody = {
     node: node.name,
@@ -62,6 +67,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       init,
       token,
       registrationAddress: init ? null : registrationAddress,
+      agentToken,
       s3SecretKey,
     }),
     manifests: [],
@@ -76,33 +82,69 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
   return sealPlan(body);
 }
 
-/** The plan as stored: config.token and the S3 secret removed. Its checksum still covers them. */
-export function planForStorage(plan: NodePlan): string {
-  const { token: _token, [S3_SECRET_KEY]: _s3, ...config } = plan.config;
-  return JSON.stringify({ ...plan, config });
+/**
+ * Which secrets a stored plan had, so they go back in as they were: `token` is the cluster token or
+ * the agent credential made from the agent token; `agentToken`: a server's `agent-token`. A row
+ * stored before the agent token existed has no marker and held the cluster token.
+ */
+interface StoredSecrets {
+  token: "cluster" | "agent" | null;
+  agentToken: boolean;
+  /** A server plan that uploads snapshots carried the S3 secret key (spec.backup.s3). */
+  s3SecretKey?: boolean;
+}
+const SECRETS_FIELD = "$secrets";
+
+/** The plan as stored: config.token, config["agent-token"] and the S3 secret key removed. Its checksum still covers them. */
+export function planForStorage(plan: NodePlan, agentToken: string | null = null): string {
+  const { token, "agent-token": agent, [S3_SECRET_KEY]: s3, ...config } = plan.config;
+  const isAgentCredential =
+    plan.role === "agent" && agentToken !== null && typeof token === "string" && token.endsWith(agentToken);
+  const secrets: StoredSecrets = {
+    token: token === undefined ? null : isAgentCredential ? "agent" : "cluster",
+    agentToken: agent !== undefined,
+    s3SecretKey: s3 !== undefined,
+  };
+  return JSON.stringify({ ...plan, config, [SECRETS_FIELD]: secrets });
 }
 
 /**
- * The stored plan with the token put back. Every plan carries the token except one whose init server
- * captures it. Throws if the result does not match the stored checksum (a different token, or a
- * corrupted row): sending it would make the agent re-run a plan it may already have applied.
+ * The stored plan with its secrets put back. Throws if the result does not match the stored checksum
+ * (a different token, or a corrupted row): sending it would make the agent re-run a plan it may
+ * already have applied.
  */
 export function planFromStorage(
   stored: string,
   token: string | null,
+  agentToken: string | null = null,
   s3SecretKey: string | null = null,
 ): NodePlan {
-  const plan = NodePlanSchema.parse(JSON.parse(stored));
-  if (!plan.captureToken) {
+  const { [SECRETS_FIELD]: marker, ...raw } = JSON.parse(stored) as Record<string, unknown>;
+  const plan = NodePlanSchema.parse(raw);
+  const secrets: StoredSecrets = (marker as StoredSecrets | undefined) ?? {
+    token: plan.captureToken ? null : "cluster",
+    agentToken: false,
+  };
+  const config = { ...plan.config };
+  if (secrets.token !== null) {
     if (token === null) throw new Error(`plan for ${plan.node} needs the cluster token, but none is known`);
-    plan.config = { ...plan.config, token };
+    if (secrets.token === "agent") {
+      if (agentToken === null)
+        throw new Error(`plan for ${plan.node} needs the agent token, but none is known`);
+      config["token"] = agentCredential(token, agentToken);
+    } else config["token"] = token;
   }
-  // A server plan that uploads snapshots to S3 carried the secret key; the vault has it.
-  if (plan.config["etcd-s3"] === true) {
+  if (secrets.agentToken) {
+    if (agentToken === null)
+      throw new Error(`plan for ${plan.node} needs the agent token, but none is known`);
+    config["agent-token"] = agentToken;
+  }
+  if (secrets.s3SecretKey) {
     if (s3SecretKey === null)
       throw new Error(`plan for ${plan.node} needs the S3 secret key, but none is known`);
-    plan.config = { ...plan.config, [S3_SECRET_KEY]: s3SecretKey };
+    config[S3_SECRET_KEY] = s3SecretKey;
   }
+  plan.config = config;
   if (planChecksum(plan) !== plan.checksum)
     throw new Error(`stored plan for ${plan.node} does not match its checksum`);
   return plan;

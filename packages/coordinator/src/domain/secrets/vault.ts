@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateRke2Password } from "@muster/shared";
 import type { MetaRepo } from "../../store/meta-repo.ts";
 
 // The RKE2 cluster token at rest (docs/architecture.md, invariant 5): AES-256-GCM, sealed with a key that lives in its own
@@ -9,7 +10,8 @@ import type { MetaRepo } from "../../store/meta-repo.ts";
 // transaction. The clear token exists only in memory and in plans sent to authenticated nodes.
 export const VAULT_KEY_FILE = "vault.key";
 const AAD = Buffer.from("muster rke2-token v1");
-/** The S3 secret key is sealed the same way, bound to its own name so the two never swap. */
+// Its own associated data: a sealed agent token pasted into the token's slot does not decrypt.
+const AGENT_AAD = Buffer.from("muster rke2-agent-token v1");
 const S3_AAD = Buffer.from("muster s3-secret-key v1");
 
 export interface Vault {
@@ -17,6 +19,10 @@ export interface Vault {
   token(): string | null;
   /** Stores the token; call inside the transaction that records why it is now known. */
   store(token: string): void;
+  /** The agent-token password (docs/rke2-behaviour.md#agent-token), or null before one exists. */
+  agentToken(): string | null;
+  /** The agent-token password, generated (32 hex, like RKE2's) and stored when none exists yet. */
+  ensureAgentToken(): string;
   /** The S3 secret key of spec.backup.s3, or null while none is known. */
   s3SecretKey(): string | null;
   /** Stores the S3 secret key; call inside the transaction that stores the spec. */
@@ -59,48 +65,62 @@ export function unseal(key: Buffer, sealed: string, aad: Buffer = AAD): string {
  * (docs/architecture.md, invariant 5).
  */
 export function scrub(
-  vault: Pick<Vault, "token"> & Partial<Pick<Vault, "s3SecretKey">>,
+  vault: Pick<Vault, "token"> & Partial<Pick<Vault, "agentToken" | "s3SecretKey">>,
   text: string,
 ): string {
   let out = text;
   const s3 = vault.s3SecretKey?.() ?? null;
   if (s3 && s3.length >= 8) out = out.split(s3).join("[redacted]");
-  const token = vault.token();
-  if (!token) return out;
-  const password = token.includes(":") ? token.slice(token.lastIndexOf(":") + 1) : token;
-  out = out.split(token).join("[redacted]");
-  if (password.length >= 8) out = out.split(password).join("[redacted]");
+  for (const token of [vault.token(), vault.agentToken?.() ?? null]) {
+    if (!token) continue;
+    const password = token.includes(":") ? token.slice(token.lastIndexOf(":") + 1) : token;
+    out = out.split(token).join("[redacted]");
+    if (password.length >= 8) out = out.split(password).join("[redacted]");
+  }
   return out;
 }
 
 export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set">): Vault {
   const key = loadVaultKey(stateDir);
-  const token = sealedValue(key, meta, "rke2-token", AAD, "cluster token");
-  const s3 = sealedValue(key, meta, "s3-secret-key", S3_AAD, "S3 secret key");
-  token.get(); // fail at startup, not mid-join, when the key does not match
-  s3.get();
+  const token = sealedSlot(key, meta, "rke2-token", AAD, "cluster token");
+  const agent = sealedSlot(key, meta, "rke2-agent-token", AGENT_AAD, "agent token");
+  const s3 = sealedSlot(key, meta, "s3-secret-key", S3_AAD, "S3 secret key");
+  // fail at startup, not mid-join, when the key does not match
+  token.read();
+  agent.read();
+  s3.read();
   return {
-    token: token.get,
-    store: token.set,
-    s3SecretKey: s3.get,
-    storeS3SecretKey: s3.set,
+    token: token.read,
+    store: token.write,
+    agentToken: agent.read,
+    ensureAgentToken() {
+      const known = agent.read();
+      if (known !== null) return known;
+      const fresh = generateRke2Password();
+      agent.write(fresh);
+      return fresh;
+    },
+    s3SecretKey: s3.read,
+    storeS3SecretKey: s3.write,
   };
 }
 
-/** One sealed secret in the meta table. */
-function sealedValue(
+/**
+ * One sealed value in the meta table, read through (cached by ciphertext) so a rolled-back write
+ * leaves no trace in memory.
+ */
+function sealedSlot(
   key: Buffer,
   meta: Pick<MetaRepo, "get" | "set">,
-  name: "rke2-token" | "s3-secret-key",
+  slot: "rke2-token" | "rke2-agent-token" | "s3-secret-key",
   aad: Buffer,
   what: string,
 ) {
-  // Read through the meta table (cached by ciphertext) so a rolled-back set() leaves no trace.
   let lastSealed: string | null = null;
   let cached: string | null = null;
   return {
-    get: (): string | null => {
-      const sealed = meta.get(name);
+    read(): string | null {
+      const sealed = meta.get(slot);
       if (sealed === null) return null;
       if (sealed !== lastSealed) {
         try {
@@ -114,8 +134,8 @@ function sealedValue(
       }
       return cached;
     },
-    set: (value: string): void => {
-      meta.set(name, seal(key, value, aad));
+    write(value: string): void {
+      meta.set(slot, seal(key, value, aad));
     },
   };
 }

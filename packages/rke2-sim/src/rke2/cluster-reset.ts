@@ -11,8 +11,10 @@ import type { Knobs } from "./env.ts";
 import { etcdDir, isInitialised, peerURLFor, startEtcd, waitHealthy } from "./etcd-process.ts";
 import { FatalError, log } from "./log.ts";
 
+// RKE2 prints `${datadir}` literally (k3s's message), so the placeholder is part of the text.
 export const RESET_MESSAGE =
   "Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. " +
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: RKE2's literal text
   "Backup and delete ${datadir}/server/db on each peer etcd server and rejoin the nodes";
 
 export async function runClusterReset(

@@ -37,6 +37,8 @@ t.test("up 3+1, exec, partition and heal, kill, add, stop, down", { skip }, asyn
     ],
   );
   t.equal(info.registrationAddress, info.nodes[0]!.address, "registration node: the init server's IP");
+  const init = (await nodes(info.env)).filter((n) => n.init).map((n) => n.name);
+  t.same(init, ["server-1"], "server-1 is the init server");
   t.match(info.coordinator, { url: /^https:\/\/127\.0\.0\.1:\d+$/, pin: /^sha256\/\// });
   t.equal(fs.statSync(info.coordinator.adminTokenFile).mode & 0o777, 0o600, "admin token file is 0600");
   t.match(fs.readFileSync(info.coordinator.caFile, "utf8"), /BEGIN CERTIFICATE/);

@@ -57,7 +57,9 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
 export async function nodes(env: Record<string, string>) {
   const r = await muster(env, ["nodes", "-o", "json"]);
   if (r.exitCode !== 0) throw new Error(`muster nodes: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { nodes: { name: string; state: string; connected: boolean }[] }).nodes;
+  return (
+    JSON.parse(r.stdout) as { nodes: { name: string; state: string; connected: boolean; init: boolean }[] }
+  ).nodes;
 }
 
 /** Every trace of lab `id` visible from outside. */

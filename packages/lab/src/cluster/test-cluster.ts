@@ -1,7 +1,8 @@
 // An end-to-end test cluster: a world (nodes as namespaces), a local mirror of the RKE2 installer and
 // the simulator's air-gap artifacts, the real coordinator, and nodes enrolled by running the real
 // curl-bash one-liner inside their namespace. Production code runs unchanged inside.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { writeSystemctlWrapper } from "@muster/rke2-sim";
@@ -47,10 +48,18 @@ export class TestCluster {
   /** The mirror serving install.sh and (under /rke2) the air-gap artifacts, in the coordinator machine. */
   readonly mirrorUrl: string;
   #watch: ReturnType<WorldNode["spawn"]> | null = null;
+  /** Holds the systemctl wrapper bound into the nodes; outside the checkout so runs leave it clean. */
+  readonly #wrapperDir: string;
   #watchOut = "";
 
-  private constructor(world: World, opts: ClusterOptions, coordinator: CoordinatorProcess) {
+  private constructor(
+    world: World,
+    opts: ClusterOptions,
+    coordinator: CoordinatorProcess,
+    wrapperDir: string,
+  ) {
     this.world = world;
+    this.#wrapperDir = wrapperDir;
     this.servers = world.nodes.filter((n) => n.name.startsWith("server"));
     this.agents = world.nodes.filter((n) => n.name.startsWith("agent"));
     this.coordinator = coordinator;
@@ -63,10 +72,14 @@ export class TestCluster {
       ...Array.from({ length: opts.servers }, (_, i) => `server-${i + 1}`),
       ...Array.from({ length: opts.agents }, (_, i) => `agent-${i + 1}`),
     ];
-    const systemctl = await writeSystemctlWrapper(path.join(REPO, ".state", `systemctl-${process.pid}`));
+    const wrapperDir = await mkdtemp(path.join(tmpdir(), "muster-e2e-systemctl-"));
+    const systemctl = await writeSystemctlWrapper(path.join(wrapperDir, "systemctl"));
     const upOpts: UpOptions = { nodes: names.map((name) => ({ name })), systemctl };
     if (opts.subnetIndex !== undefined) upOpts.subnetIndex = opts.subnetIndex;
-    const world = await up(upOpts);
+    const world = await up(upOpts).catch(async (err) => {
+      await rm(wrapperDir, { recursive: true, force: true });
+      throw err;
+    });
     try {
       const c = world.coordinator;
       const mirrorUrl = `http://${c.ip}:${MIRROR_PORT}`;
@@ -84,9 +97,10 @@ export class TestCluster {
       for (const n of world.nodes) await writeSimDefaults(n, durations);
       const coordinator = new CoordinatorProcess(c);
       if (opts.coordinator !== false) await coordinator.start();
-      return new TestCluster(world, opts, coordinator);
+      return new TestCluster(world, opts, coordinator, wrapperDir);
     } catch (err) {
       await world.down();
+      await rm(wrapperDir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -239,6 +253,7 @@ export class TestCluster {
     this.#watch?.kill("SIGTERM");
     await this.coordinator.stop().catch(() => {});
     await this.world.down();
+    await rm(this.#wrapperDir, { recursive: true, force: true });
   }
 }
 

@@ -36,7 +36,7 @@ const VERBS: Record<string, Verb> = {
       registration: {
         type: "string",
         value: "MODE",
-        help: "node: the init server's IP (default until the VIP work lands); lb: a haproxy node; vip: a kube-vip VIP",
+        help: "node: the init server's IP (default for now: vip is not yet verified in the lab); lb: a haproxy node; vip: a kube-vip VIP",
       },
       "init-seconds": {
         type: "string",

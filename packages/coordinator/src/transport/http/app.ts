@@ -6,7 +6,8 @@ import pkg from "../../../package.json" with { type: "json" };
 import type { CoordinatorService } from "../../domain/service.ts";
 import { AgentHub, type HubOptions } from "../agent-channel/hub.ts";
 import { AgentSocket } from "../agent-channel/protocol.ts";
-import { artifactsRoutes } from "../delivery/artifacts-routes.ts";
+import { artifactsRoutes, imagesRoutes } from "../delivery/artifacts-routes.ts";
+import type { ImageDir } from "../delivery/images.ts";
 import { auditHook } from "./audit.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
@@ -43,6 +44,8 @@ export interface BuildAppOptions {
   bootstrapScript?: () => string;
   /** Directory of agent bundles + SHA256SUMS served under /v1/artifacts/ (air-gap: nodes need nothing else). */
   artifactsDir?: string;
+  /** Air-gap image tarballs (kube-vip) served under /v1/artifacts/images/. */
+  images?: ImageDir;
   /** The built web console (dist/console) served at /; absent: GET / answers 503. */
   consoleDir?: string;
   /** Serve HTTPS with this cert (main.ts); tests leave it out and use inject. */
@@ -127,6 +130,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   openRoutes(app, opts.service, opts.bootstrapScript);
   readinessRoutes(app);
   if (opts.artifactsDir) await app.register(artifactsRoutes, { dir: opts.artifactsDir });
+  if (opts.images) await app.register(imagesRoutes, { images: opts.images });
   await app.register(consoleRoutes, opts.consoleDir ? { dir: opts.consoleDir } : {});
   app.route({
     method: "GET",

@@ -146,6 +146,19 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   },
   {
     method: "GET",
+    path: "/v1/artifacts/images/:file",
+    tag: "open",
+    auth: "open",
+    summary: "An air-gap image tarball (kube-vip) for the nodes",
+    params: FileParamsSchema,
+    responses: {
+      200: { description: "the tarball", contentType: "application/octet-stream" },
+      304: { description: "If-None-Match matched" },
+      404: json("no such image", ErrorBodySchema),
+    },
+  },
+  {
+    method: "GET",
     path: "/v1/agent",
     tag: "open",
     auth: "open",

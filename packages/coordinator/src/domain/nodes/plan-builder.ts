@@ -2,11 +2,16 @@ import {
   agentCredential,
   type ClusterSpec,
   type InstallSpec,
+  KUBE_VIP_MANIFEST,
+  kubeVipImageFile,
+  type Manifest,
   type NodePlan,
   NodePlanSchema,
   type PlanBody,
+  type PlanImage,
   planChecksum,
   type Role,
+  renderKubeVipManifest,
   renderRke2Config,
   S3_SECRET_KEY,
   sealPlan,
@@ -32,8 +37,30 @@ export interface BuildPlanInput {
   registrationAddress: string | null;
   /** The agent-token password; null in a legacy cluster (domain/secrets/agent-token.ts). */
   agentToken?: string | null;
+  /** sha256 of an image tarball the coordinator serves under /v1/artifacts/images/, or null. */
+  imageSha256?: (file: string) => string | null;
   /** The S3 secret key from the vault, for servers when spec.backup.s3 is set. */
   s3SecretKey?: string | null;
+}
+
+/**
+ * What a server needs to run kube-vip: its manifest (every server gets the same file, so the VIP can
+ * move to any of them and any server's deploy controller keeps the DaemonSet) and, when the
+ * coordinator has it, the image tarball (air-gap). Without the tarball the image comes from the
+ * node's registry configuration (registries.yaml).
+ */
+export function kubeVipParts(
+  spec: ClusterSpec,
+  role: Role,
+  imageSha256: (file: string) => string | null = () => null,
+): { manifests: Manifest[]; images: PlanImage[] } {
+  if (!spec.vip || role !== "server") return { manifests: [], images: [] };
+  const file = kubeVipImageFile(spec.vip);
+  const sha256 = imageSha256(file);
+  return {
+    manifests: [{ name: KUBE_VIP_MANIFEST, content: renderKubeVipManifest(spec.vip) }],
+    images: sha256 ? [{ file, sha256 }] : [],
+  };
 }
 
 /** How a node of this role installs RKE2 (also sent ahead of its turn: install.prepare). */
@@ -56,6 +83,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
   const agentToken = input.agentToken ?? null;
   const s3SecretKey = input.s3SecretKey ?? null;
   const install = installSpecFor(spec, node.role);
+  const vip = kubeVipParts(spec, node.role, input.imageSha256);
   const body: PlanBody = {
     node: node.name,
     role: node.role,
@@ -70,7 +98,8 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       agentToken,
       s3SecretKey,
     }),
-    manifests: [],
+    manifests: vip.manifests,
+    ...(vip.images.length > 0 ? { images: vip.images } : {}),
     service: serviceFor(node.role),
     readiness: {
       registrationAddress: init ? null : registrationAddress,

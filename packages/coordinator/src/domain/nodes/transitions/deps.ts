@@ -30,4 +30,6 @@ export interface TransitionDeps {
   log: Logger;
   now(): number;
   spec(): ClusterSpec;
+  /** sha256 of an image tarball the coordinator serves (plans of servers name kube-vip's). */
+  imageSha256?: (file: string) => string | null;
 }

@@ -25,6 +25,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
     token,
     registrationAddress: registration,
     agentToken,
+    ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
     s3SecretKey,
   });
   const now = d.now();

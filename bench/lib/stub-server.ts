@@ -129,6 +129,7 @@ const service: CoordinatorService = {
     throw new MusterError("NOT_FOUND", `node ${name} does not exist`);
   },
   getPlan: () => ({ steps: [] }),
+  getWhatIf: () => ({ servers: [], warnings: [] }),
   listEvents: (after, limit) => {
     const page = events.slice(after, after + limit);
     return { events: page, next: page.at(-1)?.seq ?? after };

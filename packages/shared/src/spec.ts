@@ -96,8 +96,15 @@ export const ClusterSpecSchema = z.strictObject({
       ignore: [],
     }),
   timeouts: z
-    .strictObject({ serverJoin: seconds.default(900), agentJoin: seconds.default(600) })
-    .default({ serverJoin: 900, agentJoin: 600 }),
+    .strictObject({
+      serverJoin: seconds.default(900),
+      agentJoin: seconds.default(600),
+      /** An agent link with no frame for this long is dead (agents send a heartbeat every third of it). */
+      heartbeat: z.number().int().min(2).max(3600).default(10),
+      /** A joined node whose agent is gone and whose Node is not Ready this long becomes `lost`. */
+      nodeLost: seconds.default(60),
+    })
+    .default({ serverJoin: 900, agentJoin: 600, heartbeat: 10, nodeLost: 60 }),
 });
 
 export type ClusterSpec = z.output<typeof ClusterSpecSchema>;

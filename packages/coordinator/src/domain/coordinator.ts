@@ -131,6 +131,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       return queries.node(name);
     },
     getPlan: sequencer.preview,
+    getWhatIf: queries.whatIf,
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
     listOperations: () => operations.list().map(operationView),

@@ -13,6 +13,7 @@ import type {
   OperationView,
   PlanView,
   publicSpec,
+  WhatIfView,
 } from "@muster/shared";
 import type { WaitOutcome } from "./events/event-waiters.ts";
 
@@ -55,6 +56,8 @@ export interface CoordinatorService {
   getNode(name: string): NodeView;
   retryNode(name: string): NodeView;
   getPlan(): PlanView;
+  /** For each etcd voting server: would losing it now keep quorum, and the tolerance left. */
+  getWhatIf(): WhatIfView;
   listEvents(after: number, limit: number): EventsPage;
   /**
    * Resolves once an event newer than `after` is in the log (at once if there is one), after `ms`,

@@ -12,7 +12,7 @@ export const NODE_STATES = [
   "joining",
   "joined",
   "failed",
-  // Day two (docs/reference.md#what-if): the agent gone and the RKE2 Node not Ready past
+  // Day two (docs/reference.md#node-loss): the agent gone and the RKE2 Node not Ready past
   // timeouts.nodeLost; being removed by an operation; removed (its name may be enrolled again).
   "lost",
   "removing",

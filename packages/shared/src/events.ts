@@ -12,6 +12,10 @@ export const EVENT_TYPES = [
   "node.join.succeeded",
   "node.join.failed",
   "node.retry",
+  "node.lost",
+  "node.recovered",
+  "node.removed",
+  "node.rejoin.cleanup",
   "cluster.token.captured",
   "cluster.token.refused",
   "cluster.spec.updated",
@@ -22,6 +26,7 @@ export const EVENT_TYPES = [
   "operation.step",
   "operation.succeeded",
   "operation.failed",
+  "cluster.audit",
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

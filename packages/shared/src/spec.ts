@@ -100,7 +100,7 @@ export const ClusterSpecSchema = z.strictObject({
       serverJoin: seconds.default(900),
       agentJoin: seconds.default(600),
       /** An agent link with no frame for this long is dead (agents send a heartbeat every third of it). */
-      heartbeat: z.number().int().min(2).max(3600).default(10),
+      heartbeat: z.number().int().min(4).max(3600).default(10),
       /** A joined node whose agent is gone and whose Node is not Ready this long becomes `lost`. */
       nodeLost: seconds.default(60),
     })

@@ -7,6 +7,7 @@ import { createEventWaiters } from "./events/event-waiters.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
+import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
 import { createOperationRunner } from "./operations/runner.ts";
@@ -31,8 +32,10 @@ export interface CoordinatorOptions {
   now?: () => number;
   /** Probes the registration address (adapters/registration-probe.ts; tests pass a stand-in). */
   registrationProbe: RegistrationProbeFactory;
-  /** Told to agents in the welcome frame; default 15. */
+  /** Told to agents in the welcome frame; default: a third of the spec's timeouts.heartbeat, less 1 s. */
   heartbeatSeconds?: number;
+  /** Period of the node-loss check; default 1000 ms. */
+  lossCheckMs?: number;
   /** Period of the planning pass that fires join timeouts; default 1000 ms. */
   tickMs?: number;
   /** Registration probe periods while a node waits on it / otherwise; default 3000 / 30000 ms. */
@@ -45,6 +48,8 @@ export interface Coordinator extends CoordinatorService {
   readonly heartbeatSeconds: number;
   /** One planning pass now, actions applied; returns the plan view it produced. */
   tick(): PlanView;
+  /** One node-loss check now (tests). */
+  checkLoss(): Promise<void>;
   /** Plans, probes the registration address now, and plans again (tests; a fresh `muster status`). */
   settle(): Promise<void>;
   /** Planning passes run and actions applied so far, and how long the last pass took. */
@@ -92,6 +97,15 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     definitions: operationDefinitions({ store, tasks, log, now, spec }),
     onChanged: changes.notify,
   });
+  const lossWatch = createLossWatch({
+    store,
+    tasks,
+    transitions,
+    log: log.child({ component: "node-loss" }),
+    now,
+    spec,
+  });
+  let lossTimer: NodeJS.Timeout | undefined;
   const handleFrame = createFrameHandler({
     store,
     vault,
@@ -111,7 +125,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   let closed = false;
 
   return {
-    heartbeatSeconds: opts.heartbeatSeconds ?? 15,
+    // The hub drops a link after three missed heartbeats, checked every second: within the spec's
+    // timeouts.heartbeat (docs/reference.md#node-loss).
+    heartbeatSeconds: opts.heartbeatSeconds ?? Math.max(1, Math.floor((spec().timeouts.heartbeat - 1) / 3)),
+    checkLoss: lossWatch.check,
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
     attach(node, link, appliedChecksum) {
@@ -156,12 +173,15 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       if (closed) return;
       sequencer.start(opts.tickMs ?? 1000);
       operations.start();
+      lossTimer = setInterval(() => void lossWatch.check(), opts.lossCheckMs ?? 1000);
+      lossTimer.unref();
     },
     async close() {
       if (closed) return;
       closed = true;
       eventWaiters.close();
       sequencer.stop();
+      clearInterval(lossTimer);
       await operations.close();
       tasks.closeAll("coordinator shutting down");
       monitor.stop();

@@ -130,6 +130,9 @@ const service: CoordinatorService = {
   },
   getPlan: () => ({ steps: [] }),
   getWhatIf: () => ({ servers: [], warnings: [] }),
+  removeNode: () => {
+    throw new Error("not in the stub");
+  },
   listEvents: (after, limit) => {
     const page = events.slice(after, after + limit);
     return { events: page, next: page.at(-1)?.seq ?? after };

@@ -12,7 +12,7 @@ import { ApiError } from "./client.ts";
 import type { Command, CommandContext } from "./commands.ts";
 import { table } from "./format.ts";
 
-// Day-two subcommands: `muster whatif` and `muster remove` (docs/reference.md#what-if). They
+// Day-two subcommands: `muster whatif` and `muster remove` (docs/reference.md#removing-a-node). They
 // are handed the shared helpers of commands.ts, which lists them, so neither module imports the
 // other's values.
 

@@ -22,6 +22,8 @@ export interface SimCluster {
   log: string[];
   /** Nodes whose tasks get no answer. */
   silent: Set<string>;
+  /** "node kind" whose tasks get no answer (a step in progress when the coordinator dies). */
+  holdKinds: Set<string>;
   /** "node kind" -> the message the task fails with. */
   failures: Map<string, string>;
   /** Tasks held unanswered because their node is silent. */
@@ -37,6 +39,7 @@ export function newSim(): SimCluster {
     rke2: new Map(),
     log: [],
     silent: new Set(),
+    holdKinds: new Set(),
     failures: new Map(),
     held: [],
   };
@@ -141,7 +144,7 @@ export class SimLink extends FakeLink {
   override send(frame: CoordinatorFrame): void {
     super.send(frame);
     if (frame.type !== "task.run") return;
-    if (this.sim.silent.has(this.node)) {
+    if (this.sim.silent.has(this.node) || this.sim.holdKinds.has(`${this.node} ${frame.task.kind}`)) {
       this.sim.held.push({ node: this.node, id: frame.id, task: frame.task });
       return;
     }

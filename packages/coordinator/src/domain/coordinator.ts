@@ -10,8 +10,9 @@ import { createLinks } from "./nodes/links.ts";
 import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
+import { createRemovals } from "./operations/removal-request.ts";
 import { createOperationRunner } from "./operations/runner.ts";
-import { operationView } from "./operations/views.ts";
+import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
@@ -94,9 +95,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     store,
     log: log.child({ component: "operations" }),
     now,
-    definitions: operationDefinitions({ store, tasks, log, now, spec }),
+    definitions: operationDefinitions({ store, tasks, log, now, spec, disconnect: links.disconnect }),
     onChanged: changes.notify,
   });
+  const removals = createRemovals({ store, runner: operations, now });
   const lossWatch = createLossWatch({
     store,
     tasks,
@@ -152,6 +154,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
     listOperations: () => operations.list().map(operationView),
+    removeNode: (name, force, requestedBy) =>
+      operationAccepted(removals.remove(name, force, requestedBy ?? null)),
     getOperation(id) {
       const op = operations.get(id);
       if (!op) throw new OperationNotFound(id);

@@ -10,6 +10,7 @@ import type {
   HelloFrame,
   JoinTokenInfo,
   NodeView,
+  OperationAccepted,
   OperationView,
   PlanView,
   publicSpec,
@@ -65,6 +66,11 @@ export interface CoordinatorService {
    * The long-poll of GET /v1/events: the caller then reads the page with listEvents.
    */
   waitForEvents(after: number, ms: number, signal?: AbortSignal): Promise<WaitOutcome>;
+  /**
+   * Starts removing a node (docs/reference.md#removing-a-node): NOT_FOUND, CONFLICT (already removed,
+   * unreachable without `force`, the last server), OPERATION_IN_FLIGHT or QUORUM_GUARD.
+   */
+  removeNode(name: string, force: boolean, requestedBy?: string): OperationAccepted;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

@@ -18,6 +18,9 @@ export const EVENT_TYPES = [
   "node.rejoin.cleanup",
   "cluster.token.captured",
   "cluster.token.refused",
+  "cluster.agent-token.legacy",
+  "node.approval.pending",
+  "node.approved",
   "cluster.spec.updated",
   "join-token.created",
   "join-token.revoked",
@@ -27,6 +30,8 @@ export const EVENT_TYPES = [
   "operation.succeeded",
   "operation.failed",
   "cluster.audit",
+  // An admin API call that changed something (or was refused): what, by whom, from where (audit).
+  "admin.action",
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

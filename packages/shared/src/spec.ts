@@ -68,11 +68,61 @@ export const Rke2SettingsSchema = z
     path: ["artifactPath"],
   });
 
+/**
+ * kube-vip as muster deploys it (docs/architecture.md#the-registration-address-kube-vip): a pinned
+ * version, the image it comes as, and the leader-election timings (client-go's rule: duration >
+ * renew deadline > retry period). 5/3/1 s is kube-vip's own default.
+ */
+export const DEFAULT_KUBE_VIP_VERSION = "v0.9.2";
+export const DEFAULT_KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip";
+const kubeVipDefaults = {
+  version: DEFAULT_KUBE_VIP_VERSION,
+  image: DEFAULT_KUBE_VIP_IMAGE,
+  leaseDurationSeconds: 5,
+  renewDeadlineSeconds: 3,
+  retryPeriodSeconds: 1,
+};
+export const KubeVipSettingsSchema = z
+  .strictObject({
+    version: z
+      .string()
+      .regex(/^v\d+\.\d+\.\d+$/, "must look like v0.9.2")
+      .default(kubeVipDefaults.version),
+    /** Image name without the tag (a private registry's copy, for example). */
+    image: z
+      .string()
+      .max(255)
+      .regex(
+        /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/,
+        "must be an image name such as ghcr.io/kube-vip/kube-vip, without a tag",
+      )
+      .default(kubeVipDefaults.image),
+    leaseDurationSeconds: z.number().int().min(2).max(600).default(kubeVipDefaults.leaseDurationSeconds),
+    renewDeadlineSeconds: z.number().int().min(1).max(600).default(kubeVipDefaults.renewDeadlineSeconds),
+    retryPeriodSeconds: z.number().int().min(1).max(600).default(kubeVipDefaults.retryPeriodSeconds),
+  })
+  .refine((k) => k.leaseDurationSeconds > k.renewDeadlineSeconds, {
+    message: "must be longer than renewDeadlineSeconds",
+    path: ["leaseDurationSeconds"],
+  })
+  .refine((k) => k.renewDeadlineSeconds > k.retryPeriodSeconds * 1.2, {
+    message: "must be longer than 1.2 x retryPeriodSeconds (client-go's leader election)",
+    path: ["renewDeadlineSeconds"],
+  });
+
+export const VipSchema = z.strictObject({
+  address: ipv4,
+  /** The same interface name on every server (kube-vip ARP mode). */
+  interface: interfaceName,
+  kubeVip: KubeVipSettingsSchema.default(kubeVipDefaults),
+});
+
 export const ClusterSpecSchema = z.strictObject({
   name: name.default("default"),
-  /** Fixed registration address (LB, DNS or VIP). Unset: the init server's IP. */
+  /** Fixed registration address (LB, DNS or VIP). Unset: the VIP when there is one, else the init server's IP. */
   registrationAddress: hostOrIp.optional(),
-  vip: z.strictObject({ address: ipv4, interface: interfaceName }).optional(),
+  /** A VIP muster runs with kube-vip on the servers. */
+  vip: VipSchema.optional(),
   tlsSan: z.array(hostOrIp).max(64).default([]),
   rke2: Rke2SettingsSchema.default({ channel: "stable", installerUrl: "https://get.rke2.io" }),
   servers: z
@@ -108,6 +158,8 @@ export const ClusterSpecSchema = z.strictObject({
 });
 
 export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
+export type VipSettings = z.output<typeof VipSchema>;
+export type KubeVipSettings = z.output<typeof KubeVipSettingsSchema>;
 export type ClusterSpecInput = z.input<typeof ClusterSpecSchema>;
 export type Role = "server" | "agent";
 export const RoleSchema = z.enum(["server", "agent"]);

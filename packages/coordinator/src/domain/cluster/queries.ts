@@ -24,6 +24,8 @@ export interface QueryDeps {
   spec(): ClusterSpec;
   /** Warnings of the last orphan audit (etcd members with no node behind them), and their count. */
   audit?(): { orphans: number; warnings: string[] };
+  /** True while agents still receive the server token (secrets/agent-token.ts). */
+  agentTokenLegacy?: () => boolean;
 }
 
 export function createQueries(deps: QueryDeps) {
@@ -36,6 +38,7 @@ export function createQueries(deps: QueryDeps) {
         nodes: store.nodes.summaries(),
         lease: store.lease.get(),
         registration: deps.monitor.health(registrationAddress(spec, store.nodes.initNode())),
+        agentTokenLegacy: deps.agentTokenLegacy?.() ?? false,
       });
     },
     nodes: (): NodeView[] => store.nodes.listings().map(nodeView),

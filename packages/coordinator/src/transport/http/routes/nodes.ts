@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { RouteModule } from "./deps.ts";
 import { noBody, noQuery } from "./deps.ts";
 
-const RemoveQuerySchema = z.strictObject({ force: z.enum(["true", "false"]).optional() });
+export const RemoveQuerySchema = z.strictObject({ force: z.enum(["true", "false"]).optional() });
 
 export const nodeRoutes: RouteModule = (app, { service }) => {
   app.get("/v1/nodes", async (req) => {

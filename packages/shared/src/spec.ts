@@ -193,11 +193,18 @@ export const ClusterSpecSchema = z.strictObject({
       agent: { cpus: 2, memoryGiB: 4, diskGiB: 250 },
       ignore: [],
     }),
-  timeouts: z
-    .strictObject({ serverJoin: seconds.default(900), agentJoin: seconds.default(600) })
-    .default({ serverJoin: 900, agentJoin: 600 }),
   /** etcd snapshots RKE2 takes on every server; unset: RKE2's defaults, local only. */
   backup: BackupSettingsSchema.optional(),
+  timeouts: z
+    .strictObject({
+      serverJoin: seconds.default(900),
+      agentJoin: seconds.default(600),
+      /** An agent link with no frame for this long is dead (agents send a heartbeat every third of it). */
+      heartbeat: z.number().int().min(4).max(3600).default(10),
+      /** A joined node whose agent is gone and whose Node is not Ready this long becomes `lost`. */
+      nodeLost: seconds.default(60),
+    })
+    .default({ serverJoin: 900, agentJoin: 600, heartbeat: 10, nodeLost: 60 }),
 });
 
 export type ClusterSpec = z.output<typeof ClusterSpecSchema>;

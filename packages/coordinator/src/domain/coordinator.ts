@@ -147,6 +147,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       transitions.retry(name);
       return queries.node(name);
     },
+    approveNode(name) {
+      transitions.approve(name);
+      return queries.node(name);
+    },
     getPlan: sequencer.preview,
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
@@ -156,7 +160,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       if (!op) throw new OperationNotFound(id);
       return operationView(op);
     },
-    createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
+    createJoinToken: (body) =>
+      joinTokens.create(body.role, body.ttlSeconds, { replace: body.replace, maxUses: body.maxUses }),
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
     revokeJoinToken: (id) => joinTokens.revoke(id),

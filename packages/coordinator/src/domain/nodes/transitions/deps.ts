@@ -18,6 +18,7 @@ export interface TransitionStore extends Pick<Store, "tx" | "afterCommit"> {
   lease: Pick<Store["lease"], "get" | "take" | "release">;
   events: Pick<Store["events"], "append">;
   tokens: Pick<Store["tokens"], "countUse">;
+  claims: Pick<Store["claims"], "get" | "put" | "approve" | "delete">;
 }
 
 export interface TransitionDeps {

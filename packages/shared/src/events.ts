@@ -25,6 +25,8 @@ export const EVENT_TYPES = [
   "operation.step",
   "operation.succeeded",
   "operation.failed",
+  // An admin API call that changed something (or was refused): what, by whom, from where (audit).
+  "admin.action",
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

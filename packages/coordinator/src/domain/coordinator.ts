@@ -165,6 +165,16 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
     revokeJoinToken: (id) => joinTokens.revoke(id),
+    getLease() {
+      const lease = store.lease.current();
+      if (!lease) return null;
+      return lease.kind === "operation"
+        ? { kind: "operation", node: lease.node, operationId: lease.operationId, since: lease.since }
+        : { kind: "server-join", node: lease.node, since: lease.since };
+    },
+    recordAdminAction(message, node) {
+      store.tx(() => store.events.append("admin.action", node ?? null, message));
+    },
 
     tick: () => ({ steps: sequencer.tick().steps }),
     planningStats: sequencer.stats,

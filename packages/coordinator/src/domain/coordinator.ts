@@ -16,6 +16,7 @@ import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
 import { agentTokenMode, initAgentToken } from "./secrets/agent-token.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
+import { migratePlanChecksums } from "./secrets/plan-checksums.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
 import { createTaskDispatcher } from "./tasks/dispatcher.ts";
@@ -67,6 +68,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     vault = createVault(opts.stateDir, store.meta);
     clusterSpec = createClusterSpec({ store, vault, changes, log }, opts.spec);
     initAgentToken({ store, vault, log });
+    migratePlanChecksums({ store, vault, log });
     const planAgentToken = () => (agentTokenMode(store.meta) === "enforced" ? vault.agentToken() : null);
     transitions = createTransitions({
       store,

@@ -2,7 +2,7 @@ import type { Db } from "./db.ts";
 
 // Small key/value facts about the cluster: the stored spec (without its token) and the sealed
 // cluster and agent tokens, and whether this cluster's servers carry the agent token.
-export type MetaKey = "spec" | "rke2-token" | "rke2-agent-token" | "agent-token-mode";
+export type MetaKey = "spec" | "rke2-token" | "rke2-agent-token" | "agent-token-mode" | "plan-checksum";
 
 export function createMetaRepo(db: Db) {
   const get = db.sql.prepare("SELECT value FROM meta WHERE key = ?");

@@ -6,6 +6,7 @@ import {
   NodePlanSchema,
   type PlanBody,
   planChecksum,
+  planSecrets,
   type Role,
   renderRke2Config,
   sealPlan,
@@ -31,6 +32,17 @@ export interface BuildPlanInput {
   registrationAddress: string | null;
   /** The agent-token password; null in a legacy cluster (domain/secrets/agent-token.ts). */
   agentToken?: string | null;
+  /** Keyed digest of the plan's secrets (Vault.digestSecrets): the checksum covers it, not them. */
+  digest: SecretsDigest;
+}
+
+export type SecretsDigest = (secrets: Record<string, string>) => string;
+
+/** Seals a plan: its secrets digest (when it has secrets), then its checksum over the rest. */
+export function sealWithDigest(body: PlanBody, digest: SecretsDigest): NodePlan {
+  const { secretsDigest: _old, ...rest } = body;
+  const secrets = planSecrets(rest.config);
+  return sealPlan(Object.keys(secrets).length > 0 ? { ...rest, secretsDigest: digest(secrets) } : rest);
 }
 
 /** How a node of this role installs RKE2 (also sent ahead of its turn: install.prepare). */
@@ -74,7 +86,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
     // The init server captures the token RKE2 generates, unless the spec supplied one.
     captureToken: init && token === null,
   };
-  return sealPlan(body);
+  return sealWithDigest(body, input.digest);
 }
 
 /**
@@ -102,14 +114,25 @@ export function planForStorage(plan: NodePlan, agentToken: string | null = null)
 
 /**
  * The stored plan with its secrets put back. Throws if the result does not match the stored checksum
- * (a different token, or a corrupted row): sending it would make the agent re-run a plan it may
- * already have applied.
+ * or secrets digest (a different token, or a corrupted row): sending it would make the agent re-run a
+ * plan it may already have applied.
  */
 export function planFromStorage(
   stored: string,
   token: string | null,
-  agentToken: string | null = null,
+  agentToken: string | null,
+  digest: SecretsDigest,
 ): NodePlan {
+  const plan = withSecrets(stored, token, agentToken);
+  const secrets = planSecrets(plan.config);
+  const expected = Object.keys(secrets).length > 0 ? digest(secrets) : undefined;
+  if (expected !== plan.secretsDigest || planChecksum(plan) !== plan.checksum)
+    throw new Error(`stored plan for ${plan.node} does not match its checksum`);
+  return plan;
+}
+
+/** The stored plan with its secrets put back, not verified (the checksum migration reads old rows). */
+export function withSecrets(stored: string, token: string | null, agentToken: string | null): NodePlan {
   const { [SECRETS_FIELD]: marker, ...raw } = JSON.parse(stored) as Record<string, unknown>;
   const plan = NodePlanSchema.parse(raw);
   const secrets: StoredSecrets = (marker as StoredSecrets | undefined) ?? {
@@ -131,7 +154,5 @@ export function planFromStorage(
     config["agent-token"] = agentToken;
   }
   plan.config = config;
-  if (planChecksum(plan) !== plan.checksum)
-    throw new Error(`stored plan for ${plan.node} does not match its checksum`);
   return plan;
 }

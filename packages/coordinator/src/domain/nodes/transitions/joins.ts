@@ -17,7 +17,15 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   const token = d.vault.token();
   const agentToken = d.planAgentToken();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
-  const plan = buildPlan({ spec, node, init, token, registrationAddress: registration, agentToken });
+  const plan = buildPlan({
+    spec,
+    node,
+    init,
+    token,
+    registrationAddress: registration,
+    agentToken,
+    digest: d.vault.digestSecrets,
+  });
   const now = d.now();
   store.tx(() => {
     // Taking the lease first: if another server holds it, this throws and nothing is released.
@@ -47,7 +55,9 @@ export function currentPlan(
   d: Pick<TransitionDeps, "vault">,
   node: { plan: string | null },
 ): NodePlan | null {
-  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token(), d.vault.agentToken());
+  return node.plan === null
+    ? null
+    : planFromStorage(node.plan, d.vault.token(), d.vault.agentToken(), d.vault.digestSecrets);
 }
 
 /**

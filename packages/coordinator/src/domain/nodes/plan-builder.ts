@@ -10,6 +10,7 @@ import {
   type PlanBody,
   type PlanImage,
   planChecksum,
+  planSecrets,
   type Role,
   renderKubeVipManifest,
   renderRke2Config,
@@ -41,6 +42,17 @@ export interface BuildPlanInput {
   imageSha256?: (file: string) => string | null;
   /** The S3 secret key from the vault, for servers when spec.backup.s3 is set. */
   s3SecretKey?: string | null;
+  /** Keyed digest of the plan's secrets (Vault.digestSecrets): the checksum covers it, not them. */
+  digest: SecretsDigest;
+}
+
+export type SecretsDigest = (secrets: Record<string, string>) => string;
+
+/** Seals a plan: its secrets digest (when it has secrets), then its checksum over the rest. */
+export function sealWithDigest(body: PlanBody, digest: SecretsDigest): NodePlan {
+  const { secretsDigest: _old, ...rest } = body;
+  const secrets = planSecrets(rest.config);
+  return sealPlan(Object.keys(secrets).length > 0 ? { ...rest, secretsDigest: digest(secrets) } : rest);
 }
 
 /**
@@ -108,7 +120,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
     // The init server captures the token RKE2 generates, unless the spec supplied one.
     captureToken: init && token === null,
   };
-  return sealPlan(body);
+  return sealWithDigest(body, input.digest);
 }
 
 /**
@@ -139,13 +151,29 @@ export function planForStorage(plan: NodePlan, agentToken: string | null = null)
 
 /**
  * The stored plan with its secrets put back. Throws if the result does not match the stored checksum
- * (a different token, or a corrupted row): sending it would make the agent re-run a plan it may
- * already have applied.
+ * or secrets digest (a different token, or a corrupted row): sending it would make the agent re-run a
+ * plan it may already have applied.
  */
 export function planFromStorage(
   stored: string,
   token: string | null,
-  agentToken: string | null = null,
+  agentToken: string | null,
+  digest: SecretsDigest,
+  s3SecretKey: string | null = null,
+): NodePlan {
+  const plan = withSecrets(stored, token, agentToken, s3SecretKey);
+  const secrets = planSecrets(plan.config);
+  const expected = Object.keys(secrets).length > 0 ? digest(secrets) : undefined;
+  if (expected !== plan.secretsDigest || planChecksum(plan) !== plan.checksum)
+    throw new Error(`stored plan for ${plan.node} does not match its checksum`);
+  return plan;
+}
+
+/** The stored plan with its secrets put back, not verified (the checksum migration reads old rows). */
+export function withSecrets(
+  stored: string,
+  token: string | null,
+  agentToken: string | null,
   s3SecretKey: string | null = null,
 ): NodePlan {
   const { [SECRETS_FIELD]: marker, ...raw } = JSON.parse(stored) as Record<string, unknown>;
@@ -174,7 +202,5 @@ export function planFromStorage(
     config[S3_SECRET_KEY] = s3SecretKey;
   }
   plan.config = config;
-  if (planChecksum(plan) !== plan.checksum)
-    throw new Error(`stored plan for ${plan.node} does not match its checksum`);
   return plan;
 }

@@ -324,6 +324,21 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     },
   },
   {
+    method: "POST",
+    path: "/v1/nodes/:name/approve",
+    tag: "nodes",
+    auth: "admin",
+    summary: "Lets the machine waiting to take over this node's identity do so",
+    description:
+      "Consent to re-enrol (docs/reference.md#consent-to-re-enrol): a machine that enrolled with a join token and this node's machine id takes over on its next hello.",
+    params: NodeNameParamSchema,
+    responses: {
+      200: json("the node, its claim approved", NodeViewSchema),
+      404: json("unknown node", ErrorBodySchema),
+      409: json("no machine is waiting to take over the node", ErrorBodySchema),
+    },
+  },
+  {
     method: "GET",
     path: "/v1/plan",
     tag: "nodes",

@@ -27,6 +27,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
     agentToken,
     ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
     s3SecretKey,
+    digest: d.vault.digestSecrets,
   });
   const now = d.now();
   store.tx(() => {
@@ -59,7 +60,13 @@ export function currentPlan(
 ): NodePlan | null {
   return node.plan === null
     ? null
-    : planFromStorage(node.plan, d.vault.token(), d.vault.agentToken(), d.vault.s3SecretKey());
+    : planFromStorage(
+        node.plan,
+        d.vault.token(),
+        d.vault.agentToken(),
+        d.vault.digestSecrets,
+        d.vault.s3SecretKey(),
+      );
 }
 
 /**

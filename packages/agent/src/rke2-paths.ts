@@ -7,6 +7,8 @@ export const RKE2_CONFIG_FILE = `${RKE2_CONFIG_DIR}/config.yaml`;
 export const RKE2_DROPIN_DIR = `${RKE2_CONFIG_DIR}/config.yaml.d`;
 export const RKE2_DATA_DIR = "/var/lib/rancher/rke2";
 export const RKE2_MANIFESTS_DIR = `${RKE2_DATA_DIR}/server/manifests`;
+/** Image tarballs containerd imports when RKE2 starts (air-gap). */
+export const RKE2_IMAGES_DIR = `${RKE2_DATA_DIR}/agent/images`;
 export const RKE2_TOKEN_FILE = `${RKE2_DATA_DIR}/server/token`;
 export const RKE2_SERVER_DB = `${RKE2_DATA_DIR}/server/db`;
 /** Client certificates for probes when the apiserver refuses anonymous /readyz. */

@@ -7,6 +7,7 @@ export * from "./events.ts";
 export * from "./facts.ts";
 export * from "./frames.ts";
 export * from "./join-token.ts";
+export * from "./kube-vip.ts";
 export * from "./logger.ts";
 export * from "./net.ts";
 export * from "./operations.ts";

@@ -11,6 +11,16 @@ export const ManifestSchema = z.strictObject({
   content: z.string().max(1_000_000),
 });
 
+/**
+ * An image tarball the agent places in RKE2's agent images dir (imported by containerd at start), so
+ * a node needs no registry for it (air-gap). Downloaded from the coordinator's
+ * /v1/artifacts/images/<file>; its integrity comes from the sha256 in this (authenticated) plan.
+ */
+export const PlanImageSchema = z.strictObject({
+  file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/, "must be a plain file name"),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 export const InstallSpecSchema = z.strictObject({
   installerUrl: z.string().max(2048),
   type: z.enum(["server", "agent"]),
@@ -28,6 +38,8 @@ export const PlanBodySchema = z.strictObject({
   /** The contents of /etc/rancher/rke2/config.yaml. Holds the token: never log it. */
   config: z.record(z.string(), z.unknown()),
   manifests: z.array(ManifestSchema).max(64).default([]),
+  /** Absent when there is none (plans stored before images existed keep their checksum). */
+  images: z.array(PlanImageSchema).max(16).optional(),
   service: z.enum(["rke2-server", "rke2-agent"]),
   readiness: z.strictObject({
     /** host:port-less address whose 9345 and 6443 must answer (joiners); null for the init server. */
@@ -43,6 +55,7 @@ export type PlanBody = z.output<typeof PlanBodySchema>;
 export type NodePlan = z.output<typeof NodePlanSchema>;
 export type InstallSpec = z.output<typeof InstallSpecSchema>;
 export type Manifest = z.output<typeof ManifestSchema>;
+export type PlanImage = z.output<typeof PlanImageSchema>;
 
 export function planChecksum(body: PlanBody): string {
   const { checksum: _ignored, ...rest } = body as PlanBody & { checksum?: string };

@@ -27,7 +27,10 @@ export function createHttp(): Http {
     async download(url, destPath, opts = {}) {
       let current = url;
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const res = await request(current, { timeoutMs: opts.timeoutMs ?? 60_000 });
+        const res = await request(current, {
+          timeoutMs: opts.timeoutMs ?? 60_000,
+          ...(opts.insecure ? { insecure: true } : {}),
+        });
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();

@@ -122,7 +122,8 @@ export interface Http {
   download(
     url: string,
     destPath: string,
-    opts?: { timeoutMs?: number; mode?: number },
+    /** insecure: skip TLS verification; only for a file whose sha256 the caller checks after. */
+    opts?: { timeoutMs?: number; mode?: number; insecure?: boolean },
   ): Promise<{ status: number }>;
 }
 

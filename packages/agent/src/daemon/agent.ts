@@ -262,6 +262,7 @@ export class Agent extends EventEmitter {
         signal: this.abort.signal,
         arch: this.opts.arch ?? rke2Arch(process.arch),
         pollMs: this.opts.pollMs ?? 3000,
+        coordinatorUrl: this.config.coordinatorUrl,
         scratch: {},
       },
       this.opts.phases,

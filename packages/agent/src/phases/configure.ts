@@ -1,12 +1,13 @@
 import { parse, stringify } from "yaml";
 import type { Files } from "../adapters/types.ts";
 import { RKE2_CONFIG_DIR, RKE2_CONFIG_FILE, RKE2_DROPIN_DIR, RKE2_MANIFESTS_DIR } from "../rke2-paths.ts";
+import { placeImages } from "./images.ts";
 import { type Phase, PhaseError } from "./types.ts";
 
 // configure: /etc/rancher/rke2/config.yaml from plan.config, written atomically with mode 0600 (it
 // holds the token). RKE2 merges config.yaml.d/*.yaml after it, last value wins: operator drop-ins
 // are kept, but one that sets a key muster owns would silently override the plan, so it fails here.
-export const OWNED_KEYS = ["server", "token", "node-name", "node-ip"];
+export const OWNED_KEYS = ["server", "token", "node-name", "node-ip", "agent-token"];
 const HEADER = "# Written by muster from the node plan. Put local additions in config.yaml.d/*.yaml.\n";
 
 export function renderConfigYaml(config: Record<string, unknown>): string {
@@ -65,11 +66,13 @@ export const configurePhase: Phase = {
         if (await writeIfChanged(files, `${RKE2_MANIFESTS_DIR}/${m.name}`, m.content)) manifests++;
       }
     }
+    const images = ctx.plan.role === "server" ? await placeImages(ctx) : "";
     const dropins = (await files.readdir(RKE2_DROPIN_DIR)).filter((n) => /\.ya?ml$/.test(n));
     const parts = [`${RKE2_CONFIG_FILE} ${configChanged ? "written" : "unchanged"}`];
     if (dropins.length > 0) parts.push(`kept drop-ins: ${dropins.join(", ")}`);
     if (ctx.plan.role === "server" && ctx.plan.manifests.length > 0)
       parts.push(`${ctx.plan.manifests.length} manifest(s), ${manifests} updated`);
+    if (images) parts.push(images);
     return parts.join("; ");
   },
 };

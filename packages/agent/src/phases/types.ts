@@ -16,6 +16,8 @@ export interface PhaseContext {
   arch: string;
   /** Poll interval of wait-ready (tests shorten it). */
   pollMs: number;
+  /** The coordinator's URL (air-gap images are fetched from its /v1/artifacts/images/). */
+  coordinatorUrl?: string;
   /** What earlier phases of this run found out, e.g. whether config.yaml changed. */
   scratch: { configChanged?: boolean };
 }

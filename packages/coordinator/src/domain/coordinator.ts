@@ -14,6 +14,8 @@ import { operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
+import { createVipWatch } from "./registration/vip-watch.ts";
+import { agentTokenMode, initAgentToken } from "./secrets/agent-token.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
@@ -39,6 +41,10 @@ export interface CoordinatorOptions {
   registrationPollMs?: { waiting: number; idle: number };
   /** Spacing and size of planning passes (sequencer.ts). */
   planning?: PlanningOptions;
+  /** VIP observation periods while a joiner waits on it / otherwise; default 2000 / 15000 ms. */
+  vipPollMs?: { fastMs?: number; slowMs?: number };
+  /** sha256 of an air-gap image tarball the coordinator serves (kube-vip's), or null when it has none. */
+  imageSha256?: (file: string) => string | null;
 }
 
 export interface Coordinator extends CoordinatorService {
@@ -49,6 +55,20 @@ export interface Coordinator extends CoordinatorService {
   settle(): Promise<void>;
   /** Planning passes run and actions applied so far, and how long the last pass took. */
   planningStats(): PlanningStats;
+}
+
+/** Which node a MAC on the VIP interface belongs to, from the servers' facts. */
+function macOwner(store: ReturnType<typeof openStore>, spec: () => ClusterSpec) {
+  return (mac: string): string | null => {
+    const iface = spec().vip?.interface;
+    if (!iface) return null;
+    for (const n of store.nodes.summaries()) {
+      if (n.role !== "server") continue;
+      const fact = store.nodes.get(n.name)?.facts.interfaces.find((i) => i.name === iface);
+      if (fact?.mac.toLowerCase() === mac.toLowerCase()) return n.name;
+    }
+    return null;
+  };
 }
 
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
@@ -65,7 +85,19 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   try {
     vault = createVault(opts.stateDir, store.meta);
     clusterSpec = createClusterSpec({ store, vault, changes, log }, opts.spec);
-    transitions = createTransitions({ store, vault, links, changes, log, now, spec: clusterSpec.current });
+    initAgentToken({ store, vault, log });
+    const planAgentToken = () => (agentTokenMode(store.meta) === "enforced" ? vault.agentToken() : null);
+    transitions = createTransitions({
+      store,
+      vault,
+      links,
+      changes,
+      log,
+      now,
+      spec: clusterSpec.current,
+      planAgentToken,
+      ...(opts.imageSha256 ? { imageSha256: opts.imageSha256 } : {}),
+    });
     transitions.recoverAfterRestart();
   } catch (err) {
     store.close();
@@ -80,11 +112,18 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     fastMs: opts.registrationPollMs?.waiting,
     slowMs: opts.registrationPollMs?.idle,
   });
+  const tasks = createTaskDispatcher({ send: links.send, log: log.child({ component: "tasks" }) });
+  const vipWatch = createVipWatch({
+    tasks,
+    logger: log.child({ component: "vip" }),
+    onChange: changes.notify,
+    nameOfMac: macOwner(store, spec),
+    ...opts.vipPollMs,
+  });
   const sequencer = createSequencer(
-    { store, vault, monitor, transitions, changes, links, log, now, spec },
+    { store, vault, monitor, vipWatch, transitions, changes, links, log, now, spec },
     opts.planning,
   );
-  const tasks = createTaskDispatcher({ send: links.send, log: log.child({ component: "tasks" }) });
   const operations = createOperationRunner({
     store,
     log: log.child({ component: "operations" }),
@@ -105,7 +144,12 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   });
   const joinTokens = createJoinTokens({ store, now });
   const enrolment = createEnrolment({ store, joinTokens, transitions });
-  const queries = createQueries({ store, monitor, spec });
+  const queries = createQueries({
+    store,
+    monitor,
+    spec,
+    agentTokenLegacy: () => agentTokenMode(store.meta) === "legacy",
+  });
   const eventWaiters = createEventWaiters(store.events.latestSeq());
   store.events.onAppend(eventWaiters.notify);
   let closed = false;
@@ -143,6 +187,16 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
     revokeJoinToken: (id) => joinTokens.revoke(id),
+    getLease() {
+      const lease = store.lease.current();
+      if (!lease) return null;
+      return lease.kind === "operation"
+        ? { kind: "operation", node: lease.node, operationId: lease.operationId, since: lease.since }
+        : { kind: "server-join", node: lease.node, since: lease.since };
+    },
+    recordAdminAction(message, node) {
+      store.tx(() => store.events.append("admin.action", node ?? null, message));
+    },
 
     tick: () => ({ steps: sequencer.tick().steps }),
     planningStats: sequencer.stats,
@@ -164,6 +218,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       await operations.close();
       tasks.closeAll("coordinator shutting down");
       monitor.stop();
+      vipWatch.stop();
       store.close();
     },
   };

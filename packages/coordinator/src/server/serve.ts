@@ -1,13 +1,15 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
+import path from "node:path";
 import type { Logger } from "@muster/shared";
 import { createRegistrationProbe } from "../adapters/registration-probe.ts";
 import { createCoordinator } from "../domain/coordinator.ts";
 import type { CoordinatorService } from "../domain/service.ts";
 import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/delivery/artifacts.ts";
+import { createImageDir, IMAGES_SUBDIR } from "../transport/delivery/images.ts";
 import { buildApp, type MusterApp } from "../transport/http/app.ts";
 import { defaultConsoleDir } from "../transport/http/routes/console.ts";
-import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { loadOrCreateAdminToken, loadOrCreateMetricsToken } from "./admin-token.ts";
 import { loadClusterConfig } from "./config-file.ts";
 import { loadOrCreateTls } from "./tls.ts";
 
@@ -70,6 +72,8 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
       `admin token file ${admin.path} was missing: a new admin token was written there; the old one no longer works`,
     );
 
+  const metricsToken = await loadOrCreateMetricsToken(opts.stateDir);
+
   const advertiseHost = opts.advertiseUrl
     ? new URL(opts.advertiseUrl).hostname.replace(/^\[|\]$/g, "")
     : isWildcard(opts.host)
@@ -84,8 +88,10 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
   log.info({ tls: tls.action }, `TLS certificate ${tls.action}`);
 
   // A spec from --config replaces the stored one if the domain allows the change; else start fails.
+  const images = createImageDir(path.join(opts.stateDir, IMAGES_SUBDIR));
   const service = createCoordinator({
     stateDir: opts.stateDir,
+    imageSha256: images.sha256,
     logger: log,
     registrationProbe: (token) => createRegistrationProbe({ token, logger: log }),
     ...(spec ? { spec } : {}),
@@ -102,8 +108,10 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
       publicUrl: () => url,
       pin: tls.pin,
       adminTokenHash: admin.hash,
+      metricsTokenHash: metricsToken.hash,
       https: { cert: tls.cert, key: tls.key },
       artifactsDir,
+      images,
       consoleDir: opts.consoleDir ?? defaultConsoleDir(),
       bootstrapScript:
         opts.bootstrapScript ??

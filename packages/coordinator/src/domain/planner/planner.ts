@@ -1,4 +1,5 @@
 import type { ClusterSpec, NodeState, PlanStep, PlanView, Role } from "@muster/shared";
+import type { VipVerdict } from "../registration/vip-verdict.ts";
 import { reasons, type Step } from "./reasons.ts";
 
 // The pure planner: (spec, nodes, lease, now, registration health, token known) -> actions, and a
@@ -43,6 +44,11 @@ export interface PlannerInput {
   operation?: OperationSnapshot | null;
   now: number;
   registrationHealthy: boolean;
+  /**
+   * When the registration address is muster's VIP: what peers see answering ARP for it. Joiners go
+   * only when exactly one machine does (invariant 12). Absent or null: no VIP to verify.
+   */
+  vip?: VipVerdict | null;
   tokenKnown: boolean;
 }
 
@@ -79,9 +85,9 @@ export function registrationAddressOf(
   return registrationAddress(spec, nodes.find((n) => n.init) ?? null);
 }
 
-/** The address joiners register with: the spec's, or else the init server's. */
+/** The address joiners register with: the spec's, else the VIP muster runs, else the init server's. */
 export function registrationAddress(spec: ClusterSpec, init: Pick<NodeSnapshot, "address"> | null) {
-  return spec.registrationAddress ?? init?.address ?? null;
+  return spec.registrationAddress ?? spec.vip?.address ?? init?.address ?? null;
 }
 
 export function plan(input: PlannerInput): PlannerOutput {
@@ -130,6 +136,15 @@ export function plan(input: PlannerInput): PlannerOutput {
     }
   };
 
+  /** The gate before any joiner: the address answers on 9345/6443 and, for a VIP, one machine holds it. */
+  const vip = input.vip ?? null;
+  const registrationBlocker = (): Step | null => {
+    const isVip = vip !== null && spec.vip?.address === registration;
+    if (!input.registrationHealthy) return reasons.waitingForRegistration(registration, isVip);
+    if (vip !== null && vip.state !== "one") return reasons.waitingForVipArp(vip.detail);
+    return null;
+  };
+
   const operation = input.operation ?? null;
   const serverBlocker = (n: NodeSnapshot): Step | null => {
     if (!n.connected) return reasons.waitingForReconnect();
@@ -141,7 +156,8 @@ export function plan(input: PlannerInput): PlannerOutput {
     const initStep = initBlocker();
     if (initStep) return initStep;
     if (failedServer) return reasons.joinFailed(failedServer.name, "server", failedServer.message);
-    if (!input.registrationHealthy) return reasons.waitingForRegistration(registration);
+    const regStep = registrationBlocker();
+    if (regStep) return regStep;
     if (serverInFlight !== null) return reasons.waitingForServerJoin(serverInFlight);
     return null;
   };
@@ -150,7 +166,8 @@ export function plan(input: PlannerInput): PlannerOutput {
     if (!n.connected) return reasons.waitingForReconnect();
     const initStep = initBlocker();
     if (initStep) return initStep;
-    if (!input.registrationHealthy) return reasons.waitingForRegistration(registration);
+    const regStep = registrationBlocker();
+    if (regStep) return regStep;
     const limit = spec.agents.concurrency;
     if (agentsJoining >= limit) return reasons.waitingForAgentSlot(agentsJoining, limit);
     return null;

@@ -6,6 +6,8 @@ export type Step = Pick<PlanStep, "status" | "reason">;
 
 /** Reasons that start with this wait on the registration address (the monitor polls faster then). */
 export const REGISTRATION_WAIT = "waiting for the registration address";
+/** Reasons that start with this wait on peers seeing exactly one machine answer ARP for the VIP. */
+export const VIP_ARP_WAIT = "waiting for exactly one machine to answer ARP for the VIP";
 
 const waiting = (reason: string): Step => ({ status: "waiting", reason });
 const blocked = (reason: string): Step => ({ status: "blocked", reason });
@@ -31,12 +33,13 @@ export const reasons = {
   waitingForInitChecks: (init: string) =>
     waiting(`waiting for init server ${init} to pass its checks and join`),
   waitingForToken: (init: string) => waiting(`waiting for the cluster token from init server ${init}`),
-  waitingForRegistration: (address: string | null) =>
+  waitingForRegistration: (address: string | null, isVip = false) =>
     waiting(
       address === null
         ? `${REGISTRATION_WAIT} to be known`
-        : `${REGISTRATION_WAIT} ${address} to answer on 9345 and 6443`,
+        : `${REGISTRATION_WAIT} ${address}${isVip ? " (the VIP, run by kube-vip)" : ""} to answer on 9345 and 6443`,
     ),
+  waitingForVipArp: (detail: string) => waiting(`${VIP_ARP_WAIT}: ${detail}`),
   waitingForServerJoin: (holder: string) =>
     waiting(`waiting for server ${holder} to finish joining (etcd allows one learner at a time)`),
   waitingForOperation: (type: string, id: string, node: string | null) =>

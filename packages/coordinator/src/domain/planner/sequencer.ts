@@ -5,6 +5,7 @@ import type { Changes } from "../changes.ts";
 import type { AgentLinks } from "../nodes/links.ts";
 import { checksContext, type PassChecksContext, type Transitions } from "../nodes/transitions/index.ts";
 import type { RegistrationMonitor } from "../registration/monitor.ts";
+import type { VipTarget, VipWatch } from "../registration/vip-watch.ts";
 import type { Vault } from "../secrets/vault.ts";
 import { createPassPacer } from "./pass-pacer.ts";
 import {
@@ -14,7 +15,7 @@ import {
   plan,
   registrationAddress,
 } from "./planner.ts";
-import { REGISTRATION_WAIT } from "./reasons.ts";
+import { REGISTRATION_WAIT, VIP_ARP_WAIT } from "./reasons.ts";
 
 // The thin driver around the pure planner: snapshot the nodes (from the store's in-memory summaries,
 // never by reading the table), plan, apply the actions through the transitions. Changes ask for a
@@ -29,9 +30,12 @@ export interface SequencerDeps {
     lease: Pick<Store["lease"], "get" | "current">;
     operations: Pick<Store["operations"], "get">;
   };
-  vault: Pick<Vault, "token">;
+  vault: Pick<Vault, "token" | "s3SecretKey">;
   monitor: Pick<RegistrationMonitor, "health" | "watch">;
-  transitions: Pick<Transitions, "requestChecks" | "releasePlan" | "failJoin">;
+  /** Peers' view of the VIP (absent: joiners are not gated on ARP, e.g. in unit tests). */
+  vipWatch?: Pick<VipWatch, "verdict" | "watch">;
+  transitions: Pick<Transitions, "requestChecks" | "releasePlan" | "failJoin"> &
+    Partial<Pick<Transitions, "checksContext">>;
   changes: Pick<Changes, "subscribe">;
   links: Pick<AgentLinks, "flushHeartbeats">;
   log: Logger;
@@ -60,8 +64,29 @@ export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {})
   let stopped = false;
   const stats: PlanningStats = { passes: 0, actions: 0, lastPassMs: 0 };
 
+  /** The VIP muster runs, when it is the registration address; else null (nothing to verify). */
+  function vipAddress(spec: ClusterSpec): string | null {
+    const vip = spec.vip;
+    if (!vip || !deps.vipWatch) return null;
+    return registrationAddress(spec, store.nodes.initNode()) === vip.address ? vip.address : null;
+  }
+
+  /** Connected servers first (peers of the holder), then connected agents when too few servers are. */
+  function vipTarget(spec: ClusterSpec, nodes: PlannerInput["nodes"]): VipTarget | null {
+    const address = vipAddress(spec);
+    if (address === null || !spec.vip) return null;
+    const servers = nodes.filter((n) => n.connected && n.role === "server").map((n) => n.name);
+    const agents = servers.length >= 2 ? [] : nodes.filter((n) => n.connected && n.role === "agent");
+    return {
+      address,
+      interface: spec.vip.interface,
+      observers: [...servers, ...agents.slice(0, 2).map((n) => n.name)],
+    };
+  }
+
   function plannerInput(): PlannerInput {
     const spec = deps.spec();
+    const vip = vipAddress(spec);
     const lease = store.lease.current();
     const op = lease?.kind === "operation" ? store.operations.get(lease.operationId) : null;
     return {
@@ -74,6 +99,7 @@ export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {})
           : null,
       now: deps.now(),
       registrationHealthy: monitor.health(registrationAddress(spec, store.nodes.initNode())) === "healthy",
+      vip: vip === null ? null : (deps.vipWatch?.verdict(vip) ?? null),
       tokenKnown: deps.vault.token() !== null,
     };
   }
@@ -101,7 +127,8 @@ export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {})
     if (actions.length === 0) return;
     let checks: PassChecksContext | null = null;
     const checksOnce = () => {
-      checks ??= checksContext(input.spec, input.nodes);
+      checks ??=
+        transitions.checksContext?.(input.spec, input.nodes) ?? checksContext(input.spec, input.nodes);
       return checks;
     };
     const durability = actions.every((a) => a.type === "request-checks") ? "relaxed" : durable;
@@ -115,10 +142,15 @@ export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {})
     const init = store.nodes.initNode();
     if (init?.state !== "joined" || !input.tokenKnown) {
       monitor.watch(null, false);
+      deps.vipWatch?.watch(null, false);
       return;
     }
     const waiting = out.steps.some((s) => s.reason.startsWith(REGISTRATION_WAIT));
     monitor.watch(registrationAddress(input.spec, init), waiting);
+    const vipWaiting = out.steps.some(
+      (s) => s.reason.startsWith(VIP_ARP_WAIT) || s.reason.startsWith(REGISTRATION_WAIT),
+    );
+    deps.vipWatch?.watch(vipTarget(input.spec, input.nodes), vipWaiting);
   }
 
   /**

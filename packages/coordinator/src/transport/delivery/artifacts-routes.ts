@@ -4,6 +4,7 @@ import path from "node:path";
 import { ArtifactMissing, ArtifactNotFound, type MusterError } from "@muster/shared";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { artifactsCache } from "./artifacts.ts";
+import type { ImageDir } from "./images.ts";
 
 // GET /v1/artifacts/:file - the agent bundles the bootstrap script downloads before it has any
 // credential. Open on purpose: a bundle is public code plus the Node.js runtime and holds no secret,
@@ -51,6 +52,27 @@ export async function artifactsRoutes(app: FastifyInstance, opts: ArtifactsRoute
       .type(contentType(file));
     if (request.headers["if-none-match"] === etag) return reply.code(304).send();
     reply.header("content-length", size);
+    return reply.send(createReadStream(full));
+  });
+}
+
+/** Air-gap image tarballs (kube-vip) served under /v1/artifacts/images/; open like the bundles. */
+export async function imagesRoutes(app: FastifyInstance, opts: { images: ImageDir }): Promise<void> {
+  const { images } = opts;
+  // Public images (kube-vip's) and no secret: open, as the bundles. Only plain names in the images
+  // directory resolve, so no request reaches a path outside it.
+  app.get<{ Params: { file: string } }>("/v1/artifacts/images/:file", async (request, reply) => {
+    const { file } = request.params;
+    const full = images.resolve(file);
+    const sha256 = full === null ? null : images.sha256(file);
+    if (full === null || sha256 === null) return sendError(reply, new ArtifactNotFound(file));
+    const size = (await stat(full)).size;
+    reply
+      .header("etag", `"${sha256}"`)
+      .header("cache-control", "no-cache")
+      .header("x-content-sha256", sha256)
+      .header("content-length", size)
+      .type("application/x-tar");
     return reply.send(createReadStream(full));
   });
 }

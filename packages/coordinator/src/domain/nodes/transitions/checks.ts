@@ -15,17 +15,38 @@ import type { TransitionDeps } from "./deps.ts";
  * servers (etcd peers, kube-vip) plus a fixed sample of agents still find a node cut off its L2.
  */
 export const PEERS_LIMIT = 256;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** A node's MAC on the VIP interface, from the facts it reported at enrolment. */
+export function vipMacOf(d: Pick<TransitionDeps, "store" | "spec">): (name: string) => string | null {
+  return (name) => {
+    const iface = d.spec().vip?.interface;
+    if (!iface) return null;
+    const mac = d.store.nodes.get(name)?.facts.interfaces.find((i) => i.name === iface)?.mac;
+    return mac ? mac.toLowerCase() : null;
+  };
+}
 
 /** What every checks.run of one planning pass shares, worked out once per pass. */
 export interface PassChecksContext {
   /** Other nodes' addresses: every server first, then agents, at most PEERS_LIMIT. */
   peers(name: string): string[];
   vipInUse: boolean;
+  /** The servers' MACs on the VIP interface (vip-free then tells the cluster's own holder apart). */
+  vipOwners: string[];
 }
 
 type PeerNode = Pick<NodeSummary, "name" | "role" | "state" | "init" | "address">;
 
-export function checksContext(spec: ClusterSpec, nodes: readonly PeerNode[]): PassChecksContext {
+/**
+ * `macOf(name)`: a server's MAC on the VIP interface from its reported facts (null: unknown). Asked
+ * only when the spec has a VIP.
+ */
+export function checksContext(
+  spec: ClusterSpec,
+  nodes: readonly PeerNode[],
+  macOf: (name: string) => string | null = () => null,
+): PassChecksContext {
   const registration = registrationAddress(spec, nodes.find((n) => n.init) ?? null);
   const clusterUp = nodes.some((n) => n.role === "server" && n.state === "joined");
   // Every server, then the earliest agents: PEERS_LIMIT + 1 candidates, so one can be the node itself.
@@ -35,8 +56,12 @@ export function checksContext(spec: ClusterSpec, nodes: readonly PeerNode[]): Pa
     if (n.role === "server") servers.push(n);
     else if (agents.length <= PEERS_LIMIT) agents.push(n);
   const candidates = servers.concat(agents).slice(0, PEERS_LIMIT + 1);
+  const vipOwners = spec.vip
+    ? [...new Set(servers.map((n) => macOf(n.name)).filter((m): m is string => !!m && MAC.test(m)))]
+    : [];
   return {
     vipInUse: clusterUp && spec.vip !== undefined && registration === spec.vip.address,
+    vipOwners: vipOwners.slice(0, 64),
     peers: (name) =>
       candidates
         .filter((n) => n.name !== name)
@@ -52,7 +77,7 @@ export function checksContext(spec: ClusterSpec, nodes: readonly PeerNode[]): Pa
 export function requestChecks(
   d: TransitionDeps,
   name: string,
-  shared = checksContext(d.spec(), d.store.nodes.summaries()),
+  shared = checksContext(d.spec(), d.store.nodes.summaries(), vipMacOf(d)),
 ): void {
   const { store } = d;
   const requestId = randomUUID();
@@ -74,9 +99,10 @@ export function requestChecks(
         role: node.role,
         minimums: spec.checks[node.role],
         ignore: spec.checks.ignore,
-        ...(spec.vip ? { vip: spec.vip } : {}),
+        ...(spec.vip ? { vip: { address: spec.vip.address, interface: spec.vip.interface } } : {}),
         peers: shared.peers(name),
         vipInUse: shared.vipInUse,
+        ...(shared.vipOwners.length > 0 ? { vipOwners: shared.vipOwners } : {}),
       });
     });
   }, "relaxed");

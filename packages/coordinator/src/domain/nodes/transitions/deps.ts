@@ -22,10 +22,14 @@ export interface TransitionStore extends Pick<Store, "tx" | "afterCommit"> {
 
 export interface TransitionDeps {
   store: TransitionStore;
-  vault: Pick<Vault, "token">;
+  vault: Pick<Vault, "token" | "agentToken" | "s3SecretKey">;
+  /** The agent-token password for new plans; null while the cluster is legacy (secrets/agent-token.ts). */
+  planAgentToken(): string | null;
   links: Pick<AgentLinks, "attach" | "detach" | "send" | "takeHeartbeat">;
   changes: Pick<Changes, "notify">;
   log: Logger;
   now(): number;
   spec(): ClusterSpec;
+  /** sha256 of an image tarball the coordinator serves (plans of servers name kube-vip's). */
+  imageSha256?: (file: string) => string | null;
 }

@@ -1,6 +1,13 @@
-import type { CheckResult } from "@muster/shared";
+import type { CheckResult, ClusterSpec } from "@muster/shared";
 import type { AgentLink } from "../../service.ts";
-import { type PassChecksContext, prepare, recordChecks, requestChecks } from "./checks.ts";
+import {
+  checksContext,
+  type PassChecksContext,
+  prepare,
+  recordChecks,
+  requestChecks,
+  vipMacOf,
+} from "./checks.ts";
 import { attach, detach, recoverAfterRestart } from "./connections.ts";
 import type { TransitionDeps } from "./deps.ts";
 import { type Enrolment, enrol } from "./enrol.ts";
@@ -12,7 +19,7 @@ import { currentPlan, failJoin, releasePlan, reportPhase, retry, succeedJoin } f
 // results of the same turn of the event loop, store/db.ts), so an agent never acts on a change that
 // was lost. Changes the planner has not seen notify it after the commit (changes.ts).
 
-export { checksContext, type PassChecksContext, PEERS_LIMIT } from "./checks.ts";
+export { checksContext, type PassChecksContext, PEERS_LIMIT, vipMacOf } from "./checks.ts";
 export type { TransitionDeps, TransitionStore } from "./deps.ts";
 export type { Enrolled, Enrolment } from "./enrol.ts";
 
@@ -24,6 +31,9 @@ export function createTransitions(d: TransitionDeps) {
       attach(d, name, link, appliedChecksum),
     detach: (name: string, link: AgentLink) => detach(d, name, link),
     requestChecks: (name: string, shared?: PassChecksContext) => requestChecks(d, name, shared),
+    /** What the checks.run frames of one pass share, servers' VIP MACs from their facts included. */
+    checksContext: (spec: ClusterSpec, nodes: Parameters<typeof checksContext>[1]) =>
+      checksContext(spec, nodes, vipMacOf(d)),
     recordChecks: (name: string, results: CheckResult[]) => recordChecks(d, name, results),
     prepare: (name: string) => prepare(d, name),
     releasePlan: (name: string, init: boolean) => releasePlan(d, name, init),

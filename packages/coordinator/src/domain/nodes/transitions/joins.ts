@@ -15,8 +15,19 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   const node = store.nodes.summary(name);
   if (node?.state !== "waiting") return;
   const token = d.vault.token();
+  const agentToken = d.planAgentToken();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
-  const plan = buildPlan({ spec, node, init, token, registrationAddress: registration });
+  const s3SecretKey = d.vault.s3SecretKey();
+  const plan = buildPlan({
+    spec,
+    node,
+    init,
+    token,
+    registrationAddress: registration,
+    agentToken,
+    ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
+    s3SecretKey,
+  });
   const now = d.now();
   store.tx(() => {
     // Taking the lease first: if another server holds it, this throws and nothing is released.
@@ -25,7 +36,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
       state: "joining",
       init: init || node.init,
       planChecksum: plan.checksum,
-      plan: planForStorage(plan),
+      plan: planForStorage(plan, agentToken),
       releasedAt: now,
       stateSince: now,
       attempts: node.attempts + 1,
@@ -41,12 +52,14 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   });
 }
 
-/** The node's current plan, rebuilt from storage (the token re-inserted), or null if it has none. */
+/** The node's current plan, rebuilt from storage (the tokens re-inserted), or null if it has none. */
 export function currentPlan(
   d: Pick<TransitionDeps, "vault">,
   node: { plan: string | null },
 ): NodePlan | null {
-  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token());
+  return node.plan === null
+    ? null
+    : planFromStorage(node.plan, d.vault.token(), d.vault.agentToken(), d.vault.s3SecretKey());
 }
 
 /**

@@ -1,36 +1,31 @@
 // An end-to-end test cluster: a world (nodes as namespaces), a local mirror of the RKE2 installer and
 // the simulator's air-gap artifacts, the real coordinator, and nodes enrolled by running the real
 // curl-bash one-liner inside their namespace. Production code runs unchanged inside.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { ApiClient } from "@muster/lab/world/api-client";
-import { firstLine } from "@muster/lab/world/testing";
-import { type UpOptions, up, type World, type WorldNode } from "@muster/lab/world/world";
-import { buildArtifacts, installScriptPath, writeSystemctlWrapper } from "@muster/rke2-sim";
+import { writeSystemctlWrapper } from "@muster/rke2-sim";
 import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
 import { stringify } from "yaml";
+import type { ApiClient } from "../world/api-client.ts";
+import { REPO_ROOT } from "../world/mounts.ts";
+import { firstLine } from "../world/testing.ts";
+import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
 import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
 import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
+import {
+  FAST,
+  MIRROR_DIR,
+  MIRROR_PORT,
+  prepareMirror,
+  type SimDurations,
+  worldSpec,
+  writeSimDefaults,
+} from "./setup.ts";
 
-export const REPO = path.resolve(import.meta.dirname, "../..");
-const MIRROR_PORT = 8080;
-const RKE2_VERSION = "v1.33.5+rke2r1";
-
-export interface SimDurations {
-  initSeconds: number;
-  joinSeconds: number;
-  agentSeconds: number;
-  promoteIntervalSeconds: number;
-}
-
-export const FAST: SimDurations = {
-  initSeconds: 0,
-  joinSeconds: 0,
-  agentSeconds: 0,
-  promoteIntervalSeconds: 1,
-};
+export const REPO = REPO_ROOT;
+export { FAST, type SimDurations } from "./setup.ts";
 
 export interface ClusterOptions {
   servers: number;
@@ -91,25 +86,11 @@ export class TestCluster {
       await prepareMirror(c);
       const mirror = c.spawn(
         process.execPath,
-        ["packages/lab/src/world/mirror-main.ts", "/tmp/mirror", "--listen", `${c.ip}:${MIRROR_PORT}`],
+        ["packages/lab/src/world/mirror-main.ts", MIRROR_DIR, "--listen", `${c.ip}:${MIRROR_PORT}`],
         { cwd: REPO, buffer: false, stderr: "ignore" },
       );
       await firstLine(mirror);
-      const spec = {
-        name: "e2e",
-        rke2: {
-          version: RKE2_VERSION,
-          installerUrl: `${mirrorUrl}/install.sh`,
-          artifactUrl: `${mirrorUrl}/rke2`,
-        },
-        // The world's nodes share this machine's disk and CPUs; the checks still run for real.
-        checks: {
-          server: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
-          agent: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
-        },
-        timeouts: { serverJoin: 300, agentJoin: 300 },
-        ...opts.spec,
-      };
+      const spec = worldSpec("e2e", mirrorUrl, opts.spec);
       await mkdir(c.path("/etc/muster"), { recursive: true });
       await writeFile(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
       const durations = opts.durations ?? FAST;
@@ -242,7 +223,7 @@ export class TestCluster {
     const endpoints = this.servers.map((s) => `http://${s.ip}:2379`).join(",");
     const child = this.world.coordinator.spawn(
       process.execPath,
-      ["test/e2e/etcd-watch-main.ts", endpoints, "200"],
+      ["packages/lab/src/cluster/etcd-watch-main.ts", endpoints, "200"],
       {
         cwd: REPO,
         buffer: false,
@@ -274,26 +255,6 @@ export class TestCluster {
     await this.world.down();
     await rm(this.#wrapperDir, { recursive: true, force: true });
   }
-}
-
-async function prepareMirror(c: WorldNode): Promise<void> {
-  const dir = c.path("/tmp/mirror");
-  await mkdir(path.join(dir, "rke2"), { recursive: true });
-  await copyFile(installScriptPath, path.join(dir, "install.sh"));
-  await buildArtifacts(path.join(dir, "rke2"), { version: RKE2_VERSION });
-}
-
-/** The simulator's durations go where real RKE2 reads its environment: /etc/default/<unit>. */
-async function writeSimDefaults(n: WorldNode, d: SimDurations): Promise<void> {
-  const env = [
-    `RKE2_SIM_INIT_SECONDS=${d.initSeconds}`,
-    `RKE2_SIM_JOIN_SECONDS=${d.joinSeconds}`,
-    `RKE2_SIM_AGENT_SECONDS=${d.agentSeconds}`,
-    `RKE2_SIM_PROMOTE_INTERVAL=${d.promoteIntervalSeconds}`,
-    "",
-  ].join("\n");
-  await mkdir(n.path("/etc/default"), { recursive: true });
-  for (const unit of ["rke2-server", "rke2-agent"]) await writeFile(n.path(`/etc/default/${unit}`), env);
 }
 
 export async function readText(file: string): Promise<string> {

@@ -1,4 +1,10 @@
-import { type ClusterSpec, type Logger, OperationNotFound, type PlanView } from "@muster/shared";
+import {
+  type ClusterSpec,
+  type Logger,
+  NoServerForSnapshot,
+  OperationNotFound,
+  type PlanView,
+} from "@muster/shared";
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
 import { createClusterSpec } from "./cluster/cluster-spec.ts";
@@ -8,9 +14,10 @@ import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
+import { listBackups, snapshotServer } from "./operations/backup.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
 import { createOperationRunner } from "./operations/runner.ts";
-import { operationView } from "./operations/views.ts";
+import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
@@ -177,6 +184,19 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     getPlan: sequencer.preview,
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
+    startBackup(body, requestedBy) {
+      const node = snapshotServer(queries.nodes());
+      if (!node) throw new NoServerForSnapshot();
+      const op = operations.submit({
+        type: "backup",
+        node: null,
+        params: body,
+        steps: [{ name: `snapshot on ${node}`, kind: "snapshot-save", args: { node, ...body } }],
+        requestedBy: requestedBy ?? null,
+      });
+      return operationAccepted(op);
+    },
+    listBackups: () => listBackups(tasks, queries.nodes()),
     listOperations: () => operations.list().map(operationView),
     getOperation(id) {
       const op = operations.get(id);

@@ -1,15 +1,18 @@
 import type {
   AgentFrame,
+  BackupList,
   ClusterSpec,
   ClusterSpecInput,
   ClusterView,
   CoordinatorFrame,
+  CreateBackupBody,
   CreateJoinTokenBody,
   EnrolFrame,
   EventsPage,
   HelloFrame,
   JoinTokenInfo,
   NodeView,
+  OperationAccepted,
   OperationView,
   PlanView,
   publicSpec,
@@ -70,6 +73,10 @@ export interface CoordinatorService {
    * The long-poll of GET /v1/events: the caller then reads the page with listEvents.
    */
   waitForEvents(after: number, ms: number, signal?: AbortSignal): Promise<WaitOutcome>;
+  /** An on-demand etcd snapshot on one joined, connected server: a backup operation. */
+  startBackup(body: CreateBackupBody, requestedBy?: string): OperationAccepted;
+  /** The snapshots every joined server lists (local and S3). */
+  listBackups(): Promise<BackupList>;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

@@ -1,6 +1,7 @@
 import type { ClusterSpec, Logger } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import type { TaskDispatcher } from "../tasks/dispatcher.ts";
+import { backupDefinition } from "./backup.ts";
 import type { OperationDefinition } from "./types.ts";
 
 // Every operation type the coordinator can run, with what their steps need. Each type lives in a
@@ -13,6 +14,6 @@ export interface OperationDeps {
   spec(): ClusterSpec;
 }
 
-export function operationDefinitions(_deps: OperationDeps): OperationDefinition[] {
-  return [];
+export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {
+  return [backupDefinition(deps)];
 }

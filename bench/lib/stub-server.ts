@@ -143,6 +143,10 @@ const service: CoordinatorService = {
   // The bench never long-polls: answer at once.
   waitForEvents: async (after) => (events.length > after ? "event" : "timeout"),
   listOperations: () => [],
+  startBackup: () => {
+    throw new Error("the bench stub takes no snapshots");
+  },
+  listBackups: async () => ({ backups: [] }),
   getLease: () => null,
   recordAdminAction: () => {},
   getOperation: (id) => {

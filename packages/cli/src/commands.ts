@@ -1,12 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  BackupListSchema,
   ClusterViewSchema,
   EventsPageSchema,
   JoinTokenCreatedSchema,
   MAX_JOIN_TOKEN_TTL,
   NodeNameParamSchema,
   NodeViewSchema,
+  OperationAcceptedSchema,
   PlanViewSchema,
+  SnapshotPrefixSchema,
 } from "@muster/shared";
 import { z } from "zod";
 import { approveNode, joinTokens } from "./access-commands.ts";
@@ -66,6 +69,56 @@ const print = (ctx: CommandContext, data: unknown, text: () => string) =>
   ctx.out(json(ctx) ? JSON.stringify(data, null, 2) : text());
 
 export const COMMANDS: Record<string, Command> = {
+  backup: {
+    summary: "take an etcd snapshot now on one joined server (a backup operation)",
+    usage: "muster backup [--name N] [-o json]",
+    options: {
+      name: { type: "string", value: "N", help: "snapshot name prefix (RKE2: N-<node>-<unix time>)" },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      noPositionals(ctx);
+      json(ctx);
+      const name = ctx.values["name"];
+      if (name !== undefined && !SnapshotPrefixSchema.safeParse(name).success)
+        throw new UsageError(`--name: must be lowercase letters, digits and '-', got ${String(name)}`);
+      const body = name === undefined ? {} : { name: String(name) };
+      const accepted = await ctx.client.request("POST", "/v1/backups", OperationAcceptedSchema, body);
+      print(
+        ctx,
+        accepted,
+        () =>
+          `backup started: operation ${accepted.operation.id} (muster: GET /v1/operations/${accepted.operation.id})`,
+      );
+    },
+  },
+  backups: {
+    summary: "the etcd snapshots the servers hold, local and in S3",
+    usage: "muster backups [-o json]",
+    options: OUTPUT,
+    async run(ctx) {
+      noPositionals(ctx);
+      json(ctx);
+      const list = await ctx.client.request("GET", "/v1/backups", BackupListSchema);
+      print(ctx, list, () => {
+        const rows = [["NAME", "NODE", "LOCATION", "SIZE", "CREATED"]];
+        for (const b of list.backups) rows.push([b.name, b.node, b.location, String(b.size), b.createdAt]);
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+        const table = rows
+          .map((r) =>
+            r
+              .map((c, i) => c.padEnd(widths[i]!))
+              .join("  ")
+              .trimEnd(),
+          )
+          .join("\n");
+        const warnings = (list.warnings ?? []).map((w) => `warning: ${w}`).join("\n");
+        return list.backups.length === 0
+          ? `no snapshots${warnings ? `\n${warnings}` : ""}`
+          : `${table}${warnings ? `\n${warnings}` : ""}`;
+      });
+    },
+  },
   status: {
     summary: "cluster phase, servers and quorum, the join in flight, warnings",
     usage: "muster status [-o json]",

@@ -227,6 +227,14 @@ export const NodeNotRemovable = defineError(
   (name: string, why: string) => `node ${name} cannot be removed: ${why}`,
 );
 
+// Backups
+/** An on-demand snapshot needs a joined server whose agent is connected. */
+export const NoServerForSnapshot = defineError(
+  "NoServerForSnapshot",
+  "CONFLICT",
+  () => "no joined server has a connected agent to take the snapshot; see muster nodes",
+);
+
 // Cluster spec
 /** A spec change the cluster's present state forbids (the field is named). */
 export const SpecConflict = defineError("SpecConflict", "CONFLICT", field);

@@ -1,5 +1,6 @@
 export * from "./agent-config.ts";
 export * from "./api.ts";
+export * from "./backups.ts";
 export * from "./canonical-json.ts";
 export * from "./checks.ts";
 export * from "./errors.ts";

@@ -56,7 +56,7 @@ export interface Recorded {
 
 export async function startFakeApi(tls: TestTls) {
   const seen: Recorded[] = [];
-  const state = { brokenCluster: false };
+  const state = { brokenCluster: false, backupBodies: [] as unknown[] };
   const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
   app.addHook("preHandler", async (req, reply) => {
     seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body: req.body });
@@ -68,6 +68,23 @@ export async function startFakeApi(tls: TestTls) {
   });
   app.get("/v1/cluster", async () => (state.brokenCluster ? { ...CLUSTER, phase: "exploded" } : CLUSTER));
   app.get("/v1/nodes", async () => ({ nodes: NODES }));
+  app.post<{ Body: { name?: string } }>("/v1/backups", async (req, reply) => {
+    state.backupBodies.push(req.body);
+    reply.code(202);
+    return { operation: { id: "op-backup-000001", type: "backup", node: null, state: "running" } };
+  });
+  app.get("/v1/backups", async () => ({
+    backups: [
+      {
+        name: "nightly-cp-1-1796183600",
+        node: "cp-1",
+        size: 70000,
+        createdAt: "2026-12-02T04:33:20Z",
+        location: "local",
+      },
+    ],
+    warnings: ["cp-2: its agent is not connected"],
+  }));
   app.get("/v1/plan", async () => ({
     steps: [
       { node: "s3", role: "server", status: "running", reason: "joining: waiting for etcd to promote it" },

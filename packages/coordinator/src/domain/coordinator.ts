@@ -1,4 +1,10 @@
-import { type ClusterSpec, type Logger, OperationNotFound, type PlanView } from "@muster/shared";
+import {
+  type ClusterSpec,
+  type Logger,
+  NoServerForSnapshot,
+  OperationNotFound,
+  type PlanView,
+} from "@muster/shared";
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
 import { createClusterSpec } from "./cluster/cluster-spec.ts";
@@ -9,6 +15,7 @@ import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
 import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
+import { listBackups, snapshotServer } from "./operations/backup.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
 import { createRemovals } from "./operations/removal-request.ts";
 import { createOperationRunner } from "./operations/runner.ts";
@@ -203,6 +210,19 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     getWhatIf: queries.whatIf,
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
+    startBackup(body, requestedBy) {
+      const node = snapshotServer(queries.nodes());
+      if (!node) throw new NoServerForSnapshot();
+      const op = operations.submit({
+        type: "backup",
+        node: null,
+        params: body,
+        steps: [{ name: `snapshot on ${node}`, kind: "snapshot-save", args: { node, ...body } }],
+        requestedBy: requestedBy ?? null,
+      });
+      return operationAccepted(op);
+    },
+    listBackups: () => listBackups(tasks, queries.nodes()),
     listOperations: () => operations.list().map(operationView),
     removeNode: (name, force, requestedBy) =>
       operationAccepted(removals.remove(name, force, requestedBy ?? null)),

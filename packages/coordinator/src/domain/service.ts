@@ -1,9 +1,11 @@
 import type {
   AgentFrame,
+  BackupList,
   ClusterSpec,
   ClusterSpecInput,
   ClusterView,
   CoordinatorFrame,
+  CreateBackupBody,
   CreateJoinTokenBody,
   EnrolFrame,
   EventsPage,
@@ -86,6 +88,10 @@ export interface CoordinatorService {
    * unreachable without `force`, the last server), OPERATION_IN_FLIGHT or QUORUM_GUARD.
    */
   removeNode(name: string, force: boolean, requestedBy?: string): OperationAccepted;
+  /** An on-demand etcd snapshot on one joined, connected server: a backup operation. */
+  startBackup(body: CreateBackupBody, requestedBy?: string): OperationAccepted;
+  /** The snapshots every joined server lists (local and S3). */
+  listBackups(): Promise<BackupList>;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

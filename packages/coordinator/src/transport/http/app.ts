@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from "./errors.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { readinessRoutes } from "./readiness.ts";
+import { backupRoutes } from "./routes/backups.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
@@ -154,6 +155,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     nodeRoutes(admin, deps);
     eventRoutes(admin, deps);
     operationRoutes(admin, deps);
+    backupRoutes(admin, deps);
   });
   app.decorate("hub", hub);
   // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.

@@ -1,6 +1,8 @@
 import {
+  BackupListSchema,
   ClusterSpecSchema,
   ClusterViewSchema,
+  CreateBackupBodySchema,
   CreateJoinTokenBodySchema,
   EventsPageSchema,
   EventsQuerySchema,
@@ -378,5 +380,27 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       200: json("the operation", OperationViewSchema),
       404: json("unknown operation", ErrorBodySchema),
     },
+  },
+  // --- backups ----------------------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/backups",
+    tag: "backups",
+    auth: "admin",
+    summary: "Take an etcd snapshot on one joined server (a backup operation)",
+    body: CreateBackupBodySchema,
+    responses: {
+      202: json("the backup operation", OperationAcceptedSchema),
+      400: json("invalid name", ErrorBodySchema),
+      409: json("no joined server with a connected agent", ErrorBodySchema),
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/backups",
+    tag: "backups",
+    auth: "admin",
+    summary: "The etcd snapshots every joined server lists (local and S3)",
+    responses: { 200: json("the snapshots", BackupListSchema) },
   },
 ];

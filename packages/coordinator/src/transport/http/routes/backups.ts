@@ -1,0 +1,18 @@
+import { CreateBackupBodySchema, parseOrThrow } from "@muster/shared";
+import type { RouteModule } from "./deps.ts";
+import { noQuery } from "./deps.ts";
+
+/** The cluster's etcd snapshots: POST takes one on a server (202 operation), GET lists them. */
+export const backupRoutes: RouteModule = (app, { service }) => {
+  app.post("/v1/backups", async (req, reply) => {
+    noQuery(req);
+    const body = parseOrThrow(CreateBackupBodySchema, req.body ?? {}, "request body");
+    reply.code(202);
+    return service.startBackup(body, req.ip);
+  });
+
+  app.get("/v1/backups", async (req) => {
+    noQuery(req);
+    return service.listBackups();
+  });
+};

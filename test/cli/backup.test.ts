@@ -1,0 +1,50 @@
+import path from "node:path";
+import { runOperator } from "@muster/cli/main";
+import t from "tap";
+import { makeTestTls } from "../coordinator/transport/delivery/helpers/tls-cert.ts";
+import { ADMIN_TOKEN, startFakeApi } from "./helpers/fake-api.ts";
+
+// muster backup [--name N] and muster backups (docs/reference.md#muster).
+
+const tls = makeTestTls();
+const api = await startFakeApi(tls);
+t.teardown(() => api.close());
+const dir = t.testdir({ "ca.crt": tls.caCert });
+const CA = path.join(dir, "ca.crt");
+
+async function muster(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runOperator([...argv, "--ca-file", CA], {
+    env: { MUSTER_SERVER: api.url, MUSTER_TOKEN: ADMIN_TOKEN },
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    defaults: { server: "https://127.0.0.1:1", caFile: "/nonexistent/ca.crt", tokenFile: "/nonexistent/t" },
+    now: () => Date.parse("2030-01-01T00:00:00.000Z"),
+    followIntervalMs: 10,
+  });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+t.test("backup: POST /v1/backups with the name, prints the operation", async (t) => {
+  const r = await muster(["backup", "--name", "nightly"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /backup started: operation op-backup-000001/);
+  t.same(api.state.backupBodies.at(-1), { name: "nightly" });
+  const j = await muster(["backup", "-o", "json"]);
+  t.match(JSON.parse(j.stdout), { operation: { type: "backup" } });
+  t.same(api.state.backupBodies.at(-1), {});
+  const bad = await muster(["backup", "--name", "Bad/Name"]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--name: must be lowercase/);
+});
+
+t.test("backups: a table with every snapshot and the servers not asked", async (t) => {
+  const r = await muster(["backups"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^NAME\s+NODE\s+LOCATION\s+SIZE\s+CREATED/);
+  t.match(r.stdout, /nightly-cp-1-1796183600\s+cp-1\s+local\s+70000\s+2026-12-02T04:33:20Z/);
+  t.match(r.stdout, /warning: cp-2: its agent is not connected/);
+  const j = await muster(["backups", "-o", "json"]);
+  t.equal(JSON.parse(j.stdout).backups.length, 1);
+});

@@ -129,6 +129,10 @@ const service: CoordinatorService = {
     throw new MusterError("NOT_FOUND", `node ${name} does not exist`);
   },
   getPlan: () => ({ steps: [] }),
+  getWhatIf: () => ({ servers: [], warnings: [] }),
+  removeNode: () => {
+    throw new Error("not in the stub");
+  },
   listEvents: (after, limit) => {
     const page = events.slice(after, after + limit);
     return { events: page, next: page.at(-1)?.seq ?? after };

@@ -21,9 +21,12 @@ export interface ClientOptions {
 export class ApiError extends Error {
   override name = "ApiError";
   readonly status: number | undefined;
-  constructor(message: string, status?: number) {
+  /** The contract's error code (QUORUM_GUARD, OPERATION_IN_FLIGHT, ...) when the coordinator sent one. */
+  readonly code: string | undefined;
+  constructor(message: string, status?: number, code?: string) {
     super(message);
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -153,7 +156,8 @@ export class OperatorClient {
 }
 
 function errorFromBody(status: number, json: unknown): ApiError {
-  const error = (json as { error?: { message?: unknown; details?: unknown } } | undefined)?.error;
+  const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)
+    ?.error;
   let message =
     typeof error?.message === "string" ? error.message : `the coordinator answered HTTP ${status}`;
   if (Array.isArray(error?.details)) {
@@ -161,7 +165,7 @@ function errorFromBody(status: number, json: unknown): ApiError {
       message += `\n  ${d.path}: ${d.message}`;
   }
   if (status === 401) message += " (check MUSTER_TOKEN or --token-file)";
-  return new ApiError(message, status);
+  return new ApiError(message, status, typeof error?.code === "string" ? error.code : undefined);
 }
 
 /** System roots plus the given PEMs: an operator-supplied public certificate keeps working. */

@@ -11,6 +11,7 @@ import {
 import { z } from "zod";
 import { type OptionSpecs, UsageError } from "./args.ts";
 import type { ClientOptions, OperatorClient } from "./client.ts";
+import { dayTwoCommands } from "./day-two-commands.ts";
 import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts";
 
 // The subcommands: each one REST call (or a poll loop), its answer validated by the shared schema,
@@ -179,3 +180,5 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+Object.assign(COMMANDS, dayTwoCommands({ output: OUTPUT, json, noPositionals }));

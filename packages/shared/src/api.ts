@@ -12,6 +12,11 @@ export const NODE_STATES = [
   "joining",
   "joined",
   "failed",
+  // Day two (docs/reference.md#node-loss): the agent gone and the RKE2 Node not Ready past
+  // timeouts.nodeLost; being removed by an operation; removed (its name may be enrolled again).
+  "lost",
+  "removing",
+  "removed",
 ] as const;
 export const NodeStateSchema = z.enum(NODE_STATES);
 export type NodeState = z.output<typeof NodeStateSchema>;

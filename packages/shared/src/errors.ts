@@ -191,6 +191,26 @@ export const OperationInFlight = defineError(
   }),
 );
 
+/** Invariant 10: removing `node` would lose etcd quorum, or etcd has none now (the numbers in details). */
+export const QuorumGuard = defineError(
+  "QuorumGuard",
+  "QUORUM_GUARD",
+  (p: { reason: string; healthyNow: number; healthyAfter: number; quorum: number }) => ({
+    message: `Refused: ${p.reason}`,
+    details: [
+      { path: "healthyNow", message: `${p.healthyNow} healthy etcd members now`, value: p.healthyNow },
+      { path: "healthyAfter", message: `${p.healthyAfter} healthy after the removal`, value: p.healthyAfter },
+      { path: "quorum", message: `quorum is ${p.quorum}`, value: p.quorum },
+    ],
+  }),
+);
+/** A removal the node's state forbids (already removed, unreachable without --force, the last server). */
+export const NodeNotRemovable = defineError(
+  "NodeNotRemovable",
+  "CONFLICT",
+  (name: string, why: string) => `node ${name} cannot be removed: ${why}`,
+);
+
 // Cluster spec
 /** A spec change the cluster's present state forbids (the field is named). */
 export const SpecConflict = defineError("SpecConflict", "CONFLICT", field);

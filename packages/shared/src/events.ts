@@ -12,6 +12,10 @@ export const EVENT_TYPES = [
   "node.join.succeeded",
   "node.join.failed",
   "node.retry",
+  "node.lost",
+  "node.recovered",
+  "node.removed",
+  "node.rejoin.cleanup",
   "cluster.token.captured",
   "cluster.token.refused",
   "cluster.agent-token.legacy",
@@ -25,6 +29,7 @@ export const EVENT_TYPES = [
   "operation.step",
   "operation.succeeded",
   "operation.failed",
+  "cluster.audit",
   // An admin API call that changed something (or was refused): what, by whom, from where (audit).
   "admin.action",
 ] as const;

@@ -19,4 +19,5 @@ export * from "./rke2-token.ts";
 export * from "./spec.ts";
 export * from "./tasks.ts";
 export * from "./validate.ts";
+export * from "./whatif.ts";
 export * from "./yaml-input.ts";

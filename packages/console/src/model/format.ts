@@ -20,6 +20,9 @@ const NODE_STATES: Record<NodeState, Described> = {
   joining: { label: "joining", tone: "busy", description: "plan released; installing and joining" },
   joined: { label: "joined", tone: "ok", description: "joined and ready" },
   failed: { label: "failed", tone: "bad", description: "the join failed" },
+  lost: { label: "lost", tone: "bad", description: "its agent is gone and its Kubernetes node is not Ready" },
+  removing: { label: "removing", tone: "busy", description: "being removed from the cluster" },
+  removed: { label: "removed", tone: "muted", description: "removed; its name may be enrolled again" },
 };
 
 /** Unknown states (a newer coordinator) are shown as they are, neutral. */

@@ -7,10 +7,12 @@ import { createEventWaiters } from "./events/event-waiters.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
+import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
+import { createRemovals } from "./operations/removal-request.ts";
 import { createOperationRunner } from "./operations/runner.ts";
-import { operationView } from "./operations/views.ts";
+import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
@@ -33,8 +35,10 @@ export interface CoordinatorOptions {
   now?: () => number;
   /** Probes the registration address (adapters/registration-probe.ts; tests pass a stand-in). */
   registrationProbe: RegistrationProbeFactory;
-  /** Told to agents in the welcome frame; default 15. */
+  /** Told to agents in the welcome frame; default: a third of the spec's timeouts.heartbeat, less 1 s. */
   heartbeatSeconds?: number;
+  /** Period of the node-loss check; default 1000 ms. */
+  lossCheckMs?: number;
   /** Period of the planning pass that fires join timeouts; default 1000 ms. */
   tickMs?: number;
   /** Registration probe periods while a node waits on it / otherwise; default 3000 / 30000 ms. */
@@ -51,6 +55,8 @@ export interface Coordinator extends CoordinatorService {
   readonly heartbeatSeconds: number;
   /** One planning pass now, actions applied; returns the plan view it produced. */
   tick(): PlanView;
+  /** One node-loss check now (tests). */
+  checkLoss(): Promise<void>;
   /** Plans, probes the registration address now, and plans again (tests; a fresh `muster status`). */
   settle(): Promise<void>;
   /** Planning passes run and actions applied so far, and how long the last pass took. */
@@ -128,9 +134,19 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     store,
     log: log.child({ component: "operations" }),
     now,
-    definitions: operationDefinitions({ store, tasks, log, now, spec }),
+    definitions: operationDefinitions({ store, tasks, log, now, spec, disconnect: links.disconnect }),
     onChanged: changes.notify,
   });
+  const removals = createRemovals({ store, runner: operations, now });
+  const lossWatch = createLossWatch({
+    store,
+    tasks,
+    transitions,
+    log: log.child({ component: "node-loss" }),
+    now,
+    spec,
+  });
+  let lossTimer: NodeJS.Timeout | undefined;
   const handleFrame = createFrameHandler({
     store,
     vault,
@@ -155,7 +171,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   let closed = false;
 
   return {
-    heartbeatSeconds: opts.heartbeatSeconds ?? 15,
+    // The hub drops a link after three missed heartbeats, checked every second: within the spec's
+    // timeouts.heartbeat (docs/reference.md#node-loss).
+    heartbeatSeconds: opts.heartbeatSeconds ?? Math.max(1, Math.floor((spec().timeouts.heartbeat - 1) / 3)),
+    checkLoss: lossWatch.check,
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
     attach(node, link, appliedChecksum) {
@@ -175,9 +194,12 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       return queries.node(name);
     },
     getPlan: sequencer.preview,
+    getWhatIf: queries.whatIf,
     listEvents: queries.events,
     waitForEvents: (after, ms, signal) => eventWaiters.wait(after, ms, signal),
     listOperations: () => operations.list().map(operationView),
+    removeNode: (name, force, requestedBy) =>
+      operationAccepted(removals.remove(name, force, requestedBy ?? null)),
     getOperation(id) {
       const op = operations.get(id);
       if (!op) throw new OperationNotFound(id);
@@ -209,12 +231,15 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       if (closed) return;
       sequencer.start(opts.tickMs ?? 1000);
       operations.start();
+      lossTimer = setInterval(() => void lossWatch.check(), opts.lossCheckMs ?? 1000);
+      lossTimer.unref();
     },
     async close() {
       if (closed) return;
       closed = true;
       eventWaiters.close();
       sequencer.stop();
+      clearInterval(lossTimer);
       await operations.close();
       tasks.closeAll("coordinator shutting down");
       monitor.stop();

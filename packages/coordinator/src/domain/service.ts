@@ -10,9 +10,11 @@ import type {
   HelloFrame,
   JoinTokenInfo,
   NodeView,
+  OperationAccepted,
   OperationView,
   PlanView,
   publicSpec,
+  WhatIfView,
 } from "@muster/shared";
 import type { WaitOutcome } from "./events/event-waiters.ts";
 
@@ -63,6 +65,8 @@ export interface CoordinatorService {
   getNode(name: string): NodeView;
   retryNode(name: string): NodeView;
   getPlan(): PlanView;
+  /** For each etcd voting server: would losing it now keep quorum, and the tolerance left. */
+  getWhatIf(): WhatIfView;
   listEvents(after: number, limit: number): EventsPage;
   /**
    * Resolves once an event newer than `after` is in the log (at once if there is one), after `ms`,
@@ -70,6 +74,11 @@ export interface CoordinatorService {
    * The long-poll of GET /v1/events: the caller then reads the page with listEvents.
    */
   waitForEvents(after: number, ms: number, signal?: AbortSignal): Promise<WaitOutcome>;
+  /**
+   * Starts removing a node (docs/reference.md#removing-a-node): NOT_FOUND, CONFLICT (already removed,
+   * unreachable without `force`, the last server), OPERATION_IN_FLIGHT or QUORUM_GUARD.
+   */
+  removeNode(name: string, force: boolean, requestedBy?: string): OperationAccepted;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

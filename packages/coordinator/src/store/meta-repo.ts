@@ -1,8 +1,9 @@
 import type { Db } from "./db.ts";
 
-// Small key/value facts about the cluster: the stored spec (without its token) and the sealed
-// cluster and agent tokens, and whether this cluster's servers carry the agent token.
-export type MetaKey = "spec" | "rke2-token" | "rke2-agent-token" | "agent-token-mode";
+// Small key/value facts about the cluster: the stored spec (without its secrets) and the sealed
+// cluster and agent tokens, whether this cluster's servers carry the agent token, and the sealed S3
+// secret key of spec.backup.s3.
+export type MetaKey = "spec" | "rke2-token" | "rke2-agent-token" | "agent-token-mode" | "s3-secret-key";
 
 export function createMetaRepo(db: Db) {
   const get = db.sql.prepare("SELECT value FROM meta WHERE key = ?");

@@ -147,3 +147,32 @@ t.test("events page: after/limit, next is the last seq returned (or after)", asy
   t.same(w.coord.listEvents(6, 100), { events: [], next: 6 }, "nothing new: next stays at after");
   t.same(eventsPage({ after: () => [] } as never, 7, 10), { events: [], next: 7 });
 });
+
+t.test("a lost server: degraded, still a member, tolerance gone, the fix named", async (t) => {
+  const spec = ClusterSpecSchema.parse({ name: "prod" });
+  const nodes = [
+    rec("s1", "server", "joined", { init: true }),
+    rec("s2", "server", "joined"),
+    rec("s3", "server", "lost", { connected: false, message: "agent gone since 00:00, Node NotReady" }),
+    rec("a1", "agent", "joined"),
+    rec("old", "server", "removed", { connected: false }),
+  ];
+  const view = clusterView({ spec, nodes, lease: null, registration: "healthy" });
+  t.equal(view.phase, "degraded");
+  t.same(view.servers, { total: 3, ready: 2, quorum: 2, faultTolerance: 0 }, "removed ones are not counted");
+  t.ok(view.warnings.some((w) => /etcd has exactly quorum: one more loss stops the control plane/.test(w)));
+  t.ok(
+    view.warnings.includes(
+      "server s3 is lost (agent gone since 00:00, Node NotReady); bring it back or run `muster remove s3 --force`",
+    ),
+  );
+  t.equal(clusterPhase({ nodes: [nodes[0]!, nodes[3]!, nodes[4]!], registration: "healthy" }), "ready");
+  const healthy = clusterView({
+    spec,
+    nodes: [nodes[0]!, nodes[1]!, rec("s4", "server", "joined")],
+    lease: null,
+    registration: "healthy",
+  });
+  t.same(healthy.servers, { total: 3, ready: 3, quorum: 2, faultTolerance: 1 });
+  t.same(healthy.warnings, []);
+});

@@ -118,7 +118,7 @@ t.test("enrol, then hello with the node's own credential; never another node's",
   const a = await enrol(app, token, factsA);
   const b = await enrol(app, token, facts("w-b"));
   t.equal(typeof a.welcome.credential, "string");
-  t.equal(a.welcome.heartbeatSeconds, 15);
+  t.equal(a.welcome.heartbeatSeconds, 3, "a third of timeouts.heartbeat (10 s), less a second");
 
   const again = await FakeAgent.connect(app);
   again.send({ type: "enrol", joinToken: token, facts: facts("w-c"), agentVersion: "1" });
@@ -144,7 +144,7 @@ t.test("enrol, then hello with the node's own credential; never another node's",
   const back = await FakeAgent.connect(app);
   back.send(hello("w-a", a.welcome.credential!));
   const welcome = await back.next("welcome");
-  t.same(welcome, { type: "welcome", node: "w-a", heartbeatSeconds: 15 }, "no credential after hello");
+  t.same(welcome, { type: "welcome", node: "w-a", heartbeatSeconds: 3 }, "no credential after hello");
   t.match(await a.agent.closed, { code: CloseCodes.REPLACED }, "the older link is replaced");
   back.send({ type: "heartbeat" });
   t.equal((await app.inject({ method: "GET", url: "/v1/nodes/w-a", headers: auth })).json().connected, true);

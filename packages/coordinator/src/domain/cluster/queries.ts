@@ -4,11 +4,13 @@ import {
   type EventsPage,
   NodeNotFound,
   type NodeView,
+  type WhatIfView,
+  whatIf,
 } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import { registrationAddress } from "../planner/planner.ts";
 import type { RegistrationMonitor } from "../registration/monitor.ts";
-import { clusterView, eventsPage, nodeView } from "./views.ts";
+import { clusterView, eventsPage, nodeView, votersOf } from "./views.ts";
 
 // The read side of the REST API: the cluster, its nodes and its events, as views.ts shows them.
 
@@ -20,6 +22,8 @@ export interface QueryDeps {
   };
   monitor: Pick<RegistrationMonitor, "health">;
   spec(): ClusterSpec;
+  /** Warnings of the last orphan audit (etcd members with no node behind them), and their count. */
+  audit?(): { orphans: number; warnings: string[] };
   /** True while agents still receive the server token (secrets/agent-token.ts). */
   agentTokenLegacy?: () => boolean;
 }
@@ -44,5 +48,11 @@ export function createQueries(deps: QueryDeps) {
       return nodeView(node);
     },
     events: (after: number, limit: number): EventsPage => eventsPage(store.events, after, limit),
+    /** GET /v1/whatif: what losing each server now would mean, with the audit's findings. */
+    whatIf(): WhatIfView {
+      const audit = deps.audit?.() ?? { orphans: 0, warnings: [] };
+      const view = whatIf(votersOf(store.nodes.summaries()), audit.orphans);
+      return { servers: view.servers, warnings: [...view.warnings, ...audit.warnings] };
+    },
   };
 }

@@ -6,7 +6,10 @@ import {
   faultTolerance,
   type NodeView,
   quorum,
+  quorumPicture,
   quorumWarning,
+  quorumWarnings,
+  type VoterHealth,
 } from "@muster/shared";
 import type { EventsRepo } from "../../store/events-repo.ts";
 import type { JoinLease } from "../../store/lease-repo.ts";
@@ -52,17 +55,35 @@ export interface ClusterInput {
   agentTokenLegacy?: boolean;
 }
 
+/** A server in these states has (or may still have) an etcd member. */
+const MEMBER_STATES = new Set(["joined", "lost", "removing"]);
+
+/** Servers that are etcd voting members, and whether each votes now (docs/reference.md#what-if). */
+export function votersOf(
+  nodes: readonly Pick<ClusterNode, "name" | "role" | "state" | "connected">[],
+): VoterHealth[] {
+  return nodes
+    .filter((n) => n.role === "server" && MEMBER_STATES.has(n.state))
+    .map((n) => ({ node: n.name, healthy: n.state === "joined" && n.connected }));
+}
+
 export function clusterPhase({
-  nodes,
+  nodes: all,
   registration,
 }: Pick<ClusterInput, "nodes" | "registration">): ClusterPhase {
+  // A removed node is history: it counts for nothing.
+  const nodes = all.filter((n) => n.state !== "removed");
   if (nodes.length === 0) return "empty";
   if (nodes.some((n) => n.role === "server" && n.state === "failed")) return "blocked";
   const init = nodes.find((n) => n.init);
   if (init?.state !== "joined") return "initializing";
-  if (registration === "unhealthy" || nodes.some((n) => n.state === "joined" && !n.connected))
+  if (
+    registration === "unhealthy" ||
+    nodes.some((n) => n.state === "lost" || (n.state === "joined" && !n.connected))
+  )
     return "degraded";
-  if (registration === "healthy" && nodes.every((n) => n.state === "joined")) return "ready";
+  if (registration === "healthy" && nodes.every((n) => n.state === "joined" || n.state === "removing"))
+    return "ready";
   return "forming";
 }
 
@@ -70,12 +91,20 @@ function warnings(input: ClusterInput, address: string | null, members: number):
   const out: string[] = [];
   const q = quorumWarning(members);
   if (q) out.push(q);
+  // With a member unhealthy, say what one more loss would do (all healthy: the count warning says it).
+  const picture = quorumPicture(votersOf(input.nodes));
+  if (picture.healthy < picture.members)
+    out.push(...quorumWarnings(picture).filter((w) => w.startsWith("etcd has")));
   if (input.agentTokenLegacy && input.nodes.some((n) => n.role === "agent"))
     out.push(LEGACY_AGENT_TOKEN_WARNING);
   if (input.registration === "unhealthy" && address !== null)
     out.push(`registration address ${address} does not answer on 9345 and 6443`);
   for (const n of input.nodes) {
     if (n.state === "joined" && !n.connected) out.push(`${n.role} ${n.name} is disconnected`);
+    if (n.state === "lost")
+      out.push(
+        `${n.role} ${n.name} is lost (${n.message ?? "its agent is gone and its Kubernetes node is not Ready"}); bring it back or run \`muster remove ${n.name} --force\``,
+      );
     if (n.state === "failed")
       out.push(
         `${n.role} ${n.name} failed to join: ${n.message ?? "no reason given"}; run \`muster retry ${n.name}\``,
@@ -89,11 +118,15 @@ function warnings(input: ClusterInput, address: string | null, members: number):
 }
 
 export function clusterView(input: ClusterInput): ClusterView {
-  const { spec, nodes, lease } = input;
+  const { spec, lease } = input;
+  const nodes = input.nodes.filter((n) => n.state !== "removed");
   const servers = nodes.filter((n) => n.role === "server");
   const agents = nodes.filter((n) => n.role === "agent");
-  // etcd members are the servers that joined; quorum is about them, not about servers still waiting.
-  const members = servers.filter((n) => n.state === "joined").length;
+  // etcd members are the servers that joined (lost ones still are members until removed); quorum is
+  // about them, not about servers still waiting. Tolerance left counts only healthy members.
+  const voters = votersOf(nodes);
+  const members = voters.length;
+  const healthy = voters.filter((v) => v.healthy).length;
   const address = registrationAddressOf(spec, nodes);
   return {
     name: spec.name,
@@ -101,13 +134,13 @@ export function clusterView(input: ClusterInput): ClusterView {
     registrationAddress: address,
     servers: {
       total: servers.length,
-      ready: members,
+      ready: servers.filter((n) => n.state === "joined").length,
       quorum: quorum(members),
-      faultTolerance: faultTolerance(members),
+      faultTolerance: Math.max(0, Math.min(faultTolerance(members), healthy - quorum(members))),
     },
     agents: { total: agents.length, ready: agents.filter((n) => n.state === "joined").length },
     joinInFlight: lease ? { node: lease.node, since: iso(lease.since) } : null,
-    warnings: warnings(input, address, members),
+    warnings: warnings({ ...input, nodes }, address, members),
   };
 }
 

@@ -34,6 +34,11 @@ export function createLinks(deps: LinksDeps) {
       return true;
     },
 
+    /** Closes the node's link, if it has one (it was removed: its credential no longer works). */
+    disconnect(node: string): void {
+      links.get(node)?.close(CloseCodes.UNAUTHORIZED, "this node was removed from the cluster");
+    },
+
     /** Sends a frame if the node is connected; a broken link is logged and left to the hub to close. */
     send(node: string, frame: CoordinatorFrame): boolean {
       const link = links.get(node);

@@ -1,6 +1,7 @@
 import type { ClusterSpec, Logger } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import type { TaskDispatcher } from "../tasks/dispatcher.ts";
+import { createRemoveDefinition } from "./remove.ts";
 import type { OperationDefinition } from "./types.ts";
 
 // Every operation type the coordinator can run, with what their steps need. Each type lives in a
@@ -11,8 +12,10 @@ export interface OperationDeps {
   log: Logger;
   now(): number;
   spec(): ClusterSpec;
+  /** Closes a node's agent link, if it has one (a removed node's credential no longer works). */
+  disconnect?(node: string): void;
 }
 
-export function operationDefinitions(_deps: OperationDeps): OperationDefinition[] {
-  return [];
+export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {
+  return [createRemoveDefinition(deps)];
 }

@@ -12,6 +12,7 @@ export const VAULT_KEY_FILE = "vault.key";
 const AAD = Buffer.from("muster rke2-token v1");
 // Its own associated data: a sealed agent token pasted into the token's slot does not decrypt.
 const AGENT_AAD = Buffer.from("muster rke2-agent-token v1");
+const S3_AAD = Buffer.from("muster s3-secret-key v1");
 
 export interface Vault {
   /** The cluster token, or null while none is known. */
@@ -22,6 +23,10 @@ export interface Vault {
   agentToken(): string | null;
   /** The agent-token password, generated (32 hex, like RKE2's) and stored when none exists yet. */
   ensureAgentToken(): string;
+  /** The S3 secret key of spec.backup.s3, or null while none is known. */
+  s3SecretKey(): string | null;
+  /** Stores the S3 secret key; call inside the transaction that stores the spec. */
+  storeS3SecretKey(value: string): void;
 }
 
 export function loadVaultKey(stateDir: string): Buffer {
@@ -60,10 +65,12 @@ export function unseal(key: Buffer, sealed: string, aad: Buffer = AAD): string {
  * (docs/architecture.md, invariant 5).
  */
 export function scrub(
-  vault: Pick<Vault, "token"> & Partial<Pick<Vault, "agentToken">>,
+  vault: Pick<Vault, "token"> & Partial<Pick<Vault, "agentToken" | "s3SecretKey">>,
   text: string,
 ): string {
   let out = text;
+  const s3 = vault.s3SecretKey?.() ?? null;
+  if (s3 && s3.length >= 8) out = out.split(s3).join("[redacted]");
   for (const token of [vault.token(), vault.agentToken?.() ?? null]) {
     if (!token) continue;
     const password = token.includes(":") ? token.slice(token.lastIndexOf(":") + 1) : token;
@@ -77,9 +84,11 @@ export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set"
   const key = loadVaultKey(stateDir);
   const token = sealedSlot(key, meta, "rke2-token", AAD, "cluster token");
   const agent = sealedSlot(key, meta, "rke2-agent-token", AGENT_AAD, "agent token");
+  const s3 = sealedSlot(key, meta, "s3-secret-key", S3_AAD, "S3 secret key");
   // fail at startup, not mid-join, when the key does not match
   token.read();
   agent.read();
+  s3.read();
   return {
     token: token.read,
     store: token.write,
@@ -91,6 +100,8 @@ export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set"
       agent.write(fresh);
       return fresh;
     },
+    s3SecretKey: s3.read,
+    storeS3SecretKey: s3.write,
   };
 }
 
@@ -101,7 +112,7 @@ export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set"
 function sealedSlot(
   key: Buffer,
   meta: Pick<MetaRepo, "get" | "set">,
-  slot: "rke2-token" | "rke2-agent-token",
+  slot: "rke2-token" | "rke2-agent-token" | "s3-secret-key",
   aad: Buffer,
   what: string,
 ) {

@@ -93,15 +93,16 @@ export class AgentHub {
           `no enrol or hello frame within ${this.#authTimeoutMs / 1000} s`,
         );
     }
+    // Dead links every tick, so a cut link is noticed within the limit plus one sweep (the spec's
+    // timeouts.heartbeat, docs/reference.md#node-loss); pings once per heartbeat.
     const interval = this.heartbeatSeconds * 1000;
-    if (now - this.#lastHeartbeatSweep < interval) return;
-    this.#lastHeartbeatSweep = now;
     const limit = interval * MISSED_HEARTBEATS;
-    for (const conn of this.#live) {
+    for (const conn of this.#live)
       if (now - conn.lastSeen > limit)
         this.#drop(conn, CloseCodes.HEARTBEAT_TIMEOUT, `no heartbeat for ${limit / 1000} s`);
-      else if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
-    }
+    if (now - this.#lastHeartbeatSweep < interval) return;
+    this.#lastHeartbeatSweep = now;
+    for (const conn of this.#live) if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
   }
 
   /** Graceful shutdown: 1001 to everyone, then terminate whoever has not closed after `graceMs`. */

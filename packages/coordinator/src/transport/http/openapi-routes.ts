@@ -8,13 +8,16 @@ import {
   JoinTokenInfoSchema,
   NodeNameParamSchema,
   NodeViewSchema,
+  OperationAcceptedSchema,
   OperationIdSchema,
   OperationViewSchema,
   PlanViewSchema,
   Rke2SettingsSchema,
   TokenIdParamSchema,
+  WhatIfViewSchema,
 } from "@muster/shared";
 import { z } from "zod";
+import { RemoveQuerySchema } from "./routes/nodes.ts";
 import { VerifyBodySchema } from "./routes/open.ts";
 
 // What every REST route takes and answers, for the OpenAPI document (openapi.ts). Request schemas are
@@ -211,6 +214,14 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   },
   {
     method: "GET",
+    path: "/v1/whatif",
+    tag: "cluster",
+    auth: "admin",
+    summary: "For each etcd voting server: would losing it now keep quorum, the tolerance left; warnings",
+    responses: { 200: json("the projection", WhatIfViewSchema) },
+  },
+  {
+    method: "GET",
     path: "/v1/cluster/spec",
     tag: "cluster",
     auth: "admin",
@@ -279,6 +290,25 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     summary: "One node",
     params: NodeNameParamSchema,
     responses: { 200: json("the node", NodeViewSchema), 404: json("unknown node", ErrorBodySchema) },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/nodes/:name",
+    tag: "nodes",
+    auth: "admin",
+    summary: "Removes a node safely: a remove operation under the control-plane lease",
+    description:
+      "Quorum-guarded (invariant 10). force=true removes a node whose agent is gone, skipping the steps on the node itself.",
+    params: NodeNameParamSchema,
+    query: RemoveQuerySchema,
+    responses: {
+      202: json("the operation, to follow at /v1/operations/:id", OperationAcceptedSchema),
+      404: json("unknown node", ErrorBodySchema),
+      409: json(
+        "CONFLICT, OPERATION_IN_FLIGHT or QUORUM_GUARD (details: healthyNow, healthyAfter, quorum)",
+        ErrorBodySchema,
+      ),
+    },
   },
   {
     method: "POST",

@@ -2,6 +2,7 @@ import type { AgentLink } from "../../service.ts";
 import { prepare } from "./checks.ts";
 import type { TransitionDeps } from "./deps.ts";
 import { currentPlan } from "./joins.ts";
+import { recoverIfLost } from "./loss.ts";
 
 // A node's agent connecting (first time or again) and leaving, and what a coordinator restart
 // leaves behind. Relaxed (store/db.ts): after a restart every node is disconnected anyway.
@@ -30,6 +31,7 @@ export function attach(
       ...(recheck ? { state: "enrolled", checksRequestId: null } : {}),
     });
     store.events.append("node.connected", name, `${name} connected`);
+    recoverIfLost(d, name);
     return n;
   }, "relaxed");
   if (!node) {

@@ -12,6 +12,7 @@ import { attach, detach, recoverAfterRestart } from "./connections.ts";
 import type { TransitionDeps } from "./deps.ts";
 import { type Enrolment, enrol } from "./enrol.ts";
 import { currentPlan, failJoin, releasePlan, reportPhase, retry, succeedJoin } from "./joins.ts";
+import { markLost } from "./loss.ts";
 
 // Every change of a node's state, each in one transaction with its event (and the lease, for
 // servers). Frames to agents go out only after the commit (store.afterCommit: a planning pass
@@ -42,6 +43,7 @@ export function createTransitions(d: TransitionDeps) {
     failJoin: (name: string, reason: string) => failJoin(d, name, reason),
     succeedJoin: (name: string) => succeedJoin(d, name),
     retry: (name: string) => retry(d, name),
+    markLost: (name: string, reason: string) => markLost(d, name, reason),
     recoverAfterRestart: () => recoverAfterRestart(d),
     currentPlan: (node: { plan: string | null }) => currentPlan(d, node),
   };

@@ -8,6 +8,11 @@ export const clusterRoutes: RouteModule = (app, { service }) => {
     return service.getCluster();
   });
 
+  app.get("/v1/whatif", async (req) => {
+    noQuery(req);
+    return service.getWhatIf();
+  });
+
   app.get("/v1/cluster/spec", async (req) => {
     noQuery(req);
     return service.getSpec();

@@ -1,0 +1,194 @@
+import { MusterError } from "@muster/shared";
+import t from "tap";
+import { formSim, joinSim, killAgent, reconnect, type SimCluster, until } from "../../helpers/day-two.ts";
+import { answerChecks, eventsOf, join, makeWorld, type World } from "../../helpers/domain.ts";
+
+// Removal through the real coordinator domain, its operations runner and task dispatcher, against a
+// simulated cluster answering the agents' tasks (helpers/day-two.ts).
+
+async function finished(w: World, id: string) {
+  await until(() => w.coord.getOperation(id).state !== "running", 5000, `operation ${id}`);
+  return w.coord.getOperation(id);
+}
+
+function refusal(fn: () => unknown): MusterError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof MusterError) return err;
+    throw err;
+  }
+  throw new Error("not refused");
+}
+
+const memberNames = (sim: SimCluster) => sim.members.map((m) => m.name).sort();
+
+t.test(
+  "a lost server: refused without --force, removed with it; 2 voters; a replacement makes 3",
+  async (t) => {
+    const w = makeWorld(t);
+    const sim = await formSim(w, ["s1", "s2", "s3"], ["a1"]);
+    await w.coord.checkLoss();
+    killAgent(w, sim, "s3");
+    sim.kube.get("s3")!.ready = "Unknown";
+    w.clock.now += 61_000;
+    await w.coord.checkLoss();
+    t.equal(w.coord.getNode("s3").state, "lost");
+
+    const unforced = refusal(() => w.coord.removeNode("s3", false));
+    t.equal(unforced.code, "CONFLICT");
+    t.match(unforced.message, /node s3 cannot be removed: its agent is not connected .*--force/);
+
+    const { operation } = w.coord.removeNode("s3", true, "10.0.0.1");
+    t.match(operation, { type: "remove", node: "s3", state: "running" });
+    t.equal(w.coord.getNode("s3").state, "removing");
+    const done = await finished(w, operation.id);
+    t.equal(done.state, "succeeded", done.reason ?? "");
+    t.same(
+      done.steps.map((s) => [s.name, s.state]),
+      [
+        ["move etcd leadership off it", "skipped"],
+        ["cordon", "succeeded"],
+        ["drain", "succeeded"],
+        ["remove its etcd member", "succeeded"],
+        ["wait until etcd no longer lists it", "succeeded"],
+        ["stop RKE2", "skipped"],
+        ["uninstall RKE2", "skipped"],
+        ["delete its Node", "succeeded"],
+        ["delete its node-password secret", "succeeded"],
+        ["forget its credential", "succeeded"],
+      ],
+    );
+    t.same(memberNames(sim), ["s1", "s2"], "etcd has 2 voters");
+    t.notOk(sim.kube.has("s3"));
+    t.notOk(sim.passwords.has("s3"));
+    t.notOk(
+      sim.log.some((l) => l.startsWith("s3 ")),
+      "nothing was asked of the unreachable node",
+    );
+    t.ok(
+      sim.log.includes("s1 kube.cordon s3") || sim.log.includes("s2 kube.cordon s3"),
+      "through a healthy server",
+    );
+    const order = [
+      "kube.cordon",
+      "kube.drain",
+      "kube.annotate",
+      "kube.delete-node",
+      "kube.delete-node-password",
+    ];
+    const seen = sim.log.filter((l) => order.some((k) => l.includes(` ${k} s3`))).map((l) => l.split(" ")[1]);
+    t.same(seen, order, "cordon, drain, member, Node, secret: in that order");
+    t.equal(w.coord.getNode("s3").state, "removed");
+    t.equal(w.coord.getCluster().phase, "ready");
+    t.same(w.coord.getCluster().servers, { total: 2, ready: 2, quorum: 2, faultTolerance: 0 });
+    t.ok(eventsOf(w).some((e) => e.type === "node.removed" && e.node === "s3"));
+    t.equal(refusal(() => w.coord.removeNode("s3", true)).code, "CONFLICT", "already removed");
+
+    await joinSim(w, sim, "s4", "server");
+    t.same(memberNames(sim), ["s1", "s2", "s4"], "a replacement: 3 voters again");
+    t.same(w.coord.getCluster().servers, { total: 3, ready: 3, quorum: 2, faultTolerance: 1 });
+  },
+);
+
+t.test(
+  "only 2 of 3 healthy: removing a healthy server is refused with the numbers, nothing changes",
+  async (t) => {
+    const w = makeWorld(t);
+    const sim = await formSim(w, ["s1", "s2", "s3"]);
+    killAgent(w, sim, "s3");
+    const before = JSON.stringify([w.coord.listNodes(), w.coord.listOperations(), sim.log]);
+    const err = refusal(() => w.coord.removeNode("s1", false));
+    t.equal(err.code, "QUORUM_GUARD");
+    t.equal(err.status, 409);
+    t.match(err.message, /Refused: removing s1 would leave 1 healthy of 2 members, below quorum 2/);
+    t.same(
+      err.details?.map((d) => [d.path, d.value]),
+      [
+        ["healthyNow", 2],
+        ["healthyAfter", 1],
+        ["quorum", 2],
+      ],
+    );
+    t.equal(
+      JSON.stringify([w.coord.listNodes(), w.coord.listOperations(), sim.log]),
+      before,
+      "nothing changed",
+    );
+  },
+);
+
+t.test("removing the etcd leader moves leadership first; an agent's removal has no etcd steps", async (t) => {
+  const w = makeWorld(t);
+  const sim = await formSim(w, ["s1", "s2", "s3"], ["a1"]);
+  const leader = sim.members.find((m) => m.name === "s1")!.id;
+  t.equal(sim.leaderId, leader);
+  const op = await finished(w, w.coord.removeNode("s1", false).operation.id);
+  t.equal(op.state, "succeeded", op.reason ?? "");
+  t.match(op.steps[0], {
+    name: "move etcd leadership off it",
+    state: "succeeded",
+    message: /moved to s[23]/,
+  });
+  t.not(sim.leaderId, leader);
+  t.ok(
+    sim.log.includes("s1 rke2.stop") && sim.log.includes("s1 rke2.uninstall"),
+    "reachable: stopped, uninstalled",
+  );
+  t.notOk(sim.rke2.get("s1")!.installed);
+
+  const agent = await finished(w, w.coord.removeNode("a1", false).operation.id);
+  t.equal(agent.state, "succeeded", agent.reason ?? "");
+  t.same(
+    agent.steps.map((s) => s.name),
+    [
+      "cordon",
+      "drain",
+      "stop RKE2",
+      "uninstall RKE2",
+      "delete its Node",
+      "delete its node-password secret",
+      "forget its credential",
+    ],
+  );
+  t.equal(w.coord.getNode("a1").state, "removed");
+  t.equal(refusal(() => w.coord.removeNode("nope", false)).code, "NOT_FOUND");
+});
+
+t.test("a removal requested while a server joins is refused with the lease's holder", async (t) => {
+  const w = makeWorld(t);
+  await formSim(w, ["s1", "s2", "s3"]);
+  join(w, "s4", "server");
+  answerChecks(w, "s4");
+  await w.coord.settle();
+  t.equal(w.coord.getNode("s4").state, "joining");
+  const err = refusal(() => w.coord.removeNode("s2", false));
+  t.equal(err.code, "OPERATION_IN_FLIGHT");
+  t.match(err.message, /server s4 is joining/);
+  t.equal(w.coord.getNode("s2").state, "joined");
+});
+
+t.test("a coordinator killed mid-removal resumes at the step it reached and completes", async (t) => {
+  const w = makeWorld(t);
+  const sim = await formSim(w, ["s1", "s2", "s3"]);
+  sim.holdKinds.add("s1 kube.drain").add("s2 kube.drain");
+  const { operation } = w.coord.removeNode("s3", false);
+  await until(() => sim.held.some((h) => h.task.kind === "kube.drain"), 5000, "the drain to be sent");
+  t.equal(w.coord.getOperation(operation.id).steps[2]!.state, "running");
+  await w.coord.close(); // its steps stop at a safe point; nothing after the drain ran
+  t.notOk(sim.log.some((l) => l.includes("kube.annotate")));
+
+  sim.holdKinds.clear();
+  const again = w.reopen();
+  for (const n of ["s1", "s2", "s3"]) {
+    again.links.delete(n);
+    reconnect(again, sim, n);
+  }
+  again.coord.start();
+  const op = await finished(again, operation.id);
+  t.equal(op.state, "succeeded", op.reason ?? "");
+  t.equal(op.steps[1]!.state, "succeeded", "the cordon was not redone");
+  t.equal(sim.log.filter((l) => l.endsWith("kube.cordon s3")).length, 1, "cordon ran once");
+  t.same(memberNames(sim), ["s1", "s2"]);
+  t.equal(again.coord.getNode("s3").state, "removed");
+});

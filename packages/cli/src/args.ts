@@ -45,6 +45,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     help: "trust exactly this public key instead (env MUSTER_PIN)",
   },
   help: { type: "boolean", short: "h", help: "show help" },
+  version: { type: "boolean", help: "print the version and exit" },
 };
 
 function find(specs: OptionSpecs, flag: string): [string, OptionSpec] | undefined {

@@ -14,7 +14,7 @@ import {
 import { z } from "zod";
 import { approveNode, joinTokens } from "./access-commands.ts";
 import { type OptionSpecs, UsageError } from "./args.ts";
-import type { OperatorClient } from "./client.ts";
+import type { ClientOptions, OperatorClient } from "./client.ts";
 import { dayTwoCommands } from "./day-two-commands.ts";
 import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts";
 
@@ -23,6 +23,9 @@ import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts"
 
 export interface CommandContext {
   client: OperatorClient;
+  /** Where and how the client connects (flags, env, stored config, defaults resolved). */
+  connection: ClientOptions;
+  env: NodeJS.ProcessEnv;
   positionals: string[];
   values: Record<string, string | boolean | undefined>;
   out: (text: string) => void;
@@ -40,18 +43,18 @@ export interface Command {
   run(ctx: CommandContext): Promise<void>;
 }
 
-const OUTPUT: OptionSpecs = {
+export const OUTPUT: OptionSpecs = {
   output: { type: "string", short: "o", value: "text|json", help: "output format (default text)" },
 };
 
-function json(ctx: CommandContext): boolean {
+export function json(ctx: CommandContext): boolean {
   const o = ctx.values["output"] ?? "text";
   if (o !== "text" && o !== "json")
     throw new UsageError(`-o/--output: must be text or json, got ${String(o)}`);
   return o === "json";
 }
 
-function noPositionals(ctx: CommandContext, max = 0): void {
+export function noPositionals(ctx: CommandContext, max = 0): void {
   if (ctx.positionals.length > max) throw new UsageError(`unexpected argument ${ctx.positionals[max]}`);
 }
 
@@ -65,7 +68,7 @@ function intFlag(ctx: CommandContext, name: string, min: number, max: number): n
   return n;
 }
 
-const print = (ctx: CommandContext, data: unknown, text: () => string) =>
+export const print = (ctx: CommandContext, data: unknown, text: () => string) =>
   ctx.out(json(ctx) ? JSON.stringify(data, null, 2) : text());
 
 export const COMMANDS: Record<string, Command> = {

@@ -2,6 +2,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { PIN_PATTERN } from "@muster/shared";
 import { UsageError } from "./args.ts";
 import { ApiError, type ClientOptions, caTrust, type Trust } from "./client.ts";
+import type { StoredConfig } from "./config-file.ts";
 
 // Where the CLI connects and how it proves itself: flags beat environment beat the defaults of a
 // coordinator host (its state dir), so `sudo muster status` just works there.
@@ -59,19 +60,26 @@ function readTokenFile(file: string, explicit: boolean): string {
   return token;
 }
 
-export function resolveConnection(values: Values, env: NodeJS.ProcessEnv, defaults: Defaults): ClientOptions {
+/** Flags beat MUSTER_* variables beat the stored config (`muster login`) beat the defaults. */
+export function resolveConnection(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  defaults: Defaults,
+  config: StoredConfig | null = null,
+): ClientOptions {
   const flagServer = str(values["server"]);
   const server = flagServer
     ? serverUrl(flagServer, "--server")
     : env["MUSTER_SERVER"]
       ? serverUrl(env["MUSTER_SERVER"], "MUSTER_SERVER")
-      : new URL(defaults.server);
+      : new URL(config?.server ?? defaults.server);
 
   const tokenFile = str(values["token-file"]);
   let token: string | undefined;
   if (tokenFile !== undefined) token = readTokenFile(tokenFile, true);
   else if (env["MUSTER_TOKEN"]) token = env["MUSTER_TOKEN"].trim();
   else if (env["MUSTER_TOKEN_FILE"]) token = readTokenFile(env["MUSTER_TOKEN_FILE"], true);
+  else if (config?.token) token = config.token;
   else if (readable(defaults.tokenFile)) token = readTokenFile(defaults.tokenFile, false);
 
   const pin = str(values["pin"]) ?? env["MUSTER_PIN"];
@@ -96,6 +104,10 @@ export function resolveConnection(values: Values, env: NodeJS.ProcessEnv, defaul
     if (!pem.includes("-----BEGIN CERTIFICATE-----"))
       throw new UsageError(`--ca-file ${caFile}: no PEM certificate in it`);
     trust = caTrust([pem]);
+  } else if (config?.pin) {
+    trust = { kind: "pin", pin: config.pin };
+  } else if (config?.ca) {
+    trust = caTrust([config.ca]);
   } else {
     trust = caTrust(readable(defaults.caFile) ? [readFileSync(defaults.caFile, "utf8")] : []);
   }

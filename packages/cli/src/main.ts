@@ -1,7 +1,13 @@
 import { describeOptions, GLOBAL_OPTIONS, parseArgv, UsageError } from "./args.ts";
 import { ApiError, OperatorClient } from "./client.ts";
-import { COMMANDS } from "./commands.ts";
+import { COMMANDS as BASIC_COMMANDS } from "./commands.ts";
+import { loadConfig } from "./config-file.ts";
 import { DEFAULTS, type Defaults, resolveConnection } from "./connection.ts";
+import { SESSION_COMMANDS } from "./session-commands.ts";
+
+const COMMANDS = { ...BASIC_COMMANDS, ...SESSION_COMMANDS };
+
+import pkg from "../package.json" with { type: "json" };
 
 // `muster`: the operator CLI over the coordinator's REST API. Exit codes: 0 ok, 1 the request failed
 // (the coordinator's own message is shown), 2 a bad command line (one line naming the flag).
@@ -53,6 +59,10 @@ export async function runOperator(argv: readonly string[], io: OperatorIo): Prom
       parsed = { command: topic, positionals: [], values: { help: true } };
     }
     const { command, values } = parsed;
+    if (command === undefined && values["version"]) {
+      io.out(pkg.version);
+      return 0;
+    }
     if (command === undefined) {
       (values["help"] ? io.out : io.err)(mainHelp());
       return values["help"] ? 0 : 2;
@@ -64,9 +74,12 @@ export async function runOperator(argv: readonly string[], io: OperatorIo): Prom
       io.out(commandHelp(command));
       return 0;
     }
-    const client = new OperatorClient(resolveConnection(values, io.env, io.defaults ?? DEFAULTS));
+    const connection = resolveConnection(values, io.env, io.defaults ?? DEFAULTS, loadConfig(io.env));
+    const client = new OperatorClient(connection);
     await spec.run({
       client,
+      connection,
+      env: io.env,
       positionals: parsed.positionals,
       values,
       out: io.out,

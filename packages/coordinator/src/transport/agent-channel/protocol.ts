@@ -7,6 +7,8 @@ import {
   MusterError,
 } from "@muster/shared";
 import { WebSocket } from "ws";
+import { jsonProblem } from "../http/errors.ts";
+import { jsonDepth, MAX_JSON_DEPTH } from "../http/hardening.ts";
 
 // The wire rules of /v1/agent, apart from connection bookkeeping (hub.ts): how a text frame is
 // parsed, which close code answers which failure, and how long a close reason may be.
@@ -38,8 +40,10 @@ export function parseAgentFrame(text: string): Parsed {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
+    return { ok: false, reason: `invalid JSON: ${jsonProblem(err as Error)}` };
   }
+  if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    return { ok: false, reason: `a frame may nest at most ${MAX_JSON_DEPTH} levels` };
   const type = (json as { type?: unknown } | null)?.type;
   if (typeof json !== "object" || json === null || Array.isArray(json) || typeof type !== "string")
     return { ok: false, reason: 'a frame must be a JSON object with a string "type"' };

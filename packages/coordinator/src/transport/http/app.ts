@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import websocket from "@fastify/websocket";
-import { type Logger, MAX_FRAME_BYTES, WebSocketUpgradeRequired } from "@muster/shared";
+import { InvalidJson, type Logger, MAX_FRAME_BYTES, WebSocketUpgradeRequired } from "@muster/shared";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pkg from "../../../package.json" with { type: "json" };
 import type { CoordinatorService } from "../../domain/service.ts";
@@ -11,6 +11,13 @@ import type { ImageDir } from "../delivery/images.ts";
 import { auditHook } from "./audit.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  jsonDepth,
+  MAX_HEADER_BYTES,
+  MAX_JSON_DEPTH,
+} from "./hardening.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { readinessRoutes } from "./readiness.ts";
@@ -28,6 +35,8 @@ import { operationRoutes } from "./routes/operations.ts";
 // and main.ts only adds a port. The service (domain) is passed in; the app never owns its lifetime.
 
 export const BODY_LIMIT = 64 * 1024;
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface BuildAppOptions {
   service: CoordinatorService;
@@ -76,10 +85,24 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     // Node names may be 253 characters; longer params reach the schema and get a named 400, not a 414.
     routerOptions: { maxParamLength: 1024 },
     genReqId: () => randomUUID(),
+    // Every answer in the contract's shape, also below the router (hardening.ts).
+    clientErrorHandler,
+    frameworkErrors,
+    // A request (headers and body) must arrive within this; slow senders are cut (slowloris).
+    requestTimeout: REQUEST_TIMEOUT_MS,
     ...(opts.https
-      ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: "TLSv1.2" as const } }
-      : {}),
+      ? {
+          https: {
+            cert: opts.https.cert,
+            key: opts.https.key,
+            minVersion: "TLSv1.2" as const,
+            maxHeaderSize: MAX_HEADER_BYTES,
+          },
+        }
+      : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
   });
+  // Headers must be complete sooner than the whole request (Node checks both every few seconds).
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   const hub = new AgentHub({
     service: opts.service,
     logger: opts.logger.child({ component: "hub" }),
@@ -93,7 +116,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   const json = app.getDefaultJsonParser("error", "error");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     if (body === "") return done(null, undefined);
-    json(req, body as string, done);
+    json(req, body as string, (err, value) => {
+      if (err) return done(err, undefined);
+      // Bounded where it enters: a 3,000-deep value would reach recursive code (zod, canonical JSON).
+      if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+        return done(new InvalidJson(`nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(null, value);
+    });
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.headers(SECURITY_HEADERS).header("x-request-id", req.id);

@@ -28,6 +28,15 @@ const FASTIFY_ERRORS: Record<string, MusterErrorClass<[]>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: EmptyJsonBody,
 };
 
+/** What is wrong with unparsable JSON, in words that do not echo the input. */
+export function jsonProblem(err: Error): string {
+  const at = /position (\d+)/.exec(err.message)?.[1];
+  if (/prototype|__proto__|constructor/i.test(err.message))
+    return "a forbidden key (__proto__ or constructor)";
+  if (/end of (JSON )?input/i.test(err.message)) return "unexpected end of input";
+  return at === undefined ? "syntax error" : `syntax error at position ${at}`;
+}
+
 function codeForStatus(status: number): ErrorCode {
   const found = Object.entries(ErrorCodes).find(([, v]) => v.status === status);
   return (found?.[0] as ErrorCode | undefined) ?? (status >= 500 ? "INTERNAL" : "VALIDATION_FAILED");
@@ -49,7 +58,8 @@ export function toErrorResponse(
     return { status: e.status, body: e.toBody(), internal: false };
   }
   if (err instanceof SyntaxError || fe.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
-    const e = new InvalidJson((err as Error).message);
+    // Never the parser's own message: it quotes the bad input back.
+    const e = new InvalidJson(jsonProblem(err as Error));
     return { status: 400, body: e.toBody(), internal: false };
   }
   const status = typeof fe.statusCode === "number" ? fe.statusCode : 500;

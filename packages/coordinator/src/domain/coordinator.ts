@@ -10,6 +10,7 @@ import { createLinks } from "./nodes/links.ts";
 import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
+import { startRejoins } from "./operations/rejoin.ts";
 import { createRemovals } from "./operations/removal-request.ts";
 import { createOperationRunner } from "./operations/runner.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
@@ -57,6 +58,8 @@ export interface Coordinator extends CoordinatorService {
   tick(): PlanView;
   /** One node-loss check now (tests). */
   checkLoss(): Promise<void>;
+  /** Starts the cleanup of removed nodes enrolled again (tests; the timer does it every second). */
+  startRejoins(): void;
   /** Plans, probes the registration address now, and plans again (tests; a fresh `muster status`). */
   settle(): Promise<void>;
   /** Planning passes run and actions applied so far, and how long the last pass took. */
@@ -175,6 +178,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     // timeouts.heartbeat (docs/reference.md#node-loss).
     heartbeatSeconds: opts.heartbeatSeconds ?? Math.max(1, Math.floor((spec().timeouts.heartbeat - 1) / 3)),
     checkLoss: lossWatch.check,
+    startRejoins: () => startRejoins({ store, log }, operations),
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
     attach(node, link, appliedChecksum) {
@@ -231,7 +235,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       if (closed) return;
       sequencer.start(opts.tickMs ?? 1000);
       operations.start();
-      lossTimer = setInterval(() => void lossWatch.check(), opts.lossCheckMs ?? 1000);
+      lossTimer = setInterval(() => {
+        void lossWatch.check();
+        startRejoins({ store, log }, operations);
+      }, opts.lossCheckMs ?? 1000);
       lossTimer.unref();
     },
     async close() {

@@ -1,6 +1,7 @@
 import type { ClusterSpec, Logger } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import type { TaskDispatcher } from "../tasks/dispatcher.ts";
+import { createRejoinDefinition } from "./rejoin.ts";
 import { createRemoveDefinition } from "./remove.ts";
 import type { OperationDefinition } from "./types.ts";
 
@@ -17,5 +18,5 @@ export interface OperationDeps {
 }
 
 export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {
-  return [createRemoveDefinition(deps)];
+  return [createRemoveDefinition(deps), createRejoinDefinition(deps)];
 }

@@ -2,6 +2,7 @@ import { type ClusterSpec, type Logger, OperationNotFound, type PlanView } from 
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
 import { createClusterSpec } from "./cluster/cluster-spec.ts";
+import { createOrphanAudit } from "./cluster/orphan-audit.ts";
 import { createQueries } from "./cluster/queries.ts";
 import { createEventWaiters } from "./events/event-waiters.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
@@ -56,6 +57,8 @@ export interface Coordinator extends CoordinatorService {
   readonly heartbeatSeconds: number;
   /** One planning pass now, actions applied; returns the plan view it produced. */
   tick(): PlanView;
+  /** One orphan audit now (tests; the timer runs one every 15 s). */
+  audit(): Promise<void>;
   /** One node-loss check now (tests). */
   checkLoss(): Promise<void>;
   /** Starts the cleanup of removed nodes enrolled again (tests; the timer does it every second). */
@@ -140,7 +143,14 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     definitions: operationDefinitions({ store, tasks, log, now, spec, disconnect: links.disconnect }),
     onChanged: changes.notify,
   });
-  const removals = createRemovals({ store, runner: operations, now });
+  const audit = createOrphanAudit({ store, tasks, log: log.child({ component: "audit" }), now });
+  let auditTimer: NodeJS.Timeout | undefined;
+  const removals = createRemovals({
+    store,
+    runner: operations,
+    now,
+    orphans: () => audit.findings().orphans,
+  });
   const lossWatch = createLossWatch({
     store,
     tasks,
@@ -167,6 +177,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     store,
     monitor,
     spec,
+    audit: audit.findings,
     agentTokenLegacy: () => agentTokenMode(store.meta) === "legacy",
   });
   const eventWaiters = createEventWaiters(store.events.latestSeq());
@@ -178,6 +189,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     // timeouts.heartbeat (docs/reference.md#node-loss).
     heartbeatSeconds: opts.heartbeatSeconds ?? Math.max(1, Math.floor((spec().timeouts.heartbeat - 1) / 3)),
     checkLoss: lossWatch.check,
+    audit: audit.run,
     startRejoins: () => startRejoins({ store, log }, operations),
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
@@ -240,6 +252,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
         startRejoins({ store, log }, operations);
       }, opts.lossCheckMs ?? 1000);
       lossTimer.unref();
+      auditTimer = setInterval(() => void audit.run(), 15_000);
+      auditTimer.unref();
     },
     async close() {
       if (closed) return;
@@ -247,6 +261,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       eventWaiters.close();
       sequencer.stop();
       clearInterval(lossTimer);
+      clearInterval(auditTimer);
       await operations.close();
       tasks.closeAll("coordinator shutting down");
       monitor.stop();

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,11 +9,16 @@ import type { EventsPage } from "@muster/shared";
 import { api } from "./lib/pinned.ts";
 import { cpuSeconds, memoryMiB, percentile } from "./lib/proc.ts";
 
-// npm run bench:coordinator [-- --agents K] [--concurrency C] [--domain real|stub]: one real
+// npm run bench:coordinator [-- --baseline] [--json] [--agents K] [--concurrency C] [--domain real|stub]: one real
 // coordinator (`muster-coordinator serve`, its own process, loopback, temp state dir) and a separate
 // fleet process (bench/lib/fleet.ts) of K fake agents over TLS + pin, at most C enrolling at once.
 // Reports enrol rate, join latency, coordinator peak RSS and CPU seconds. `--domain stub` runs the
 // same transports over an O(1) in-memory domain (bench/lib/stub-server.ts) to separate their cost.
+// `--baseline` first runs the floor, a bare https + ws server exchanging the same frames
+// (bench/lib/baseline-server.ts), with the same fleet, and prints muster / baseline ratios; the load
+// average is printed too (the machine is shared: compare ratios from one run, not absolute figures).
+// KiB per agent: the server's RSS growth from before the first agent to all agents connected.
+// `--json`: the last line is {"agents","muster":{...},"baseline":{...},"ratios":{...}}.
 //
 // Join latency is measured on the coordinator's clock, from each agent's `node.join.started` event
 // (its plan was released) to its `node.join.succeeded` event (its plan.done was recorded): the
@@ -33,11 +38,15 @@ const { values: args } = parseArgs({
     "timeout-seconds": { type: "string" },
     /** real: `muster-coordinator serve`; stub: the same transports over an O(1) in-memory domain. */
     domain: { type: "string", default: "real" },
+    /** Also run the floor (bench/lib/baseline-server.ts) with the same fleet, and print ratios. */
+    baseline: { type: "boolean", default: false },
+    /** The last line is the issue's JSON object (agents, muster, baseline, ratios). */
+    json: { type: "boolean", default: false },
   },
 });
 const K = Number(args.agents);
 if (!Number.isInteger(K) || K < 1 || K > 100_000) throw new Error("--agents must be an integer 1..100000");
-const timeoutSeconds = Number(args["timeout-seconds"] ?? 120 + Math.ceil(K / 20));
+const timeoutSeconds = Number(args["timeout-seconds"] ?? (120 + Math.ceil(K / 20)) * (args.baseline ? 2 : 1));
 
 const children: ChildProcess[] = [];
 let coordPid = 0;
@@ -78,37 +87,112 @@ function waitLine(
   });
 }
 
+type Kind = "real" | "stub" | "baseline";
+interface Run {
+  kind: Kind;
+  ok: boolean;
+  enrolRate: number;
+  enrolSeconds: number;
+  welcomeP99Ms: number;
+  joinLatencyMs: { p50: number; p99: number; max: number } | null;
+  /** RSS growth from before the first agent to every agent connected and joined, per agent. */
+  kibPerAgent: number;
+  rssMiB: { beforeAgents: number; allConnected: number; peak: number };
+  cpuSeconds: { total: number; agentsPhase: number };
+  fleet: Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
   const hardLimit = Number(execFileSync("/bin/sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).trim());
   if (hardLimit < K + 200)
     fail(
       `the open-files hard limit (${hardLimit}) is below ${K + 200}; raise it first (as root: ulimit -Hn ${K + 1000})`,
     );
+  const stop = setTimeout(() => fail(`timed out after ${timeoutSeconds} s`), timeoutSeconds * 1000);
+  try {
+    const kind = args.domain as Kind;
+    if (!["real", "stub"].includes(kind)) fail("--domain must be real or stub");
+    // The floor first, so muster never runs on a machine warmed by itself only.
+    const floor = args.baseline ? await runOne("baseline") : null;
+    const muster = await runOne(kind);
+    const loadavg = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+    for (const r of floor ? [floor, muster] : [muster]) print(r);
+    const ratios = floor
+      ? {
+          memoryPerAgent: round2(muster.kibPerAgent / floor.kibPerAgent),
+          enrolRate: round2(muster.enrolRate / floor.enrolRate),
+        }
+      : null;
+    if (ratios)
+      console.log(
+        `ratios (muster / baseline): memory per agent ${ratios.memoryPerAgent} (goal <= 1.2), ` +
+          `enrol rate ${ratios.enrolRate} (goal >= 0.8); load average ${loadavg}`,
+      );
+    else console.log(`load average ${loadavg}`);
+    if (args.json)
+      console.log(
+        JSON.stringify({
+          agents: K,
+          muster: {
+            kibPerAgent: muster.kibPerAgent,
+            enrolPerSecond: muster.enrolRate,
+            p99Ms: muster.joinLatencyMs?.p99 ?? null,
+            peakRssMiB: muster.rssMiB.peak,
+          },
+          baseline: floor ? { kibPerAgent: floor.kibPerAgent, enrolPerSecond: floor.enrolRate } : null,
+          ratios,
+        }),
+      );
+    else console.log(JSON.stringify({ agents: K, loadavg, muster, baseline: floor }));
+    process.exitCode = muster.ok && (floor?.ok ?? true) ? 0 : 1;
+  } finally {
+    clearTimeout(stop);
+  }
+}
+
+function print(r: Run): void {
+  const label = { real: "muster", stub: "[stub domain] muster", baseline: "[baseline] bare https + ws" }[
+    r.kind
+  ];
+  const latency = r.joinLatencyMs
+    ? `join latency (node.join.started -> node.join.succeeded) p50 ${r.joinLatencyMs.p50} ms, p99 ${r.joinLatencyMs.p99} ms; `
+    : "";
+  console.log(
+    `${label}, agents ${K}: enrol ${r.enrolRate}/s (${r.enrolSeconds} s); ${latency}` +
+      `${r.kibPerAgent} KiB/agent (RSS ${r.rssMiB.beforeAgents} -> ${r.rssMiB.allConnected} MiB, peak ${r.rssMiB.peak}), ` +
+      `CPU ${r.cpuSeconds.total} s (${r.cpuSeconds.agentsPhase} s for the agents)`,
+  );
+}
+
+/** One server (muster, the stub domain or the bare floor) and one fleet against it, then both stopped. */
+async function runOne(kind: Kind): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), "muster-bench-"));
   tempDir = dir;
-  const stop = setTimeout(() => fail(`timed out after ${timeoutSeconds} s`), timeoutSeconds * 1000);
   try {
     // Agents may all join at once; the fleet's checks always pass, so minimums are moot.
     await writeFile(join(dir, "cluster.yaml"), `name: bench\nagents:\n  concurrency: ${K}\n`);
     // BENCH_COORDINATOR_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the coordinator only.
     const coordOptions = process.env["BENCH_COORDINATOR_NODE_OPTIONS"];
     const env: Record<string, string> = coordOptions ? { NODE_OPTIONS: coordOptions } : {};
+    const state = join(dir, "state");
     const coord =
-      args.domain === "stub"
-        ? node("bench/lib/stub-server.ts", ["--state-dir", join(dir, "state")], env)
-        : node(
-            "packages/coordinator/src/server/cli.ts",
-            [
-              "serve",
-              "--state-dir",
-              join(dir, "state"),
-              "--listen",
-              "127.0.0.1:0",
-              "--config",
-              join(dir, "cluster.yaml"),
-            ],
-            env,
-          );
+      kind === "baseline"
+        ? node("bench/lib/baseline-server.ts", ["--state-dir", state], env)
+        : kind === "stub"
+          ? node("bench/lib/stub-server.ts", ["--state-dir", state], env)
+          : node(
+              "packages/coordinator/src/server/cli.ts",
+              [
+                "serve",
+                "--state-dir",
+                state,
+                "--listen",
+                "127.0.0.1:0",
+                "--config",
+                join(dir, "cluster.yaml"),
+              ],
+              env,
+            );
     coordPid = coord.pid!;
     const serving = await waitLine(
       coord,
@@ -118,7 +202,8 @@ async function main(): Promise<void> {
     const url = String(serving["url"]);
     const pin = String(serving["pin"]);
     const pid = coordPid;
-    const admin = (await readFile(join(dir, "state", "admin-token"), "utf8")).trim();
+    const admin =
+      kind === "baseline" ? "baseline" : (await readFile(join(state, "admin-token"), "utf8")).trim();
     const token = async (role: string) =>
       (await api<{ token: string }>(url, pin, admin, "POST", "/v1/join-tokens", { role })).token;
 
@@ -145,29 +230,38 @@ async function main(): Promise<void> {
       { MUSTER_TOKEN: admin },
     );
     let cpuAtStart = 0;
+    let rssBefore = 0;
     const result = await waitLine(fleet, (l) => {
-      if (l["event"] === "agents-start") cpuAtStart = cpuSeconds(pid);
+      if (l["event"] === "agents-start") {
+        cpuAtStart = cpuSeconds(pid);
+        rssBefore = memoryMiB(pid).now;
+      }
       if (l["event"] === "progress") lastProgress = l;
       if (l["event"] === "failed") fail(`fleet failed: ${JSON.stringify(l)}`);
       return l["event"] === "done";
     });
+    // Every agent is still connected: the fleet holds its sockets until SIGTERM.
     const cpuTotal = cpuSeconds(pid);
     const mem = memoryMiB(pid);
-    const latencies = await joinLatencies(url, pin, admin);
-    const report = {
-      domain: args.domain,
-      ok: result["ok"] === true && latencies.length === K,
-      agents: K,
+    fleet.kill("SIGTERM");
+    await new Promise((r) => fleet.once("exit", r));
+    const latencies = kind === "baseline" ? null : await joinLatencies(url, pin, admin);
+    coord.kill("SIGTERM");
+    await new Promise((r) => coord.once("exit", r));
+    return {
+      kind,
+      ok: result["ok"] === true && (latencies === null || latencies.length === K),
       enrolRate: Math.round(Number(result["enrolRate"])),
       enrolSeconds: round(Number(result["enrolSeconds"])),
       welcomeP99Ms: round(Number(result["welcomeP99"])),
-      joinLatencyMs: {
+      joinLatencyMs: latencies && {
         p50: round(percentile(latencies, 50)),
         p99: round(percentile(latencies, 99)),
         max: round(latencies.at(-1) ?? 0),
       },
-      coordinatorRssMiB: { peak: round(mem.peak), end: round(mem.now) },
-      coordinatorCpuSeconds: { total: round(cpuTotal), agentsPhase: round(cpuTotal - cpuAtStart) },
+      kibPerAgent: round(((mem.now - rssBefore) * 1024) / K),
+      rssMiB: { beforeAgents: round(rssBefore), allConnected: round(mem.now), peak: round(mem.peak) },
+      cpuSeconds: { total: round(cpuTotal), agentsPhase: round(cpuTotal - cpuAtStart) },
       fleet: {
         welcomed: result["welcomed"],
         plansDone: result["plansDone"],
@@ -175,20 +269,11 @@ async function main(): Promise<void> {
         closes: result["closes"],
       },
     };
-    console.log(
-      `${args.domain === "stub" ? "[stub domain] " : ""}agents ${K}: enrol ${report.enrolRate}/s (${report.enrolSeconds} s); join latency (node.join.started -> ` +
-        `node.join.succeeded) p50 ${report.joinLatencyMs.p50} ms, p99 ${report.joinLatencyMs.p99} ms; ` +
-        `coordinator peak RSS ${report.coordinatorRssMiB.peak} MiB, CPU ${report.coordinatorCpuSeconds.total} s ` +
-        `(${report.coordinatorCpuSeconds.agentsPhase} s for the agents)`,
-    );
-    console.log(JSON.stringify(report));
-    process.exitCode = report.ok ? 0 : 1;
-    coord.kill("SIGTERM");
-    await new Promise((r) => coord.once("exit", r));
   } finally {
-    clearTimeout(stop);
-    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+    coordPid = 0;
     await rm(dir, { recursive: true, force: true });
+    tempDir = "";
   }
 }
 
@@ -211,6 +296,7 @@ async function joinLatencies(url: string, pin: string, admin: string): Promise<n
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function safe<T>(fn: () => T): T | undefined {
   try {

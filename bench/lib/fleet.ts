@@ -164,9 +164,11 @@ async function main(): Promise<void> {
     welcomeP99: percentile(sorted, 99),
     ...counters(),
   });
-  for (const ws of sockets) ws.terminate();
-  await rke2.close();
-  process.exit(0);
+  // Sockets stay open until the bench has read the server's memory with every agent connected.
+  process.once("SIGTERM", () => {
+    for (const ws of sockets) ws.terminate();
+    void rke2.close().then(() => process.exit(0));
+  });
 }
 
 main().catch((err) => {

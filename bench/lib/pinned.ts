@@ -1,18 +1,13 @@
 import { request } from "node:https";
-import { type ConnectionOptions, connect, type TLSSocket } from "node:tls";
-import { spkiPinFromPeer } from "@muster/shared";
+import type { ConnectionOptions, TLSSocket } from "node:tls";
+import { pinnedConnect as netPinnedConnect } from "@muster/net";
 import { WebSocket } from "ws";
 
 // Talk to the coordinator the way the agent and curl do: no CA, trust only the pinned public key,
 // checked as soon as the TLS handshake completes and before a byte of HTTP is sent.
 
 export function pinnedConnect(opts: ConnectionOptions, pin: string): TLSSocket {
-  const socket = connect({ ...opts, rejectUnauthorized: false });
-  socket.once("secureConnect", () => {
-    if (spkiPinFromPeer(socket.getPeerCertificate()) !== pin)
-      socket.destroy(new Error("coordinator key does not match the pin"));
-  });
-  return socket;
+  return netPinnedConnect(opts, pin, { mismatch: () => new Error("coordinator key does not match the pin") });
 }
 
 export function pinnedWebSocket(url: string, pin: string): WebSocket {

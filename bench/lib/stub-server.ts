@@ -128,6 +128,9 @@ const service: CoordinatorService = {
   retryNode: (name) => {
     throw new MusterError("NOT_FOUND", `node ${name} does not exist`);
   },
+  approveNode: (name) => {
+    throw new MusterError("NOT_FOUND", `node ${name} does not exist`);
+  },
   getPlan: () => ({ steps: [] }),
   getWhatIf: () => ({ servers: [], warnings: [] }),
   removeNode: () => {

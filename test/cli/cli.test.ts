@@ -107,8 +107,17 @@ t.test("retry, plan and events", async (t) => {
   );
   const after = await muster(["events", "--after", "2", "-o", "json", "--ca-file", CA]);
   t.same(JSON.parse(after.stdout), EVENTS[2]);
+  // Stop following once it asks beyond the second page (after=3): by then it printed both pages.
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 100);
+  const from = api.seen.length;
+  const deadline = Date.now() + 30_000;
+  const stopper = setInterval(() => {
+    const asked = api.seen.slice(from).some((r) => /[?&]after=3\b/.test(r.url));
+    if (asked || Date.now() > deadline) {
+      clearInterval(stopper);
+      controller.abort();
+    }
+  }, 10);
   const follow = await muster(["events", "--follow", "--ca-file", CA], {}, { signal: controller.signal });
   t.equal(follow.code, 0);
   t.equal(follow.stdout.split("\n").length, 3, "follow fetched the page beyond the first");

@@ -2,9 +2,9 @@
 // join lease still names the joining server until it passes the readiness gate, nothing else joins
 // meanwhile, the cluster completes, and the captured RKE2 token survives for the servers after it.
 import { readFile } from "node:fs/promises";
+import type { SimDurations } from "@muster/lab/cluster/test-cluster";
 import t from "tap";
 import { parse } from "yaml";
-import type { SimDurations } from "./cluster.ts";
 import {
   assertOneServerJoinAtATime,
   assertServerJoinsSerial,

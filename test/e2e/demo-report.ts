@@ -1,7 +1,8 @@
 // Pure parts of the demo: the timeline from the coordinator's events, the critical-path lower bound,
 // and the summary object docs/reference.md fixes for `npm run demo -- --json`.
+
+import type { SimDurations } from "@muster/lab/cluster/test-cluster";
 import type { MusterEvent, NodeView } from "@muster/shared";
-import type { SimDurations } from "./cluster.ts";
 
 export interface Join {
   node: string;

@@ -3,7 +3,7 @@
 // coordinator's events live, prints a summary and removes everything. With --json the progress goes
 // to stderr and one JSON object (docs/reference.md) is printed last on stdout.
 import { parseArgs } from "node:util";
-import { type SimDurations, TestCluster } from "./cluster.ts";
+import { type SimDurations, TestCluster } from "@muster/lab/cluster/test-cluster";
 import {
   type DemoSummary,
   formatEvent,

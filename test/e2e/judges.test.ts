@@ -1,7 +1,13 @@
 // The judges the scenarios use to call server joins serial, shown to catch what they must catch.
 // Pure functions on synthetic histories: no world, no root.
+
+import {
+  joinWindows,
+  maxConcurrentLearners,
+  overlappingJoins,
+  parseSamples,
+} from "@muster/lab/cluster/membership";
 import t from "tap";
-import { joinWindows, maxConcurrentLearners, overlappingJoins, parseSamples } from "./membership.ts";
 import { concurrentServerJoins, overlapsOf, type ServerJoinEvent } from "./scenario.ts";
 
 const ev = (seq: number, type: ServerJoinEvent["type"], node: string): ServerJoinEvent => ({

@@ -2,9 +2,9 @@
 // started in the same instant. The simulator's real etcd refuses the second learner, so one of the two
 // first starts fails: the failure the coordinator's join lease exists to prevent.
 import { readFile, writeFile } from "node:fs/promises";
+import type { SimDurations, TestCluster } from "@muster/lab/cluster/test-cluster";
 import type { WorldNode } from "@muster/lab/world/world";
 import t from "tap";
-import type { SimDurations, TestCluster } from "./cluster.ts";
 import { cannotRun, startCluster } from "./scenario.ts";
 
 // Learners wait up to 10 s for promotion, so the first joiner is still a learner when the second adds itself.

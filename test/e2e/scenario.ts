@@ -1,9 +1,13 @@
 // Shared steps of the end-to-end scenarios.
 
+import {
+  type MembershipSample,
+  maxConcurrentLearners,
+  overlappingJoins,
+} from "@muster/lab/cluster/membership";
+import { type ClusterOptions, TestCluster } from "@muster/lab/cluster/test-cluster";
 import { canRunWorld } from "@muster/lab/world/world";
 import type { Test } from "tap";
-import { type ClusterOptions, TestCluster } from "./cluster.ts";
-import { type MembershipSample, maxConcurrentLearners, overlappingJoins } from "./membership.ts";
 
 /** Why end-to-end scenarios cannot run here, or null when they can. */
 export function cannotRun(): string | null {

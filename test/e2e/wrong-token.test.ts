@@ -2,10 +2,10 @@
 // stops with a clear message and changes nothing on the node; no node is enrolled and the cluster
 // does not notice. A machine enrolled as a server is refused an agent join token just as clearly.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import type { TestCluster } from "@muster/lab/cluster/test-cluster";
 import type { WorldNode } from "@muster/lab/world/world";
 import type { JoinTokenCreated } from "@muster/shared";
 import t, { type Test } from "tap";
-import type { TestCluster } from "./cluster.ts";
 import { cannotRun, enrol, startCluster } from "./scenario.ts";
 
 const reason = cannotRun();

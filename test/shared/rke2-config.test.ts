@@ -1,4 +1,10 @@
-import { agentCredential, ClusterSpecSchema, DEDICATED_TAINT, renderRke2Config } from "@muster/shared";
+import {
+  agentCredential,
+  ClusterSpecSchema,
+  DEDICATED_TAINT,
+  publicSpec,
+  renderRke2Config,
+} from "@muster/shared";
 import t from "tap";
 
 const spec = ClusterSpecSchema.parse({
@@ -67,6 +73,62 @@ t.test("impossible inputs are refused", async (t) => {
     () => renderRke2Config({ spec, node, init: false, token: null, registrationAddress: "10.0.0.100" }),
     /token/,
   );
+});
+
+t.test("spec.backup: snapshot keys on servers only; S3 keys need the secret from the vault", async (t) => {
+  const plain = ClusterSpecSchema.parse({ backup: {} });
+  t.same(plain.backup, { schedule: "0 */12 * * *", retention: 5 }, "RKE2's defaults");
+  const server = { name: "cp-1", role: "server" as const, address: "10.0.0.1" };
+  const local = renderRke2Config({
+    spec: plain,
+    node: server,
+    init: true,
+    token: null,
+    registrationAddress: null,
+  });
+  t.match(local, { "etcd-snapshot-schedule-cron": "0 */12 * * *", "etcd-snapshot-retention": 5 });
+  t.notOk("etcd-s3" in local);
+  const s3Spec = ClusterSpecSchema.parse({
+    backup: {
+      s3: { endpoint: "s3.example.com", bucket: "snaps", accessKey: "AK", endpointCA: "/etc/ca.pem" },
+    },
+  });
+  t.throws(
+    () =>
+      renderRke2Config({ spec: s3Spec, node: server, init: true, token: null, registrationAddress: null }),
+    /no S3 secret key/,
+  );
+  const withS3 = renderRke2Config({
+    spec: s3Spec,
+    node: server,
+    init: true,
+    token: null,
+    registrationAddress: null,
+    s3SecretKey: "sekrit",
+  });
+  t.match(withS3, { "etcd-s3": true, "etcd-s3-secret-key": "sekrit", "etcd-s3-endpoint-ca": "/etc/ca.pem" });
+  t.notOk("etcd-s3-folder" in withS3, "an empty folder is left out");
+  t.notOk("etcd-s3-insecure" in withS3);
+  const agent = renderRke2Config({
+    spec: s3Spec,
+    node: { name: "w-1", role: "agent", address: "10.0.0.9" },
+    init: false,
+    token: "K10x::server:y",
+    registrationAddress: "10.0.0.1",
+    s3SecretKey: "sekrit",
+  });
+  t.notOk(
+    Object.keys(agent).some((k) => k.startsWith("etcd-")),
+    "agents take no snapshots",
+  );
+
+  const refused = ClusterSpecSchema.safeParse({ servers: { config: { "etcd-s3-secret-key": "x" } } });
+  t.notOk(refused.success, "the secret cannot hide in servers.config (it would be stored in clear)");
+  const shown = publicSpec(
+    ClusterSpecSchema.parse({ backup: { s3: { ...s3Spec.backup!.s3, secretKey: "sekrit" } } }),
+  );
+  t.same(shown.backup?.s3?.secretKeySet, true);
+  t.notOk(JSON.stringify(shown).includes("sekrit"), "publicSpec drops the secret");
 });
 
 t.test("with an agent token: servers carry agent-token, agents get only the node credential", async (t) => {

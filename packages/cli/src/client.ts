@@ -1,6 +1,6 @@
-import https from "node:https";
-import { rootCertificates, type TLSSocket, connect as tlsConnect } from "node:tls";
-import { issuesToDetails, spkiPinFromPeer } from "@muster/shared";
+import { rootCertificates, type TLSSocket } from "node:tls";
+import { pinnedConnect, request } from "@muster/net";
+import { issuesToDetails } from "@muster/shared";
 import type { z } from "zod";
 
 // The operator CLI's HTTPS client. Trust is never silently skipped: either the CA (the coordinator's
@@ -37,25 +37,25 @@ interface RawResponse {
 
 function connectPinned(url: URL, pin: string, timeoutMs: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
-      host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(url.port || 443),
-      servername: /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname,
-      // The chain is not checked here on purpose: the pin below is the whole trust decision.
-      rejectUnauthorized: false,
-      ALPNProtocols: ["http/1.1"],
-      timeout: timeoutMs,
-    });
+    const socket = pinnedConnect(
+      {
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(url.port || 443),
+        servername: /^[\d.]+$|:/.test(url.hostname) ? "" : url.hostname,
+        ALPNProtocols: ["http/1.1"],
+        timeout: timeoutMs,
+      },
+      pin,
+      {
+        mismatch: (got) =>
+          new ApiError(
+            `the coordinator's public key (${got}) does not match --pin ${pin}; refusing to talk to it`,
+          ),
+      },
+    );
+    // pinnedConnect's own check runs first: a socket still open here presented the pin.
     socket.once("secureConnect", () => {
-      const peer = socket.getPeerCertificate();
-      const got = peer.raw ? spkiPinFromPeer(peer) : "(no certificate)";
-      if (got === pin) return resolve(socket);
-      socket.destroy();
-      reject(
-        new ApiError(
-          `the coordinator's public key (${got}) does not match --pin ${pin}; refusing to talk to it`,
-        ),
-      );
+      if (!socket.destroyed) resolve(socket);
     });
     socket.once("timeout", () => socket.destroy(new Error("timed out")));
     socket.once("error", reject);
@@ -93,31 +93,17 @@ export class OperatorClient {
     }
     try {
       const socket = trust.kind === "pin" ? await connectPinned(url, trust.pin, timeoutMs) : undefined;
-      return await new Promise<RawResponse>((resolve, reject) => {
-        const req = https.request(
-          url,
-          {
-            method,
-            headers,
-            timeout: timeoutMs,
-            // No agent with createConnection: node then uses our already-verified socket as is.
-            ...(socket
-              ? { createConnection: () => socket }
-              : { ca: trust.kind === "ca" ? trust.ca : undefined, agent: false }),
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () =>
-              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-            );
-            res.on("error", reject);
-          },
-        );
-        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-        req.on("error", reject);
-        req.end(payload);
+      const res = await request(url, {
+        method,
+        headers,
+        timeoutMs,
+        timeoutError: () => new Error(`no answer within ${timeoutMs / 1000} s`),
+        ...(payload !== undefined ? { body: payload } : {}),
+        ...(socket
+          ? { createConnection: () => socket }
+          : { tls: { ca: trust.kind === "ca" ? trust.ca : undefined } }),
       });
+      return { status: res.status, body: res.body.toString("utf8") };
     } catch (err) {
       throw describeNetworkError(server, err as NodeJS.ErrnoException);
     }

@@ -9,6 +9,7 @@ import {
   PlanViewSchema,
 } from "@muster/shared";
 import { z } from "zod";
+import { approveNode, joinTokens } from "./access-commands.ts";
 import { type OptionSpecs, UsageError } from "./args.ts";
 import type { OperatorClient } from "./client.ts";
 import { dayTwoCommands } from "./day-two-commands.ts";
@@ -77,10 +78,11 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   nodes: {
-    summary: "every node: role, state, address, when it joined, what it waits for",
-    usage: "muster nodes [-o json]",
+    summary: "every node: role, state, address, when it joined, what it waits for; `approve NODE`",
+    usage: "muster nodes [-o json] | muster nodes approve NODE [-o json]",
     options: OUTPUT,
     async run(ctx) {
+      if (ctx.positionals[0] === "approve") return approveNode(ctx, json(ctx));
       noPositionals(ctx);
       json(ctx);
       const page = await ctx.client.request("GET", "/v1/nodes", z.object({ nodes: z.array(NodeViewSchema) }));
@@ -89,13 +91,18 @@ export const COMMANDS: Record<string, Command> = {
   },
   "join-command": {
     summary: "create a join token and print the one-line bootstrap for a new node",
-    usage: "muster join-command --role server|agent [--ttl SECONDS] [-o json]",
+    usage: "muster join-command --role server|agent [--ttl SECONDS] [--max-uses N] [--replace] [-o json]",
     options: {
       role: { type: "string", value: "server|agent", help: "role the new node joins as (required)" },
       ttl: {
         type: "string",
         value: "SECONDS",
         help: `token lifetime, 60..${MAX_JOIN_TOKEN_TTL} (default 1 day)`,
+      },
+      "max-uses": { type: "string", value: "N", help: "admit at most N machines (1: a one-off server)" },
+      replace: {
+        type: "boolean",
+        help: "let a machine take over a known node identity (same machine id) without approval",
       },
       ...OUTPUT,
     },
@@ -106,14 +113,26 @@ export const COMMANDS: Record<string, Command> = {
       if (role !== "server" && role !== "agent")
         throw new UsageError(`--role: must be server or agent, got ${role}`);
       const ttlSeconds = intFlag(ctx, "ttl", 60, MAX_JOIN_TOKEN_TTL);
+      const maxUses = intFlag(ctx, "max-uses", 1, 100000);
       json(ctx);
-      const body = ttlSeconds === undefined ? { role } : { role, ttlSeconds };
+      const body = {
+        role,
+        ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+        ...(maxUses === undefined ? {} : { maxUses }),
+        ...(ctx.values["replace"] ? { replace: true } : {}),
+      };
       const created = await ctx.client.request("POST", "/v1/join-tokens", JoinTokenCreatedSchema, body);
       if (json(ctx)) return ctx.out(JSON.stringify(created, null, 2));
       // stdout carries only the command, so `$(muster join-command ...)` is usable as is.
       ctx.out(created.command);
       ctx.err(`muster: join token ${created.id} (${created.role}) expires ${created.expiresAt}`);
     },
+  },
+  "join-tokens": {
+    summary: "list join tokens (uses, last use, limits); `revoke ID` revokes one",
+    usage: "muster join-tokens [-o json] | muster join-tokens revoke ID",
+    options: OUTPUT,
+    run: (ctx) => joinTokens(ctx, json(ctx)),
   },
   retry: {
     summary: "re-queue a failed or check-failed node",

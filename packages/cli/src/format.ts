@@ -46,7 +46,7 @@ export function formatNodes(nodes: readonly NodeView[]): string {
     n.state,
     n.address,
     n.joinedAt ? n.joinedAt.replace("T", " ").slice(0, 16) : "-",
-    n.message ?? "",
+    n.claim?.state === "pending-approval" ? `pending-approval: ${n.claim.reason}` : (n.message ?? ""),
   ]);
   return table(["NAME", "ROLE", "STATE", "ADDRESS", "JOINED", "MESSAGE"], rows);
 }

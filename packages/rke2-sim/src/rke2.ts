@@ -2,8 +2,10 @@
 // docs/rke2-behaviour.md). Installed as <prefix>/bin/rke2 by the sim's install.sh.
 import { mkdirSync } from "node:fs";
 import { runAgent } from "./rke2/agent.ts";
+import { runClusterReset } from "./rke2/cluster-reset.ts";
 import { loadValues, type Role, resolveConfig } from "./rke2/config.ts";
 import { knobs as readKnobs } from "./rke2/env.ts";
+import { runEtcdSnapshot } from "./rke2/etcd-snapshot.ts";
 import { Lifecycle } from "./rke2/lifecycle.ts";
 import { FatalError, log, setDebug } from "./rke2/log.ts";
 import { removePid, writePid } from "./rke2/pids.ts";
@@ -16,8 +18,9 @@ USAGE:
    rke2 [global options] command [command options] [arguments...]
 
 COMMANDS:
-   server  Run management server
-   agent   Run node agent
+   server         Run management server
+   agent          Run node agent
+   etcd-snapshot  Manage etcd snapshots (save, ls, delete)
 
 GLOBAL OPTIONS:
    --help, -h     show help
@@ -37,6 +40,15 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (command === "etcd-snapshot") {
+    try {
+      await runEtcdSnapshot(rest, knobs);
+    } catch (err) {
+      log.fatal(err instanceof FatalError ? err.message : `Error: ${(err as Error).message}`);
+      process.exit(1);
+    }
+    return;
+  }
   if (command !== "server" && command !== "agent") {
     process.stderr.write(`No help topic for '${command}'\n`);
     process.exit(3);
@@ -54,7 +66,11 @@ async function main(argv: string[]): Promise<void> {
     mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
     writePid(cfg.dataDir, `rke2-${role}`, process.pid);
     life.onStop(() => removePid(cfg.dataDir, `rke2-${role}`));
-    if (role === "server") await runServer(cfg, knobs, life);
+    if (role === "server" && values.get("cluster-reset") === "true") {
+      const restore = values.get("cluster-reset-restore-path");
+      await runClusterReset(cfg, knobs, typeof restore === "string" && restore !== "" ? restore : null);
+      await life.shutdown(0);
+    } else if (role === "server") await runServer(cfg, knobs, life);
     else await runAgent(cfg, knobs, life);
   } catch (err) {
     const msg = err instanceof FatalError ? err.message : `Error: ${(err as Error).message}`;

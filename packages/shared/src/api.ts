@@ -30,6 +30,10 @@ export const DEFAULT_JOIN_TOKEN_TTL = 24 * 3600;
 export const CreateJoinTokenBodySchema = z.strictObject({
   role: z.enum(["server", "agent"]),
   ttlSeconds: z.number().int().min(60).max(MAX_JOIN_TOKEN_TTL).optional(),
+  /** Lets a machine take over a known node identity (same machine id) without `muster nodes approve`. */
+  replace: z.boolean().optional(),
+  /** How many enrolments it admits (1: a one-off server); absent: any number until it expires. */
+  maxUses: z.number().int().min(1).max(100000).optional(),
 });
 export type CreateJoinTokenBody = z.output<typeof CreateJoinTokenBodySchema>;
 
@@ -50,6 +54,9 @@ export const JoinTokenInfoSchema = z.strictObject({
   revoked: z.boolean(),
   expired: z.boolean(),
   uses: z.number().int(),
+  maxUses: z.number().int().optional(),
+  lastUsedAt: z.string().optional(),
+  replace: z.boolean().optional(),
 });
 export type JoinTokenInfo = z.output<typeof JoinTokenInfoSchema>;
 
@@ -65,6 +72,16 @@ export const NodeViewSchema = z.strictObject({
   checks: z.array(CheckResultSchema).optional(),
   enrolledAt: z.string(),
   joinedAt: z.string().optional(),
+  /** Another machine asks to take over this node's identity and waits for `muster nodes approve`. */
+  claim: z
+    .strictObject({
+      state: z.enum(["pending-approval", "approved"]),
+      reason: z.string(),
+      address: z.string(),
+      hostname: z.string(),
+      requestedAt: z.string(),
+    })
+    .optional(),
 });
 export type NodeView = z.output<typeof NodeViewSchema>;
 

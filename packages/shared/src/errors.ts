@@ -168,6 +168,22 @@ export const NodeCredentialWrongMachine = defineError(
   "UNAUTHORIZED",
   (node: string) => `the credential for ${node} was presented by a different machine`,
 );
+export const NodePendingApproval = defineError(
+  "NodePendingApproval",
+  "PENDING_APPROVAL",
+  (node: string) =>
+    `node ${node} is enrolled from another machine; this machine waits in pending-approval until the operator runs \`muster nodes approve ${node}\` (or enrols it with a --replace join token)`,
+);
+export const NothingToApprove = defineError(
+  "NothingToApprove",
+  "CONFLICT",
+  (node: string) => `no machine is waiting to take over node ${node}`,
+);
+export const JoinTokenUsedUp = defineError(
+  "JoinTokenUsedUp",
+  "UNAUTHORIZED",
+  (id: string, uses: number) => `join token ${id} was already used ${uses} time(s), its limit`,
+);
 export const NodeNotRetryable = defineError(
   "NodeNotRetryable",
   "CONFLICT",

@@ -182,5 +182,7 @@ export const CloseCodes = {
   CONFLICT: 4409,
   REPLACED: 4410,
   HEARTBEAT_TIMEOUT: 4408,
+  /** Enrolled as a known node identity, waiting for the operator's approval (the agent retries). */
+  PENDING_APPROVAL: 4423,
   SHUTDOWN: 1001,
 } as const;

@@ -2,7 +2,7 @@ import { type DestinationStream, type Logger, pino } from "pino";
 
 // Every path where a secret can sit in a logged object. pino's `*` matches one level, so the usual
 // nestings are listed; code must still never pass a secret as a log message string.
-const SECRET_KEYS = ["token", "joinToken", "credential", "password", "authorization", "secret"];
+const SECRET_KEYS = ["token", "joinToken", "credential", "password", "authorization", "secret", "secretKey"];
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),

@@ -47,6 +47,14 @@ export const PlanBodySchema = z.strictObject({
     timeoutSeconds: z.number().int().min(1).max(86400),
   }),
   captureToken: z.boolean(),
+  /**
+   * HMAC-SHA256 of the plan's secrets (config token and agent-token) under a key only the
+   * coordinator holds: the checksum covers it instead of the secrets themselves.
+   */
+  secretsDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 export const NodePlanSchema = PlanBodySchema.extend({ checksum: z.string().regex(/^[0-9a-f]{64}$/) });
@@ -57,9 +65,32 @@ export type InstallSpec = z.output<typeof InstallSpecSchema>;
 export type Manifest = z.output<typeof ManifestSchema>;
 export type PlanImage = z.output<typeof PlanImageSchema>;
 
+/** The config keys that hold secrets: never hashed in clear (docs/architecture.md#invariant-5). */
+export const SECRET_CONFIG_KEYS = ["token", "agent-token", "etcd-s3-secret-key"] as const;
+
+/** The secret values of a plan's config, by key (only those present). */
+export function planSecrets(config: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of SECRET_CONFIG_KEYS) {
+    const value = config[key];
+    if (typeof value === "string") out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The plan's checksum: SHA-256 over its canonical JSON with the secret config values left out. A
+ * checksum over the token itself would let anyone with a copy of the database test guesses of a
+ * weak token offline; the keyed `secretsDigest` is covered instead, so a changed secret still
+ * changes the checksum. The agent can verify it without the key.
+ */
 export function planChecksum(body: PlanBody): string {
   const { checksum: _ignored, ...rest } = body as PlanBody & { checksum?: string };
-  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+  const config = { ...rest.config };
+  for (const key of SECRET_CONFIG_KEYS) delete config[key];
+  return createHash("sha256")
+    .update(canonicalJson({ ...rest, config }))
+    .digest("hex");
 }
 
 export function sealPlan(body: PlanBody): NodePlan {

@@ -21,7 +21,12 @@ export interface RenderConfigInput {
    * whose servers run without one (docs/operations.md#agent-token-migration), agents get the token.
    */
   agentToken?: string | null;
+  /** The S3 secret key (from the vault) when spec.backup.s3 is set; servers only. */
+  s3SecretKey?: string | null;
 }
+
+/** The config key holding the S3 secret: like `token`, stripped before a plan is stored. */
+export const S3_SECRET_KEY = "etcd-s3-secret-key";
 
 /**
  * What an agent (worker) presents: the agent-token password as user `node`, pinned to the cluster CA
@@ -68,8 +73,38 @@ export function renderRke2Config(input: RenderConfigInput): Record<string, unkno
     }
     // Kubeconfig holds cluster-admin credentials: root-only unless the operator says otherwise.
     config["write-kubeconfig-mode"] ??= "0600";
+    if (spec.backup) Object.assign(config, backupConfig(spec.backup, input.s3SecretKey ?? null));
   }
   return config;
+}
+
+/**
+ * RKE2's snapshot keys (docs/rke2-behaviour.md#snapshots-and-restore): every server takes scheduled
+ * snapshots, and with S3 uploads them; identical on all servers, so any one can restore.
+ */
+export function backupConfig(
+  backup: NonNullable<ClusterSpec["backup"]>,
+  s3SecretKey: string | null,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    "etcd-snapshot-schedule-cron": backup.schedule,
+    "etcd-snapshot-retention": backup.retention,
+  };
+  const s3 = backup.s3;
+  if (!s3) return out;
+  if (s3SecretKey === null) throw new Error("backup.s3 is set but no S3 secret key is known");
+  Object.assign(out, {
+    "etcd-s3": true,
+    "etcd-s3-endpoint": s3.endpoint,
+    "etcd-s3-bucket": s3.bucket,
+    "etcd-s3-region": s3.region,
+    "etcd-s3-access-key": s3.accessKey,
+    [S3_SECRET_KEY]: s3SecretKey,
+  });
+  if (s3.folder !== "") out["etcd-s3-folder"] = s3.folder;
+  if (s3.endpointCA) out["etcd-s3-endpoint-ca"] = s3.endpointCA;
+  if (s3.insecure) out["etcd-s3-insecure"] = true;
+  return out;
 }
 
 function unique(items: string[]): string[] {

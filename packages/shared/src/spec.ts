@@ -17,7 +17,15 @@ const interfaceName = z
   .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, "must be a network interface name (1-15 characters)");
 
 /** Extra RKE2 config.yaml keys. Keys muster owns are refused so the spec cannot silently fight it. */
-const OWNED_KEYS = new Set(["server", "token", "node-name", "node-ip", "agent-token"]);
+const OWNED_KEYS = new Set([
+  "server",
+  "token",
+  "node-name",
+  "node-ip",
+  "agent-token",
+  // A secret: it may come only through backup.s3.secretKey, which the vault keeps (never the stored spec).
+  "etcd-s3-secret-key",
+]);
 const extraConfig = z
   .record(z.string().regex(/^[a-z0-9-]+\+?$/, "must be an RKE2 config key"), z.unknown())
   .superRefine((rec, ctx) => {
@@ -117,6 +125,46 @@ export const VipSchema = z.strictObject({
   kubeVip: KubeVipSettingsSchema.default(kubeVipDefaults),
 });
 
+/** Five cron fields, as RKE2's etcd-snapshot-schedule-cron takes them (robfig/cron standard parser). */
+const cron = z
+  .string()
+  .regex(
+    /^[0-9*/,\-A-Za-z?]+( [0-9*/,\-A-Za-z?]+){4}$/,
+    "must be a 5-field cron expression, e.g. 0 */12 * * *",
+  );
+
+/** S3 target of RKE2's scheduled and on-demand snapshots (docs/rke2-behaviour.md#snapshots-and-restore). */
+export const BackupS3Schema = z.strictObject({
+  /** host[:port], no scheme (RKE2's etcd-s3-endpoint). */
+  endpoint: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "must be host[:port] without a scheme, e.g. s3.example.com"),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name (3-63 a-z, 0-9, . -)"),
+  folder: z
+    .string()
+    .regex(/^[A-Za-z0-9._\-/]{0,200}$/, "must be a folder path (letters, digits, . _ - /)")
+    .default(""),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/, "must be a region such as us-east-1")
+    .default("us-east-1"),
+  accessKey: z.string().min(1).max(256),
+  /** A secret like the RKE2 token: the vault keeps it; the stored and shown spec never hold it. */
+  secretKey: z.string().min(1).max(256).optional(),
+  /** CA file (absolute path on each server) for an endpoint with a private certificate. */
+  endpointCA: z.string().startsWith("/", "must be an absolute path").optional(),
+  /** Plain HTTP to the endpoint (RKE2's etcd-s3-insecure); for test labs only. */
+  insecure: z.boolean().default(false),
+});
+
+export const BackupSettingsSchema = z.strictObject({
+  schedule: cron.default("0 */12 * * *"),
+  retention: z.number().int().min(1).max(1000).default(5),
+  s3: BackupS3Schema.optional(),
+});
+
 export const ClusterSpecSchema = z.strictObject({
   name: name.default("default"),
   /** Fixed registration address (LB, DNS or VIP). Unset: the VIP when there is one, else the init server's IP. */
@@ -145,6 +193,8 @@ export const ClusterSpecSchema = z.strictObject({
       agent: { cpus: 2, memoryGiB: 4, diskGiB: 250 },
       ignore: [],
     }),
+  /** etcd snapshots RKE2 takes on every server; unset: RKE2's defaults, local only. */
+  backup: BackupSettingsSchema.optional(),
   timeouts: z
     .strictObject({
       serverJoin: seconds.default(900),
@@ -168,10 +218,22 @@ export function defaultSpec(): ClusterSpec {
   return ClusterSpecSchema.parse({});
 }
 
-/** The spec as shown through the API: the token is replaced by whether one is set. */
-export function publicSpec(spec: ClusterSpec): Omit<ClusterSpec, "rke2"> & {
+type Backup = NonNullable<ClusterSpec["backup"]>;
+type PublicBackup = Omit<Backup, "s3"> & {
+  s3?: Omit<NonNullable<Backup["s3"]>, "secretKey"> & { secretKeySet: boolean };
+};
+
+/** The spec as shown through the API: each secret is replaced by whether one is set. */
+export function publicSpec(spec: ClusterSpec): Omit<ClusterSpec, "rke2" | "backup"> & {
   rke2: Omit<ClusterSpec["rke2"], "token"> & { tokenSet: boolean };
+  backup?: PublicBackup;
 } {
   const { token, ...rke2 } = spec.rke2;
-  return { ...spec, rke2: { ...rke2, tokenSet: token !== undefined } };
+  const { backup, ...rest } = spec;
+  const shown = { ...rest, rke2: { ...rke2, tokenSet: token !== undefined } };
+  if (!backup) return shown;
+  const { s3, ...schedule } = backup;
+  if (!s3) return { ...shown, backup: schedule };
+  const { secretKey, ...s3Shown } = s3;
+  return { ...shown, backup: { ...schedule, s3: { ...s3Shown, secretKeySet: secretKey !== undefined } } };
 }

@@ -13,6 +13,14 @@ const nodeName = z.string().min(1).max(63);
 export const EtcdMemberIdSchema = z.string().regex(/^[0-9a-f]{1,16}$/, "must be an etcd member id in hex");
 const ipv4ish = z.string().min(1).max(64);
 const unit = z.enum(["rke2-server", "rke2-agent"]);
+/** A snapshot's name as RKE2 makes it (<prefix>-<node>-<unix time>): a file name, never a path. */
+export const SnapshotNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "must be a snapshot name (letters, digits, . _ -; no /)");
+/** The --name prefix of an on-demand snapshot. */
+export const SnapshotPrefixSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and '-' (at most 63)");
 
 export const TaskSchema = z.discriminatedUnion("kind", [
   /** etcd membership and leader as the local member sees them (servers). */
@@ -48,6 +56,12 @@ export const TaskSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("rke2.uninstall") }),
   /** rm -rf server/db: a removed or reset member's data must go before it joins again. */
   z.strictObject({ kind: z.literal("rke2.wipe-db") }),
+  /** `rke2 etcd-snapshot save [--name N]` on this server (docs/rke2-behaviour.md#snapshots-and-restore). */
+  z.strictObject({ kind: z.literal("rke2.snapshot-save"), name: SnapshotPrefixSchema.optional() }),
+  /** `rke2 etcd-snapshot ls`: this server's snapshots (local, and S3 when configured). */
+  z.strictObject({ kind: z.literal("rke2.snapshot-list") }),
+  /** `rke2 server --cluster-reset --cluster-reset-restore-path=<snapshot>` with rke2-server stopped. */
+  z.strictObject({ kind: z.literal("rke2.cluster-reset"), snapshot: SnapshotNameSchema }),
   /** The official installer with these parameters (an upgrade: a new INSTALL_RKE2_VERSION). */
   z.strictObject({ kind: z.literal("rke2.install"), install: InstallSpecSchema }),
   /** Who answers ARP for the VIP as seen from this node, and whether this node holds it. */
@@ -92,6 +106,15 @@ export type KubeNode = z.output<typeof KubeNodeSchema>;
 
 const empty = z.strictObject({});
 
+export const SnapshotInfoSchema = z.strictObject({
+  name: SnapshotNameSchema,
+  /** file:///… on the node, or s3://bucket/… */
+  location: z.string().max(2048),
+  size: z.number().int().min(0),
+  createdAt: z.string().max(64),
+});
+export type SnapshotInfo = z.output<typeof SnapshotInfoSchema>;
+
 /** The result payload of each task kind, validated by the coordinator before anything uses it. */
 export const TaskResultSchemas = {
   "etcd.status": z.strictObject({
@@ -113,6 +136,9 @@ export const TaskResultSchemas = {
   "rke2.uninstall": z.strictObject({ wasInstalled: z.boolean() }),
   "rke2.wipe-db": z.strictObject({ existed: z.boolean() }),
   "rke2.install": z.strictObject({ version: z.string().max(64).nullable() }),
+  "rke2.snapshot-save": z.strictObject({ snapshot: SnapshotInfoSchema }),
+  "rke2.snapshot-list": z.strictObject({ snapshots: z.array(SnapshotInfoSchema).max(10000) }),
+  "rke2.cluster-reset": z.strictObject({ message: z.string().max(1000) }),
   "vip.observe": z.strictObject({
     /** Distinct MACs that answered an ARP request for the VIP from this node. */
     macs: z.array(z.string().max(64)).max(64),

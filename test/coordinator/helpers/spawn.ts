@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
-import { type ConnectionOptions, connect } from "node:tls";
-import { spkiPinFromPeer } from "@muster/shared";
+import type { ConnectionOptions } from "node:tls";
+import { pinnedConnect } from "@muster/net";
 import { WebSocket } from "ws";
 
 export const CLI = join(import.meta.dirname, "../../../packages/coordinator/src/server/cli.ts");
@@ -65,12 +65,7 @@ export function startServe(args: string[]): Promise<Served> {
 export function pinnedWebSocket(url: string, pin: string): WebSocket {
   return new WebSocket(url, {
     rejectUnauthorized: false,
-    createConnection: ((opts: ConnectionOptions) => {
-      const socket = connect({ ...opts, rejectUnauthorized: false });
-      socket.once("secureConnect", () => {
-        if (spkiPinFromPeer(socket.getPeerCertificate()) !== pin) socket.destroy(new Error("pin mismatch"));
-      });
-      return socket;
-    }) as never,
+    createConnection: ((opts: ConnectionOptions) =>
+      pinnedConnect(opts, pin, { mismatch: () => new Error("pin mismatch") })) as never,
   });
 }

@@ -65,13 +65,14 @@ t.test(
         "admin-token",
         "manifest.json",
         "muster.db",
+        "plan.key",
         "tls/ca.crt",
         "tls/ca.key",
         "tls/server.crt",
         "tls/server.key",
         "vault.key",
       ],
-      "database, vault key, TLS and admin token in one file",
+      "database, vault and plan keys, TLS and admin token in one file",
     );
     const raw = execFileSync("sh", ["-c", `gzip -dc '${file}'`]).toString("latin1");
     t.notOk(raw.includes(TOKEN), "the cluster token is only in sealed form inside");

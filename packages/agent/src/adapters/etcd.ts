@@ -1,5 +1,4 @@
-import http from "node:http";
-import https from "node:https";
+import { type Reply, request } from "@muster/net";
 import { z } from "zod";
 import { RKE2_DATA_DIR } from "../rke2-paths.ts";
 import type { Files } from "./types.ts";
@@ -107,49 +106,37 @@ interface Tls {
   ca: string;
 }
 
-function post(url: string, body: unknown, tls: Tls | null, timeoutMs: number): Promise<unknown> {
+async function post(url: string, body: unknown, tls: Tls | null, timeoutMs: number): Promise<unknown> {
   const u = new URL(url);
-  const mod = u.protocol === "https:" ? https : http;
   const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = mod.request(
-      u,
-      {
-        method: "POST",
-        agent: false,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
-        timeout: timeoutMs,
-        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) res.destroy(new Error(`etcd answer larger than ${MAX_BODY} bytes`));
-          else chunks.push(c);
-        });
-        res.on("error", reject);
-        res.on("end", () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          } catch {
-            return reject(new Error(`etcd at ${u.origin} answered HTTP ${res.statusCode} without JSON`));
-          }
-          // A gRPC error comes back as a non-2xx status with {"error"|"message": etcd's own words}.
-          const err = ErrorSchema.safeParse(json);
-          const words = err.success ? (err.data.error ?? err.data.message) : undefined;
-          if ((res.statusCode ?? 0) >= 300 || (res.statusCode === 200 && err.success && err.data.error))
-            return reject(new EtcdError(words ?? `etcd at ${u.origin} answered HTTP ${res.statusCode}`));
-          resolve(json);
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", (e) => reject(new Error(`etcd at ${u.origin}: ${e.message}`)));
-    req.end(payload);
-  });
+  let res: Reply;
+  try {
+    res = await request(u, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      body: payload,
+      timeoutMs,
+      timeoutError: () => new Error(`no answer within ${timeoutMs} ms`),
+      maxBytes: MAX_BODY,
+      ...(tls ? { tls: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {}),
+    });
+  } catch (e) {
+    if (/^response body larger/.test((e as Error).message))
+      throw new Error(`etcd answer larger than ${MAX_BODY} bytes`);
+    throw new Error(`etcd at ${u.origin}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(res.body.toString("utf8"));
+  } catch {
+    throw new Error(`etcd at ${u.origin} answered HTTP ${res.status} without JSON`);
+  }
+  // A gRPC error comes back as a non-2xx status with {"error"|"message": etcd's own words}.
+  const err = ErrorSchema.safeParse(json);
+  const words = err.success ? (err.data.error ?? err.data.message) : undefined;
+  if (res.status >= 300 || (res.status === 200 && err.success && err.data.error))
+    throw new EtcdError(words ?? `etcd at ${u.origin} answered HTTP ${res.status}`);
+  return json;
 }
 
 function parsed<T>(schema: z.ZodType<T>, json: unknown, what: string): T {

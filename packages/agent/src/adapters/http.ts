@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
 import { pipeline } from "node:stream/promises";
+import { openRequest, readBody } from "@muster/net";
 import type { Http, HttpGetOptions, HttpResponse } from "./types.ts";
 
 // Probe and download helpers over node:http(s). Probes use an explicit CA (RKE2's own, pinned by the
@@ -11,48 +11,18 @@ const MAX_BODY = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
 function request(url: string, opts: HttpGetOptions): Promise<http.IncomingMessage> {
-  const u = new URL(url);
-  const mod = u.protocol === "https:" ? https : u.protocol === "http:" ? http : null;
-  if (!mod) return Promise.reject(new Error(`unsupported URL scheme: ${u.protocol}`));
-  return new Promise((resolve, reject) => {
-    const req = mod.request(
-      u,
-      {
-        method: "GET",
-        headers: opts.headers,
-        agent: false,
-        ...(u.protocol === "https:"
-          ? { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.insecure !== true }
-          : {}),
-        timeout: opts.timeoutMs ?? 10_000,
-      },
-      resolve,
-    );
-    req.on("timeout", () => req.destroy(new Error(`timed out after ${opts.timeoutMs ?? 10_000} ms`)));
-    req.on("error", reject);
-    req.end();
+  return openRequest(url, {
+    headers: opts.headers,
+    tls: { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.insecure !== true },
+    timeoutMs: opts.timeoutMs ?? 10_000,
   });
-}
-
-async function readBody(res: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) {
-      res.destroy();
-      throw new Error(`response body larger than ${MAX_BODY} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 export function createHttp(): Http {
   return {
     async get(url, opts = {}): Promise<HttpResponse> {
       const res = await request(url, opts);
-      return { status: res.statusCode ?? 0, body: await readBody(res) };
+      return { status: res.statusCode ?? 0, body: (await readBody(res, MAX_BODY)).toString("utf8") };
     },
     async download(url, destPath, opts = {}) {
       let current = url;

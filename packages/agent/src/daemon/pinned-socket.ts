@@ -1,6 +1,7 @@
-import net from "node:net";
-import tls from "node:tls";
-import { MAX_FRAME_BYTES, spkiPinFromPeer } from "@muster/shared";
+import type net from "node:net";
+import type tls from "node:tls";
+import { pinnedConnect } from "@muster/net";
+import { MAX_FRAME_BYTES } from "@muster/shared";
 import WebSocket from "ws";
 
 // The coordinator serves TLS from a CA it generated itself, which the agent does not have. Trust is
@@ -26,30 +27,16 @@ export function agentChannelUrl(coordinatorUrl: string): string {
   return u.toString();
 }
 
-export function presentedPin(socket: tls.TLSSocket): string {
-  // The SPKI comes from the certificate DER: node's `pubkey` is the bare point for EC keys.
-  const cert = socket.getPeerCertificate();
-  return cert?.raw ? spkiPinFromPeer(cert) : "(no certificate)";
-}
-
 export function openPinnedSocket(url: string, pin: string): { ws: WebSocket; pin: PinState } {
   const state: PinState = { verified: false };
-  const createConnection = (options: tls.ConnectionOptions & { host?: string; path?: string }) => {
-    const opts = { ...options, path: undefined, rejectUnauthorized: false };
-    if (!opts.servername && opts.servername !== "")
-      opts.servername = net.isIP(opts.host ?? "") ? "" : opts.host;
-    const socket = tls.connect(opts);
-    socket.once("secureConnect", () => {
-      const got = presentedPin(socket);
-      if (got === pin) {
-        state.verified = true;
-      } else {
-        state.mismatch = got;
-        socket.destroy(new PinMismatchError(got));
-      }
+  const createConnection = (options: tls.ConnectionOptions) =>
+    pinnedConnect(options, pin, {
+      mismatch: (got) => new PinMismatchError(got),
+      onVerdict: (ok, got) => {
+        if (ok) state.verified = true;
+        else state.mismatch = got;
+      },
     });
-    return socket;
-  };
   const ws = new WebSocket(url, {
     maxPayload: MAX_FRAME_BYTES,
     handshakeTimeout: 15_000,

@@ -1,10 +1,11 @@
-import { caHash, parseRke2Token } from "@muster/shared";
+import { fetchPinnedCa } from "@muster/net";
+import { parseRke2Token } from "@muster/shared";
 import type { HostAdapters } from "../adapters/types.ts";
 import { RKE2_TOKEN_FILE } from "../rke2-paths.ts";
 import { PhaseError } from "./types.ts";
 
-// How RKE2 pins its CA (docs/rke2-behaviour.md "Token"): the token carries sha256(CA PEM); fetch /cacerts
-// without verification, check its hash, and only then trust TLS against that CA.
+// How RKE2 pins its CA (docs/rke2-behaviour.md "Token"), decided by @muster/net fetchPinnedCa: the
+// token carries sha256(CA PEM); /cacerts is fetched unverified, hashed, and only then trusted.
 export interface Trust {
   /** PEM CA to verify against, or undefined when the token is bare (no CA pin: RKE2 warns too). */
   ca?: string;
@@ -35,11 +36,15 @@ export async function establishTrust(
 ): Promise<Trust> {
   if (expectedHash === null)
     return { note: "token has no CA hash (bare password): TLS to RKE2 is not verified" };
-  const res = await host.http.get(`${supervisorBase}/cacerts`, { insecure: true, timeoutMs: 5000 });
-  if (res.status !== 200) throw new Error(`${supervisorBase}/cacerts answered HTTP ${res.status}`);
-  if (caHash(res.body) !== expectedHash)
-    throw new TrustMismatch(
-      `the CA served at ${supervisorBase}/cacerts does not match the cluster token's CA hash: wrong server or token`,
-    );
-  return { ca: res.body };
+  const verdict = await fetchPinnedCa(
+    (url) => host.http.get(url, { insecure: true, timeoutMs: 5000 }),
+    supervisorBase,
+    expectedHash,
+  );
+  if (verdict.ok) return { ca: verdict.ca };
+  if (verdict.reason === "http-status")
+    throw new Error(`${supervisorBase}/cacerts answered HTTP ${verdict.status}`);
+  throw new TrustMismatch(
+    `the CA served at ${supervisorBase}/cacerts does not match the cluster token's CA hash: wrong server or token`,
+  );
 }

@@ -1,5 +1,5 @@
-import { request } from "node:https";
-import { APISERVER_PORT, caHash, type Logger, parseRke2Token, SUPERVISOR_PORT } from "@muster/shared";
+import { fetchPinnedCa, type Reply, request } from "@muster/net";
+import { APISERVER_PORT, type Logger, parseRke2Token, SUPERVISOR_PORT } from "@muster/shared";
 import type { RegistrationProbe } from "../domain/registration/probe.ts";
 
 // Is the registration address up, as a joining RKE2 node would see it? (docs/rke2-behaviour.md: workers need
@@ -16,33 +16,16 @@ export interface ProbeOptions {
   ports?: { supervisor: number; apiserver: number };
 }
 
-interface Reply {
-  status: number;
-  body: Buffer;
-}
-
 const MAX_BODY = 256 * 1024;
 
-function get(
-  url: string,
-  tls: { ca?: Buffer; rejectUnauthorized: boolean },
-  timeoutMs: number,
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "GET", agent: false, timeout: timeoutMs, ...tls }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY) req.destroy(new Error(`${url}: response too large`));
-        else chunks.push(chunk);
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${url}: no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end();
+type Tls = { ca?: string; rejectUnauthorized: boolean };
+
+function get(url: string, tls: Tls, timeoutMs: number): Promise<Reply> {
+  return request(url, {
+    tls,
+    timeoutMs,
+    maxBytes: MAX_BODY,
+    timeoutError: () => new Error(`${url}: no answer within ${timeoutMs} ms`),
   });
 }
 
@@ -61,21 +44,25 @@ export function createRegistrationProbe(opts: ProbeOptions): RegistrationProbe {
     const token = parseRke2Token(raw);
     const host = hostPart(address);
     try {
-      let tls: { ca?: Buffer; rejectUnauthorized: boolean } = { rejectUnauthorized: false };
+      let tls: Tls = { rejectUnauthorized: false };
       if (token.caHash === null) {
         if (!warnedBare)
           opts.logger.warn({ address }, "cluster token is a bare password: registration TLS is not verified");
         warnedBare = true;
       } else {
-        const ca = await get(`https://${host}:${supervisor}/cacerts`, tls, timeoutMs);
-        if (ca.status !== 200 || caHash(ca.body) !== token.caHash) {
+        const ca = await fetchPinnedCa(
+          (url) => get(url, tls, timeoutMs),
+          `https://${host}:${supervisor}`,
+          token.caHash,
+        );
+        if (!ca.ok) {
           opts.logger.warn(
             { address, status: ca.status },
             "registration address serves a CA the cluster token does not pin",
           );
           return false;
         }
-        tls = { ca: ca.body, rejectUnauthorized: true };
+        tls = { ca: ca.ca, rejectUnauthorized: true };
       }
       const ping = await get(`https://${host}:${supervisor}/ping`, tls, timeoutMs);
       if (ping.status !== 200 || ping.body.toString().trim() !== "pong") return false;

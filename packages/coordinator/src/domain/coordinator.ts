@@ -21,6 +21,7 @@ import type { RegistrationProbeFactory } from "./registration/probe.ts";
 import { createVipWatch } from "./registration/vip-watch.ts";
 import { agentTokenMode, initAgentToken } from "./secrets/agent-token.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
+import { migratePlanChecksums } from "./secrets/plan-checksums.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
 import { createTaskDispatcher } from "./tasks/dispatcher.ts";
@@ -98,6 +99,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     vault = createVault(opts.stateDir, store.meta);
     clusterSpec = createClusterSpec({ store, vault, changes, log }, opts.spec);
     initAgentToken({ store, vault, log });
+    migratePlanChecksums({ store, vault, log });
     const planAgentToken = () => (agentTokenMode(store.meta) === "enforced" ? vault.agentToken() : null);
     transitions = createTransitions({
       store,
@@ -209,6 +211,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       transitions.retry(name);
       return queries.node(name);
     },
+    approveNode(name) {
+      transitions.approve(name);
+      return queries.node(name);
+    },
     getPlan: sequencer.preview,
     getWhatIf: queries.whatIf,
     listEvents: queries.events,
@@ -221,7 +227,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       if (!op) throw new OperationNotFound(id);
       return operationView(op);
     },
-    createJoinToken: (body) => joinTokens.create(body.role, body.ttlSeconds),
+    createJoinToken: (body) =>
+      joinTokens.create(body.role, body.ttlSeconds, { replace: body.replace, maxUses: body.maxUses }),
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
     revokeJoinToken: (id) => joinTokens.revoke(id),

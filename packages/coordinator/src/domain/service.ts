@@ -35,6 +35,8 @@ export interface JoinTokenIssued {
   token: string;
   role: "server" | "agent";
   expiresAt: string;
+  maxUses?: number;
+  replace?: boolean;
 }
 
 /** The control-plane lease as observability sees it; `since` in ms since the epoch. */
@@ -48,7 +50,10 @@ export interface LeaseView {
 export interface CoordinatorService {
   // --- agent channel -------------------------------------------------------------------------
   /** First contact: checks the join token (role, expiry, revocation), enrols or re-maps the machine. */
-  enrol(frame: EnrolFrame, remoteAddress: string): { node: string; credential: string };
+  enrol(
+    frame: EnrolFrame,
+    remoteAddress: string,
+  ): { node: string; credential: string; pendingApproval?: string };
   /** Later contacts: the node's own credential, valid only for that node. */
   authenticate(frame: HelloFrame): { node: string };
   /** Marks the node connected; an older link for the same node is closed (REPLACED). */
@@ -64,6 +69,8 @@ export interface CoordinatorService {
   listNodes(): NodeView[];
   getNode(name: string): NodeView;
   retryNode(name: string): NodeView;
+  /** Lets the machine waiting to take over `name` do so (docs/architecture.md#invariant-11). */
+  approveNode(name: string): NodeView;
   getPlan(): PlanView;
   /** For each etcd voting server: would losing it now keep quorum, and the tolerance left. */
   getWhatIf(): WhatIfView;
@@ -93,7 +100,7 @@ export interface CoordinatorService {
   verifyJoinToken(
     token: string,
     machineId?: string,
-  ): { id: string; role: "server" | "agent"; expiresAt: string };
+  ): { id: string; role: "server" | "agent"; expiresAt: string; replace?: boolean };
   revokeJoinToken(id: string): void;
 
   // --- observability (transport/http/metrics.ts, audit.ts) ------------------------------------

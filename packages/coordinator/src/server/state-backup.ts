@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import * as tar from "tar";
 import { z } from "zod";
-import { unseal, VAULT_KEY_FILE } from "../domain/secrets/vault.ts";
+import { PLAN_KEY_FILE, unseal, VAULT_KEY_FILE } from "../domain/secrets/vault.ts";
 import { DB_FILE } from "../store/db.ts";
 import { ADMIN_TOKEN_FILE } from "./admin-token.ts";
 
@@ -21,6 +21,8 @@ const MANIFEST = "manifest.json";
 /** Files besides the database, relative to the state dir; TLS files only exist when generated. */
 const REQUIRED = [VAULT_KEY_FILE, ADMIN_TOKEN_FILE] as const;
 const TLS_FILES = ["tls/ca.crt", "tls/ca.key", "tls/server.crt", "tls/server.key"] as const;
+/** Present once a coordinator of this version ran: without it stored plans no longer verify. */
+const OPTIONAL = [PLAN_KEY_FILE, ...TLS_FILES] as const;
 
 const ManifestSchema = z.strictObject({
   format: z.literal(BACKUP_FORMAT),
@@ -31,7 +33,7 @@ const ManifestSchema = z.strictObject({
 export type BackupManifest = z.infer<typeof ManifestSchema>;
 
 /** Every file a backup may hold; extraction takes nothing else. */
-const ALLOWED = new Set<string>([MANIFEST, DB_FILE, ...REQUIRED, ...TLS_FILES]);
+const ALLOWED = new Set<string>([MANIFEST, DB_FILE, ...REQUIRED, ...OPTIONAL]);
 
 export class StateBackupError extends Error {}
 
@@ -60,7 +62,7 @@ export async function backupState(opts: { stateDir: string; to: string; now?: Da
     } finally {
       src.close();
     }
-    const files = [DB_FILE, ...REQUIRED, ...TLS_FILES.filter((f) => existsSync(join(opts.stateDir, f)))];
+    const files = [DB_FILE, ...REQUIRED, ...OPTIONAL.filter((f) => existsSync(join(opts.stateDir, f)))];
     const hashes: Record<string, string> = {};
     for (const f of files) {
       if (f !== DB_FILE) await copySecret(join(opts.stateDir, f), join(work, f));

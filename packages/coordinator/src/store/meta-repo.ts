@@ -1,8 +1,15 @@
 import type { Db } from "./db.ts";
 
-// Small key/value facts about the cluster: the stored spec (without its token) and the sealed
-// cluster and agent tokens, and whether this cluster's servers carry the agent token.
-export type MetaKey = "spec" | "rke2-token" | "rke2-agent-token" | "agent-token-mode";
+// Small key/value facts about the cluster: the stored spec (without its secrets), the sealed cluster
+// and agent tokens, whether this cluster's servers carry the agent token, the sealed S3 secret key of
+// spec.backup.s3, and which plan-checksum scheme the stored plans use.
+export type MetaKey =
+  | "spec"
+  | "rke2-token"
+  | "rke2-agent-token"
+  | "agent-token-mode"
+  | "s3-secret-key"
+  | "plan-checksum";
 
 export function createMetaRepo(db: Db) {
   const get = db.sql.prepare("SELECT value FROM meta WHERE key = ?");

@@ -95,4 +95,23 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE lease;
   ALTER TABLE lease_v2 RENAME TO lease;
   `,
+  // 3: consent to re-enrol (docs/architecture.md#invariant-11): a machine presenting a known machine id
+  // without the node's credential waits here until the operator approves it; join tokens gain a
+  // use limit, their last use, and "replace" (minted to let a known identity move).
+  `
+  CREATE TABLE node_claims (
+    node            TEXT PRIMARY KEY REFERENCES nodes (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    machine_id      TEXT NOT NULL,
+    credential_hash TEXT NOT NULL, -- the newcomer's own credential, hashed; it becomes the node's on takeover
+    address         TEXT NOT NULL,
+    facts           TEXT NOT NULL,
+    join_token_id   TEXT NOT NULL,
+    remote          TEXT NOT NULL,
+    requested_at    INTEGER NOT NULL,
+    approved_at     INTEGER
+  );
+  ALTER TABLE join_tokens ADD COLUMN max_uses INTEGER;
+  ALTER TABLE join_tokens ADD COLUMN last_used_at INTEGER;
+  ALTER TABLE join_tokens ADD COLUMN replace_identity INTEGER NOT NULL DEFAULT 0 CHECK (replace_identity IN (0, 1));
+  `,
 ];

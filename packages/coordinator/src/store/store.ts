@@ -1,3 +1,4 @@
+import { createClaimsRepo } from "./claims-repo.ts";
 import { openDatabase } from "./db.ts";
 import { createEventsRepo } from "./events-repo.ts";
 import { createLeaseRepo } from "./lease-repo.ts";
@@ -19,6 +20,7 @@ export function openStore(stateDir: string, now: () => number, onError?: (err: u
     lease: createLeaseRepo(db),
     meta: createMetaRepo(db),
     operations: createOperationsRepo(db),
+    claims: createClaimsRepo(db),
     close: () => db.close(),
   };
 }

@@ -10,6 +10,11 @@ export interface JoinTokenRecord {
   expiresAt: number;
   revokedAt: number | null;
   uses: number;
+  /** Null: no limit (until it expires). */
+  maxUses: number | null;
+  lastUsedAt: number | null;
+  /** Minted with --replace: lets a known node identity move to the machine using it. */
+  replace: boolean;
 }
 
 type Row = Record<string, string | number | null>;
@@ -23,6 +28,9 @@ function toRecord(r: Row): JoinTokenRecord {
     expiresAt: r["expires_at"] as number,
     revokedAt: r["revoked_at"] as number | null,
     uses: r["uses"] as number,
+    maxUses: (r["max_uses"] as number | null) ?? null,
+    lastUsedAt: (r["last_used_at"] as number | null) ?? null,
+    replace: r["replace_identity"] === 1,
   };
 }
 
@@ -30,11 +38,11 @@ export function createTokensRepo(db: Db) {
   const get = db.sql.prepare("SELECT * FROM join_tokens WHERE id = ?");
   const all = db.sql.prepare("SELECT * FROM join_tokens ORDER BY created_at, id");
   const insert = db.sql.prepare(
-    `INSERT INTO join_tokens (id, secret_hash, role, created_at, expires_at)
-     VALUES (:id, :secretHash, :role, :createdAt, :expiresAt)`,
+    `INSERT INTO join_tokens (id, secret_hash, role, created_at, expires_at, max_uses, replace_identity)
+     VALUES (:id, :secretHash, :role, :createdAt, :expiresAt, :maxUses, :replace)`,
   );
   const revoke = db.sql.prepare("UPDATE join_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
-  const use = db.sql.prepare("UPDATE join_tokens SET uses = uses + 1 WHERE id = ?");
+  const use = db.sql.prepare("UPDATE join_tokens SET uses = uses + 1, last_used_at = ? WHERE id = ?");
 
   return {
     get(id: string): JoinTokenRecord | null {
@@ -44,14 +52,17 @@ export function createTokensRepo(db: Db) {
     list(): JoinTokenRecord[] {
       return (all.all() as Row[]).map(toRecord);
     },
-    insert(t: Omit<JoinTokenRecord, "revokedAt" | "uses">): void {
-      insert.run({ ...t });
+    insert(
+      t: Omit<JoinTokenRecord, "revokedAt" | "uses" | "lastUsedAt" | "maxUses" | "replace"> &
+        Partial<Pick<JoinTokenRecord, "maxUses" | "replace">>,
+    ): void {
+      insert.run({ ...t, maxUses: t.maxUses ?? null, replace: t.replace ? 1 : 0 });
     },
     revoke(id: string, now: number): void {
       revoke.run(now, id);
     },
-    countUse(id: string): void {
-      use.run(id);
+    countUse(id: string, at: number = Date.now()): void {
+      use.run(at, id);
     },
   };
 }

@@ -1,15 +1,11 @@
 // `npm run lab -- <verb>`: the lab's command line (docs/reference.md#lab). Flags are parsed by the
 // operator CLI's parser (one approach for every muster command). Exit codes: 0 ok, 1 the action
 // failed, 2 bad input (unknown lab, node or flag, cannot run here): one line, nothing changed.
+// Verb modules are imported when their verb runs: a one-line error or `ls` should not pay for loading
+// the simulator's artifact builder.
 import { describeOptions, type OptionSpecs, parseArgv, UsageError } from "@muster/cli/args";
-import { addNode } from "./add.ts";
-import { labDown } from "./down.ts";
-import { lsLines } from "./ls.ts";
-import { nodeOf } from "./machines.ts";
-import { heal, killNode, partition, stopUnit } from "./power.ts";
-import { friendlySummary } from "./report.ts";
+import { canRunWorld } from "../world/prereq.ts";
 import { LabInputError, machineOf, REGISTRATION_MODES, type RegistrationMode, readRecord } from "./state.ts";
-import { assertCanRunLab, labUp } from "./up.ts";
 
 export interface LabIo {
   out: (text: string) => void;
@@ -40,7 +36,7 @@ const VERBS: Record<string, Verb> = {
       registration: {
         type: "string",
         value: "MODE",
-        help: "node: the init server's IP (default until the VIP work lands); lb: a haproxy node; vip: a kube-vip VIP",
+        help: "node: the init server's IP (default for now: vip is not yet verified in the lab); lb: a haproxy node; vip: a kube-vip VIP",
       },
       "init-seconds": {
         type: "string",
@@ -72,6 +68,8 @@ const VERBS: Record<string, Verb> = {
         },
       };
       const say = v["json"] ? io.err : io.out;
+      const { labUp } = await import("./up.ts");
+      const { friendlySummary } = await import("./report.ts");
       const s = await labUp(req, say);
       if (v["json"]) io.out(JSON.stringify(s.json));
       else io.out(friendlySummary(s));
@@ -86,6 +84,7 @@ const VERBS: Record<string, Verb> = {
     args: "exec",
     run: async (p) => {
       const r = readRecord(p[0]!);
+      const { nodeOf } = await import("./machines.ts");
       const node = nodeOf(r, p[1]!);
       const res = await node.exec(p[2]!, p.slice(3), { reject: false, stdio: "inherit" });
       return res.exitCode ?? 1;
@@ -97,6 +96,7 @@ const VERBS: Record<string, Verb> = {
     options: {},
     args: 2,
     run: async (p, _v, io) => {
+      const { killNode } = await import("./power.ts");
       const killed = await killNode(readRecord(p[0]!), p[1]!);
       io.out(`lab: ${p[1]} is off (${killed.length} processes killed, link down)`);
       return 0;
@@ -107,7 +107,7 @@ const VERBS: Record<string, Verb> = {
     summary: "`systemctl stop UNIT` inside the node; its exit code is passed through",
     options: {},
     args: 3,
-    run: async (p) => stopUnit(readRecord(p[0]!), p[1]!, p[2]!),
+    run: async (p) => (await import("./power.ts")).stopUnit(readRecord(p[0]!), p[1]!, p[2]!),
   },
   partition: {
     usage: "lab partition ID NODE [--seconds S]",
@@ -118,7 +118,7 @@ const VERBS: Record<string, Verb> = {
       const seconds = v["seconds"] === undefined ? undefined : int(v, "seconds", 0, 1, 86400);
       const r = readRecord(p[0]!);
       machineOf(r, p[1]!);
-      await partition(r, p[1]!, seconds);
+      await (await import("./power.ts")).partition(r, p[1]!, seconds);
       io.out(`lab: ${p[1]} is cut off${seconds ? ` for ${seconds} s` : " (until `heal`)"}`);
       return 0;
     },
@@ -129,7 +129,7 @@ const VERBS: Record<string, Verb> = {
     options: {},
     args: 2,
     run: async (p, _v, io) => {
-      await heal(readRecord(p[0]!), p[1]!);
+      await (await import("./power.ts")).heal(readRecord(p[0]!), p[1]!);
       io.out(`lab: ${p[1]} is connected again`);
       return 0;
     },
@@ -148,6 +148,7 @@ const VERBS: Record<string, Verb> = {
       if (role !== "server" && role !== "agent")
         throw new UsageError(`--role must be server or agent${role === undefined ? "" : `, got ${role}`}`);
       const r = readRecord(p[0]!);
+      const { addNode } = await import("./add.ts");
       const res = await addNode(r, role, v["name"] as string | undefined, v["json"] ? io.err : io.out);
       const line = { name: res.machine.name, role, address: res.machine.address, state: res.state };
       io.out(
@@ -162,7 +163,7 @@ const VERBS: Record<string, Verb> = {
     options: {},
     args: 1,
     run: async (p, _v, io) => {
-      const report = labDown(p[0]!);
+      const report = (await import("./down.ts")).labDown(p[0]!);
       if (report.problems.length > 0) {
         io.err(`lab: ${p[0]} left things behind: ${report.problems.join("; ")}`);
         return 1;
@@ -177,7 +178,7 @@ const VERBS: Record<string, Verb> = {
     options: { ...json },
     args: 0,
     run: async (_p, v, io) => {
-      io.out(lsLines(v["json"] === true));
+      io.out((await import("./ls.ts")).lsLines(v["json"] === true));
       return 0;
     },
   },
@@ -239,7 +240,10 @@ export async function runLab(argv: readonly string[], io: LabIo): Promise<number
       throw new UsageError(`usage: ${verb.usage}`);
     }
     // Every verb acts on namespaces: refuse early, before anything is read or made.
-    if (command !== "up") assertCanRunLab();
+    if (command !== "up") {
+      const can = canRunWorld();
+      if (!can.ok) throw new LabInputError(`cannot run a lab here: ${can.reason}`);
+    }
     return await verb.run(positionals, values, io);
   } catch (err) {
     if (err instanceof UsageError || err instanceof LabInputError) {

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { writeSystemctlWrapper } from "@muster/rke2-sim";
-import { spkiPinFromCert } from "@muster/shared";
+import { type ClusterView, type NodeView, spkiPinFromCert } from "@muster/shared";
 import { stringify } from "yaml";
 import {
   MIRROR_PORT,
@@ -32,6 +32,7 @@ import {
   record,
   writeRecord,
 } from "./state.ts";
+import { waitFor } from "./wait.ts";
 
 export interface UpRequest {
   servers: number;
@@ -127,7 +128,18 @@ export async function labUp(req: UpRequest, say: (line: string) => void): Promis
     say(`lab ${id}: coordinator https://${c.ip}:${COORDINATOR_PORT} (on the host: ${lab.coordinator.url})`);
     say(`lab ${id}: pasting the join command on every node …`);
     const enrolments = names.map((n) => ({ node: world.node(n.name), role: n.role }));
-    const failed = await enrol(id, api, enrolments, say);
+    // server-1 first, so it is the init server (the coordinator picks the first server to enrol);
+    // then every other node at once.
+    const failed = await enrol(id, api, enrolments.slice(0, 1), say);
+    await waitFor(
+      "server-1 to enrol",
+      async () => {
+        const list = (await api.get<{ nodes: NodeView[] }>("/v1/nodes")).nodes;
+        return list.some((n) => n.name === "server-1") || failed.length > 0 ? true : undefined;
+      },
+      60_000,
+    );
+    failed.push(...(await enrol(id, api, enrolments.slice(1), say)));
     const nodes = await waitSettled(
       api,
       names.map((n) => n.name),
@@ -138,6 +150,9 @@ export async function labUp(req: UpRequest, say: (line: string) => void): Promis
       return [];
     });
     const joined = nodes.length === names.length && nodes.every((n) => n.state === "joined");
+    // The coordinator's word on the registration address (it is the init server's IP in `node` mode).
+    const view = await api.get<ClusterView>("/v1/cluster");
+    if (view.registrationAddress) lab.registration.address = view.registrationAddress;
     lab.state = joined && failed.length === 0 ? "ready" : "failed";
     writeRecord(lab);
     return { lab, ok: lab.state === "ready", json: contractJson(lab) };

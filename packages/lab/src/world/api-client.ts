@@ -1,7 +1,7 @@
 // A small HTTPS client for the coordinator's REST API from the host, through a unix-socket forwarder
 // (forward-main.ts) running in the coordinator's netns. TLS is verified against the coordinator's CA.
-import https from "node:https";
 import tls from "node:tls";
+import { request } from "@muster/net";
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -23,42 +23,32 @@ export class ApiClient {
     this.#opts = opts;
   }
 
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          socketPath: this.#opts.socketPath,
-          ca: this.#opts.ca,
-          // The socket path says nothing about the peer's name: check the cert against the address.
-          checkServerIdentity: (_host, cert) => tls.checkServerIdentity(this.#opts.servername, cert),
-          method,
-          path,
-          headers: {
-            authorization: `Bearer ${this.#opts.adminToken}`,
-            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
-          },
-          timeout: 15_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let parsed: unknown = text;
-            try {
-              parsed = text === "" ? null : JSON.parse(text);
-            } catch {
-              // Not JSON (e.g. the bootstrap script): return the text.
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed as T });
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
-      req.on("error", reject);
-      req.end(payload);
+    const res = await request(new URL(path, "https://localhost"), {
+      socketPath: this.#opts.socketPath,
+      method,
+      headers: {
+        authorization: `Bearer ${this.#opts.adminToken}`,
+        ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+      },
+      ...(payload ? { body: payload } : {}),
+      tls: {
+        ca: this.#opts.ca,
+        // The socket path says nothing about the peer's name: check the cert against the address.
+        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(this.#opts.servername, cert),
+      },
+      timeoutMs: 15_000,
+      timeoutError: () => new Error(`${method} ${path} timed out`),
     });
+    const text = res.body.toString("utf8");
+    let parsed: unknown = text;
+    try {
+      parsed = text === "" ? null : JSON.parse(text);
+    } catch {
+      // Not JSON (e.g. the bootstrap script): return the text.
+    }
+    return { status: res.status, body: parsed as T };
   }
 
   async get<T = unknown>(path: string): Promise<T> {

@@ -18,6 +18,8 @@ export interface EtcdOptions {
   /** "name=peerURL,..." and "new" | "existing"; ignored by etcd once the data dir is initialised. */
   initialCluster: string;
   initialState: "new" | "existing";
+  /** Extra etcd flags (cluster reset: --force-new-cluster). */
+  extraArgs?: string[];
 }
 
 export interface Etcd {
@@ -60,6 +62,7 @@ export async function startEtcd(opts: EtcdOptions, knobs: Knobs): Promise<Etcd> 
     "--snapshot-count=10000",
     "--logger=zap",
     "--log-outputs=stderr",
+    ...(opts.extraArgs ?? []),
   ];
   const logFd = openSync(path.join(opts.dataDir, "server", "db", "etcd.log"), "a");
   // etcd sends READY=1 itself when it finds NOTIFY_SOCKET: in real RKE2 it runs in a pod and never sees

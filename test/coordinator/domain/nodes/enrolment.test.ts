@@ -45,7 +45,7 @@ t.test("name from --node-name or the hostname; address from --address or the fac
 });
 
 t.test(
-  "a re-enrolling machine maps back to its node: same name, role and state; new credential",
+  "a re-enrolling machine (with consent: a --replace token) maps back to its node: same name, role and state; new credential",
   async (t) => {
     const w = makeWorld(t);
     const { token } = w.coord.createJoinToken({ role: "server" });
@@ -55,7 +55,9 @@ t.test(
     w.coord.tick();
     t.equal(w.coord.getNode("s1").state, "checking");
 
-    const again = w.coord.enrol(frame(token, { ...facts, hostname: "renamed" }), "10.9.9.9");
+    // Without consent it would wait in pending-approval (approval.test.ts).
+    const replace = w.coord.createJoinToken({ role: "server", replace: true }).token;
+    const again = w.coord.enrol(frame(replace, { ...facts, hostname: "renamed" }), "10.9.9.9");
     t.equal(again.node, "s1", "the machine keeps its node name");
     t.not(again.credential, first.credential);
     t.equal(w.coord.listNodes().length, 1, "no second node for the same machine");

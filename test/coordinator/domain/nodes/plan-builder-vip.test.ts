@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { buildPlan } from "@muster/coordinator/domain/nodes/plan-builder";
 import { registrationAddress } from "@muster/coordinator/domain/planner/planner";
 import { ClusterSpecSchema, KUBE_VIP_MANIFEST } from "@muster/shared";
@@ -11,6 +12,8 @@ import { CLUSTER_TOKEN } from "../../helpers/domain.ts";
 const VIP = "10.0.0.100";
 const spec = ClusterSpecSchema.parse({ vip: { address: VIP, interface: "eth1" } });
 const SHA = "a".repeat(64);
+const digest = (secrets: Record<string, string>) =>
+  createHmac("sha256", "plan-key").update(JSON.stringify(secrets)).digest("hex");
 const images = (file: string) => (file === "kube-vip-v0.9.2.tar" ? SHA : null);
 
 function plan(role: "server" | "agent", init: boolean, s = spec) {
@@ -21,6 +24,7 @@ function plan(role: "server" | "agent", init: boolean, s = spec) {
     token: init ? null : CLUSTER_TOKEN,
     registrationAddress: init ? null : registrationAddress(s, { address: "10.0.0.11" }),
     imageSha256: images,
+    digest,
   });
 }
 

@@ -34,6 +34,7 @@ t.test("a token enrols nodes of its role, counts uses, and lists without its sec
     revoked: false,
     expired: false,
     uses: 2,
+    lastUsedAt: new Date(w.clock.now).toISOString(),
   });
   t.notOk(JSON.stringify(w.coord.listJoinTokens()).includes(server.token.split(".")[1]!));
   t.same(w.coord.verifyJoinToken(server.token), {

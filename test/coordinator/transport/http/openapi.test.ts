@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createImageDir } from "@muster/coordinator/transport/delivery/images";
 import { openapiPath, registeredRoutes } from "@muster/coordinator/transport/http/openapi";
 import t from "tap";
 import { makeApp } from "../../helpers/harness.ts";
@@ -10,7 +11,15 @@ type Doc = {
 };
 
 t.test("GET /v1/openapi.json is open and describes every registered route, and only those", async (t) => {
-  const { app } = await makeApp(t, { app: { artifactsDir: t.testdir(), consoleDir: t.testdir() } });
+  // Every optional route group switched on, so every route the coordinator can have is registered.
+  const dir = t.testdir({ artifacts: {}, console: {}, images: {} });
+  const { app } = await makeApp(t, {
+    app: {
+      artifactsDir: join(dir, "artifacts"),
+      consoleDir: join(dir, "console"),
+      images: createImageDir(join(dir, "images")),
+    },
+  });
   const res = await app.inject({ method: "GET", url: "/v1/openapi.json" });
   t.equal(res.statusCode, 200, "no credentials needed");
   t.match(res.headers["content-type"], /^application\/json/);

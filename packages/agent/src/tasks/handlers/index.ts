@@ -11,6 +11,7 @@ import {
 } from "./kube.ts";
 import { portsProbe } from "./ports.ts";
 import { rke2Install, rke2Start, rke2Stop, rke2Uninstall, rke2WipeDb } from "./rke2.ts";
+import { rke2ClusterReset, rke2SnapshotList, rke2SnapshotSave } from "./snapshots.ts";
 import { vipObserve } from "./vip.ts";
 
 // Every task kind this agent can run, by kind. A kind missing here is answered "this agent cannot
@@ -31,6 +32,9 @@ export const TASK_HANDLERS: TaskHandlers = {
   "rke2.uninstall": rke2Uninstall,
   "rke2.wipe-db": rke2WipeDb,
   "rke2.install": rke2Install,
+  "rke2.snapshot-save": rke2SnapshotSave,
+  "rke2.snapshot-list": rke2SnapshotList,
+  "rke2.cluster-reset": rke2ClusterReset,
   "vip.observe": vipObserve,
   "ports.probe": portsProbe,
 };

@@ -18,9 +18,24 @@ export function createClusterSpec(deps: ClusterSpecDeps, fromConfig: ClusterSpec
   const { store, vault } = deps;
   let spec = loadSpec(store, vault, fromConfig);
 
-  /** The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured). */
-  const shown = () =>
-    publicSpec({ ...spec, rke2: { ...spec.rke2, ...(vault.token() !== null ? { token: "set" } : {}) } });
+  /** The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured),
+   * secretKeySet whether the vault holds the S3 secret key. */
+  const shown = () => {
+    const s3 = spec.backup?.s3;
+    const marked: ClusterSpec = {
+      ...spec,
+      rke2: { ...spec.rke2, ...(vault.token() !== null ? { token: "set" } : {}) },
+      ...(spec.backup && s3
+        ? {
+            backup: {
+              ...spec.backup,
+              s3: { ...s3, ...(vault.s3SecretKey() !== null ? { secretKey: "set" } : {}) },
+            },
+          }
+        : {}),
+    };
+    return publicSpec(marked);
+  };
 
   return {
     current: (): ClusterSpec => spec,

@@ -19,6 +19,7 @@ export interface QueryDeps {
     nodes: Pick<Store["nodes"], "summaries" | "listings" | "get" | "initNode">;
     lease: Pick<Store["lease"], "get">;
     events: Pick<Store["events"], "after">;
+    claims?: Pick<Store["claims"], "get" | "list">;
   };
   monitor: Pick<RegistrationMonitor, "health">;
   spec(): ClusterSpec;
@@ -39,13 +40,17 @@ export function createQueries(deps: QueryDeps) {
         lease: store.lease.get(),
         registration: deps.monitor.health(registrationAddress(spec, store.nodes.initNode())),
         agentTokenLegacy: deps.agentTokenLegacy?.() ?? false,
+        claims: store.claims?.list() ?? [],
       });
     },
-    nodes: (): NodeView[] => store.nodes.listings().map(nodeView),
+    nodes(): NodeView[] {
+      const claims = new Map((store.claims?.list() ?? []).map((c) => [c.node, c]));
+      return store.nodes.listings().map((n) => nodeView(n, claims.get(n.name) ?? null));
+    },
     node(name: string): NodeView {
       const node = store.nodes.get(name);
       if (!node) throw new NodeNotFound(name);
-      return nodeView(node);
+      return nodeView(node, store.claims?.get(name) ?? null);
     },
     events: (after: number, limit: number): EventsPage => eventsPage(store.events, after, limit),
     /** GET /v1/whatif: what losing each server now would mean, with the audit's findings. */

@@ -5,6 +5,7 @@ import {
   ConfigConflictsWithState,
   canonicalJson,
   defaultSpec,
+  InvalidField,
   parseOrThrow,
   SpecConflict,
 } from "@muster/shared";
@@ -37,19 +38,37 @@ const CRITICAL_SERVER_KEYS = [
   "egress-selector-mode",
 ];
 
+/** The spec as stored and held: no RKE2 token, no S3 secret key (the vault has them). */
 export function withoutToken(spec: ClusterSpec): ClusterSpec {
   const { token: _token, ...rke2 } = spec.rke2;
-  return { ...spec, rke2 };
+  const out: ClusterSpec = { ...spec, rke2 };
+  if (spec.backup?.s3) {
+    const { secretKey: _secret, ...s3 } = spec.backup.s3;
+    out.backup = { ...spec.backup, s3 };
+  }
+  return out;
+}
+
+/** The S3 secret key `next` brings that the vault does not hold yet (a new or a changed one). */
+function newS3Secret(vault: Pick<Vault, "s3SecretKey">, next: ClusterSpec): string | null {
+  const wanted = next.backup?.s3?.secretKey;
+  return wanted !== undefined && wanted !== vault.s3SecretKey() ? wanted : null;
 }
 
 /** Throws CONFLICT if `next` may not replace `current` in the cluster's present state. */
 export function checkSpecChange(
   store: Pick<SpecStore, "nodes">,
-  vault: Pick<Vault, "token">,
+  vault: Pick<Vault, "token" | "s3SecretKey">,
   current: ClusterSpec,
   next: ClusterSpec,
 ): void {
   const init = store.nodes.initNode();
+  // Released server plans carry the key and are re-sent as stored (their checksum covers it).
+  if (init && newS3Secret(vault, next) !== null && vault.s3SecretKey() !== null)
+    throw new SpecConflict(
+      "backup.s3.secretKey",
+      `cannot change after init server ${init.name} was released: servers' plans carry it`,
+    );
   const known = vault.token();
   const wanted = next.rke2.token?.trim();
   if (wanted !== undefined && known !== null && wanted !== known)
@@ -80,7 +99,7 @@ export function checkSpecChange(
 
 /** Top-level fields that differ (names only: values may hold the token). */
 function changedFields(
-  vault: Pick<Vault, "token">,
+  vault: Pick<Vault, "token" | "s3SecretKey">,
   current: ClusterSpec | null,
   next: ClusterSpec,
 ): string[] {
@@ -93,6 +112,7 @@ function changedFields(
   );
   if (next.rke2.token !== undefined && vault.token() === null && !changed.includes("rke2"))
     changed.push("rke2");
+  if (newS3Secret(vault, next) !== null && !changed.includes("backup")) changed.push("backup");
   return changed;
 }
 
@@ -103,6 +123,11 @@ export function replaceSpec(
   current: ClusterSpec | null,
   next: ClusterSpec,
 ): ClusterSpec {
+  if (next.backup?.s3 && next.backup.s3.secretKey === undefined && vault.s3SecretKey() === null)
+    throw new InvalidField(
+      "backup.s3.secretKey",
+      "is required with backup.s3 (no S3 secret key is stored yet)",
+    );
   if (current) checkSpecChange(store, vault, current, next);
   const changed = changedFields(vault, current, next);
   const stored = withoutToken(next);
@@ -110,6 +135,8 @@ export function replaceSpec(
   store.tx(() => {
     store.meta.set("spec", JSON.stringify(stored));
     if (next.rke2.token !== undefined && vault.token() === null) vault.store(next.rke2.token.trim());
+    const s3Secret = newS3Secret(vault, next);
+    if (s3Secret !== null) vault.storeS3SecretKey(s3Secret);
     store.events.append(
       "cluster.spec.updated",
       null,

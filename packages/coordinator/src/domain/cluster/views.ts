@@ -11,6 +11,7 @@ import {
   quorumWarnings,
   type VoterHealth,
 } from "@muster/shared";
+import type { NodeClaim } from "../../store/claims-repo.ts";
 import type { EventsRepo } from "../../store/events-repo.ts";
 import type { JoinLease } from "../../store/lease-repo.ts";
 import type { NodeSummary } from "../../store/node-summaries.ts";
@@ -24,7 +25,21 @@ import { iso } from "../time.ts";
 // would hold the token) can never slip into a response. The cluster view is built from the in-memory
 // node summaries, so `muster status` costs no table scan however many nodes there are.
 
-export function nodeView(n: NodeListing): NodeView {
+/** How a claim on a node's identity shows (transitions/approval.ts). */
+export function claimView(c: NodeClaim): NonNullable<NodeView["claim"]> {
+  const pending = c.approvedAt === null;
+  return {
+    state: pending ? "pending-approval" : "approved",
+    reason: pending
+      ? `machine ${c.facts.hostname} (${c.address}, from ${c.remote}) presented this node's machine id with join token ${c.joinTokenId} but not its credential; run \`muster nodes approve ${c.node}\` to let it take over`
+      : `approved: machine ${c.facts.hostname} (${c.address}) takes over when it next connects`,
+    address: c.address,
+    hostname: c.facts.hostname,
+    requestedAt: iso(c.requestedAt),
+  };
+}
+
+export function nodeView(n: NodeListing, claim: NodeClaim | null = null): NodeView {
   return {
     name: n.name,
     role: n.role,
@@ -37,6 +52,7 @@ export function nodeView(n: NodeListing): NodeView {
     ...(n.checks !== null ? { checks: n.checks } : {}),
     enrolledAt: iso(n.enrolledAt),
     ...(n.joinedAt !== null ? { joinedAt: iso(n.joinedAt) } : {}),
+    ...(claim ? { claim: claimView(claim) } : {}),
   };
 }
 
@@ -53,6 +69,8 @@ export interface ClusterInput {
   registration: RegistrationHealth;
   /** Agents still receive the server token (domain/secrets/agent-token.ts). */
   agentTokenLegacy?: boolean;
+  /** Machines waiting to take over a node's identity. */
+  claims?: readonly NodeClaim[];
 }
 
 /** A server in these states has (or may still have) an etcd member. */
@@ -97,6 +115,8 @@ function warnings(input: ClusterInput, address: string | null, members: number):
     out.push(...quorumWarnings(picture).filter((w) => w.startsWith("etcd has")));
   if (input.agentTokenLegacy && input.nodes.some((n) => n.role === "agent"))
     out.push(LEGACY_AGENT_TOKEN_WARNING);
+  for (const c of input.claims ?? [])
+    if (c.approvedAt === null) out.push(`node ${c.node}: ${claimView(c).reason}`);
   if (input.registration === "unhealthy" && address !== null)
     out.push(`registration address ${address} does not answer on 9345 and 6443`);
   for (const n of input.nodes) {

@@ -8,6 +8,7 @@ import {
   isRfc1123Hostname,
   NodeCredentialInvalid,
   NodeCredentialWrongMachine,
+  NodePendingApproval,
   RoleConflict,
   secretMatchesHash,
 } from "@muster/shared";
@@ -20,9 +21,12 @@ import type { Transitions } from "./transitions/index.ts";
 // authenticates with its own credential, stored only as a hash.
 
 export interface EnrolmentDeps {
-  store: Pick<Store, "tx"> & { nodes: Pick<Store["nodes"], "get" | "byMachineId" | "update"> };
+  store: Pick<Store, "tx"> & {
+    nodes: Pick<Store["nodes"], "get" | "byMachineId" | "update">;
+    claims: Pick<Store["claims"], "get">;
+  };
   joinTokens: Pick<JoinTokens, "verify">;
-  transitions: Pick<Transitions, "enrol">;
+  transitions: Pick<Transitions, "enrol" | "takeOver">;
 }
 
 const DUMMY_HASH = hashSecret("muster-no-such-node");
@@ -48,10 +52,13 @@ function addressOf(frame: EnrolFrame, remoteAddress: string): string {
 export function createEnrolment(deps: EnrolmentDeps) {
   const { store, joinTokens, transitions } = deps;
 
-  function enrol(frame: EnrolFrame, remoteAddress: string): { node: string; credential: string } {
+  function enrol(
+    frame: EnrolFrame,
+    remoteAddress: string,
+  ): { node: string; credential: string; pendingApproval?: string } {
     const grant = joinTokens.verify(frame.joinToken);
     const credential = generateCredential();
-    const { node } = transitions.enrol({
+    const { node, pendingApproval } = transitions.enrol({
       name: nodeNameOf(frame),
       machineId: frame.facts.machineId,
       role: grant.role,
@@ -59,8 +66,10 @@ export function createEnrolment(deps: EnrolmentDeps) {
       facts: frame.facts,
       credentialHash: hashSecret(credential),
       joinTokenId: grant.id,
+      replace: grant.replace,
+      remote: remoteAddress.replace(/^::ffff:/, ""),
     });
-    return { node, credential };
+    return pendingApproval === undefined ? { node, credential } : { node, credential, pendingApproval };
   }
 
   /**
@@ -68,22 +77,34 @@ export function createEnrolment(deps: EnrolmentDeps) {
    * (CONFLICT) when the machine, known by its machine id, is enrolled under the other role, which
    * enrol() would refuse too, but only after the agent was installed.
    */
-  function verify(token: string, machineId?: string): ReturnType<JoinTokens["verify"]> {
+  function verify(token: string, machineId?: string): Omit<ReturnType<JoinTokens["verify"]>, "replace"> {
     const grant = joinTokens.verify(token);
     const known = machineId === undefined ? null : store.nodes.byMachineId(machineId);
     if (known && known.role !== grant.role) throw new RoleConflict(known, grant.role);
-    return grant;
+    return { id: grant.id, role: grant.role, expiresAt: grant.expiresAt };
   }
 
   function authenticate(frame: HelloFrame): { node: string } {
     const node = store.nodes.get(frame.node);
     // Compare even for an unknown node so timing does not reveal which names exist.
     const matches = secretMatchesHash(frame.credential, node?.credentialHash ?? DUMMY_HASH);
+    if (node && !matches) return authenticateClaim(node.name, frame);
     if (!node || !matches) throw new NodeCredentialInvalid();
     if (node.machineId !== frame.facts.machineId) throw new NodeCredentialWrongMachine(node.name);
     // Relaxed (store/db.ts): the agent sends its facts again on every hello.
     store.tx(() => store.nodes.update(node.name, { facts: frame.facts }), "relaxed");
     return { node: node.name };
+  }
+
+  /** A credential that is not the node's may be its claim's (transitions/approval.ts). */
+  function authenticateClaim(name: string, frame: HelloFrame): { node: string } {
+    const claim = store.claims.get(name);
+    const matches = secretMatchesHash(frame.credential, claim?.credentialHash ?? DUMMY_HASH);
+    if (!claim || !matches) throw new NodeCredentialInvalid();
+    if (claim.machineId !== frame.facts.machineId) throw new NodeCredentialWrongMachine(name);
+    if (claim.approvedAt === null) throw new NodePendingApproval(name);
+    transitions.takeOver(name, frame.facts);
+    return { node: name };
   }
 
   return { enrol, authenticate, verify };

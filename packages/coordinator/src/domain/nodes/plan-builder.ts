@@ -10,9 +10,11 @@ import {
   type PlanBody,
   type PlanImage,
   planChecksum,
+  planSecrets,
   type Role,
   renderKubeVipManifest,
   renderRke2Config,
+  S3_SECRET_KEY,
   sealPlan,
 } from "@muster/shared";
 
@@ -38,6 +40,19 @@ export interface BuildPlanInput {
   agentToken?: string | null;
   /** sha256 of an image tarball the coordinator serves under /v1/artifacts/images/, or null. */
   imageSha256?: (file: string) => string | null;
+  /** The S3 secret key from the vault, for servers when spec.backup.s3 is set. */
+  s3SecretKey?: string | null;
+  /** Keyed digest of the plan's secrets (Vault.digestSecrets): the checksum covers it, not them. */
+  digest: SecretsDigest;
+}
+
+export type SecretsDigest = (secrets: Record<string, string>) => string;
+
+/** Seals a plan: its secrets digest (when it has secrets), then its checksum over the rest. */
+export function sealWithDigest(body: PlanBody, digest: SecretsDigest): NodePlan {
+  const { secretsDigest: _old, ...rest } = body;
+  const secrets = planSecrets(rest.config);
+  return sealPlan(Object.keys(secrets).length > 0 ? { ...rest, secretsDigest: digest(secrets) } : rest);
 }
 
 /**
@@ -78,6 +93,7 @@ export const serviceFor = (role: Role) => (role === "server" ? "rke2-server" : "
 export function buildPlan(input: BuildPlanInput): NodePlan {
   const { spec, node, init, token, registrationAddress } = input;
   const agentToken = input.agentToken ?? null;
+  const s3SecretKey = input.s3SecretKey ?? null;
   const install = installSpecFor(spec, node.role);
   const vip = kubeVipParts(spec, node.role, input.imageSha256);
   const body: PlanBody = {
@@ -92,6 +108,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       token,
       registrationAddress: init ? null : registrationAddress,
       agentToken,
+      s3SecretKey,
     }),
     manifests: vip.manifests,
     ...(vip.images.length > 0 ? { images: vip.images } : {}),
@@ -103,7 +120,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
     // The init server captures the token RKE2 generates, unless the spec supplied one.
     captureToken: init && token === null,
   };
-  return sealPlan(body);
+  return sealWithDigest(body, input.digest);
 }
 
 /**
@@ -114,30 +131,50 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
 interface StoredSecrets {
   token: "cluster" | "agent" | null;
   agentToken: boolean;
+  /** A server plan that uploads snapshots carried the S3 secret key (spec.backup.s3). */
+  s3SecretKey?: boolean;
 }
 const SECRETS_FIELD = "$secrets";
 
-/** The plan as stored: config.token and config["agent-token"] removed. Its checksum still covers them. */
+/** The plan as stored: config.token, config["agent-token"] and the S3 secret key removed. Its checksum still covers them. */
 export function planForStorage(plan: NodePlan, agentToken: string | null = null): string {
-  const { token, "agent-token": agent, ...config } = plan.config;
+  const { token, "agent-token": agent, [S3_SECRET_KEY]: s3, ...config } = plan.config;
   const isAgentCredential =
     plan.role === "agent" && agentToken !== null && typeof token === "string" && token.endsWith(agentToken);
   const secrets: StoredSecrets = {
     token: token === undefined ? null : isAgentCredential ? "agent" : "cluster",
     agentToken: agent !== undefined,
+    s3SecretKey: s3 !== undefined,
   };
   return JSON.stringify({ ...plan, config, [SECRETS_FIELD]: secrets });
 }
 
 /**
  * The stored plan with its secrets put back. Throws if the result does not match the stored checksum
- * (a different token, or a corrupted row): sending it would make the agent re-run a plan it may
- * already have applied.
+ * or secrets digest (a different token, or a corrupted row): sending it would make the agent re-run a
+ * plan it may already have applied.
  */
 export function planFromStorage(
   stored: string,
   token: string | null,
-  agentToken: string | null = null,
+  agentToken: string | null,
+  digest: SecretsDigest,
+  s3SecretKey: string | null = null,
+): NodePlan {
+  const plan = withSecrets(stored, token, agentToken, s3SecretKey);
+  const secrets = planSecrets(plan.config);
+  const expected = Object.keys(secrets).length > 0 ? digest(secrets) : undefined;
+  if (expected !== plan.secretsDigest || planChecksum(plan) !== plan.checksum)
+    throw new Error(`stored plan for ${plan.node} does not match its checksum`);
+  return plan;
+}
+
+/** The stored plan with its secrets put back, not verified (the checksum migration reads old rows). */
+export function withSecrets(
+  stored: string,
+  token: string | null,
+  agentToken: string | null,
+  s3SecretKey: string | null = null,
 ): NodePlan {
   const { [SECRETS_FIELD]: marker, ...raw } = JSON.parse(stored) as Record<string, unknown>;
   const plan = NodePlanSchema.parse(raw);
@@ -159,8 +196,11 @@ export function planFromStorage(
       throw new Error(`plan for ${plan.node} needs the agent token, but none is known`);
     config["agent-token"] = agentToken;
   }
+  if (secrets.s3SecretKey) {
+    if (s3SecretKey === null)
+      throw new Error(`plan for ${plan.node} needs the S3 secret key, but none is known`);
+    config[S3_SECRET_KEY] = s3SecretKey;
+  }
   plan.config = config;
-  if (planChecksum(plan) !== plan.checksum)
-    throw new Error(`stored plan for ${plan.node} does not match its checksum`);
   return plan;
 }

@@ -30,7 +30,7 @@ export interface SequencerDeps {
     lease: Pick<Store["lease"], "get" | "current">;
     operations: Pick<Store["operations"], "get">;
   };
-  vault: Pick<Vault, "token">;
+  vault: Pick<Vault, "token" | "s3SecretKey">;
   monitor: Pick<RegistrationMonitor, "health" | "watch">;
   /** Peers' view of the VIP (absent: joiners are not gated on ARP, e.g. in unit tests). */
   vipWatch?: Pick<VipWatch, "verdict" | "watch">;

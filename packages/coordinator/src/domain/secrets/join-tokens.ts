@@ -7,6 +7,7 @@ import {
   JoinTokenInvalid,
   JoinTokenNotFound,
   JoinTokenRevoked,
+  JoinTokenUsedUp,
   parseJoinToken,
   type Role,
   secretMatchesHash,
@@ -29,23 +30,58 @@ export interface JoinTokenDeps {
   now(): number;
 }
 
+export interface JoinTokenOptions {
+  replace?: boolean | undefined;
+  maxUses?: number | undefined;
+}
+
+/** What a valid join token admits. */
+export interface JoinGrant {
+  id: string;
+  role: Role;
+  expiresAt: string;
+  /** Minted with --replace: may take over a known node identity. */
+  replace: boolean;
+}
+
 export function createJoinTokens(deps: JoinTokenDeps) {
   const { store, now } = deps;
 
   return {
-    create(role: Role, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL): JoinTokenIssued {
+    create(role: Role, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL, opts: JoinTokenOptions = {}): JoinTokenIssued {
       const { id, secret, token } = generateJoinToken();
       const createdAt = now();
       const expiresAt = createdAt + ttlSeconds * 1000;
+      const replace = opts.replace === true;
+      const maxUses = opts.maxUses ?? null;
       store.tx(() => {
-        store.tokens.insert({ id, secretHash: hashSecret(secret), role, createdAt, expiresAt });
+        store.tokens.insert({
+          id,
+          secretHash: hashSecret(secret),
+          role,
+          createdAt,
+          expiresAt,
+          maxUses,
+          replace,
+        });
+        const limits = [
+          maxUses === null ? "" : `, at most ${maxUses} use(s)`,
+          replace ? ", may take over a known node identity (--replace)" : "",
+        ].join("");
         store.events.append(
           "join-token.created",
           null,
-          `join token ${id} created for ${role}s, expires ${iso(expiresAt)}`,
+          `join token ${id} created for ${role}s, expires ${iso(expiresAt)}${limits}`,
         );
       });
-      return { id, token, role, expiresAt: iso(expiresAt) };
+      return {
+        id,
+        token,
+        role,
+        expiresAt: iso(expiresAt),
+        ...(maxUses === null ? {} : { maxUses }),
+        ...(replace ? { replace } : {}),
+      };
     },
 
     list(): JoinTokenInfo[] {
@@ -58,6 +94,9 @@ export function createJoinTokens(deps: JoinTokenDeps) {
         revoked: r.revokedAt !== null,
         expired: r.expiresAt <= t,
         uses: r.uses,
+        ...(r.maxUses === null ? {} : { maxUses: r.maxUses }),
+        ...(r.lastUsedAt === null ? {} : { lastUsedAt: iso(r.lastUsedAt) }),
+        ...(r.replace ? { replace: true } : {}),
       }));
     },
 
@@ -72,7 +111,7 @@ export function createJoinTokens(deps: JoinTokenDeps) {
     },
 
     /** Checks a presented token and returns the role it grants (its use is counted by the enrolment). */
-    verify(presented: string): { id: string; role: Role; expiresAt: string } {
+    verify(presented: string): JoinGrant {
       const parts = parseJoinToken(presented);
       if (!parts) throw new JoinTokenInvalid();
       const record = store.tokens.get(parts.id);
@@ -81,7 +120,9 @@ export function createJoinTokens(deps: JoinTokenDeps) {
       // Only a holder of the secret learns whether it was revoked or expired.
       if (record.revokedAt !== null) throw new JoinTokenRevoked(record.id);
       if (record.expiresAt <= now()) throw new JoinTokenExpired(record.id, iso(record.expiresAt));
-      return { id: record.id, role: record.role, expiresAt: iso(record.expiresAt) };
+      if (record.maxUses !== null && record.uses >= record.maxUses)
+        throw new JoinTokenUsedUp(record.id, record.uses);
+      return { id: record.id, role: record.role, expiresAt: iso(record.expiresAt), replace: record.replace };
     },
   };
 }

@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateRke2Password } from "@muster/shared";
+import { canonicalJson, generateRke2Password } from "@muster/shared";
 import type { MetaRepo } from "../../store/meta-repo.ts";
 
 // The RKE2 cluster token at rest (docs/architecture.md, invariant 5): AES-256-GCM, sealed with a key that lives in its own
@@ -9,9 +9,12 @@ import type { MetaRepo } from "../../store/meta-repo.ts";
 // ciphertext sits in the meta table so capturing the token and recording it commit in one
 // transaction. The clear token exists only in memory and in plans sent to authenticated nodes.
 export const VAULT_KEY_FILE = "vault.key";
+/** The key of plan secrets digests (HMAC-SHA256), in its own 0600 file beside the vault key. */
+export const PLAN_KEY_FILE = "plan.key";
 const AAD = Buffer.from("muster rke2-token v1");
 // Its own associated data: a sealed agent token pasted into the token's slot does not decrypt.
 const AGENT_AAD = Buffer.from("muster rke2-agent-token v1");
+const S3_AAD = Buffer.from("muster s3-secret-key v1");
 
 export interface Vault {
   /** The cluster token, or null while none is known. */
@@ -22,10 +25,16 @@ export interface Vault {
   agentToken(): string | null;
   /** The agent-token password, generated (32 hex, like RKE2's) and stored when none exists yet. */
   ensureAgentToken(): string;
+  /** The S3 secret key of spec.backup.s3, or null while none is known. */
+  s3SecretKey(): string | null;
+  /** Stores the S3 secret key; call inside the transaction that stores the spec. */
+  storeS3SecretKey(value: string): void;
+  /** HMAC-SHA256 (hex) of a plan's secrets under the plan key: what its checksum covers instead. */
+  digestSecrets(secrets: Record<string, string>): string;
 }
 
-export function loadVaultKey(stateDir: string): Buffer {
-  const path = join(stateDir, VAULT_KEY_FILE);
+export function loadVaultKey(stateDir: string, file: string = VAULT_KEY_FILE): Buffer {
+  const path = join(stateDir, file);
   try {
     // "wx": never overwrite an existing key, or every sealed token becomes unreadable.
     writeFileSync(path, randomBytes(32), { mode: 0o600, flag: "wx" });
@@ -60,10 +69,12 @@ export function unseal(key: Buffer, sealed: string, aad: Buffer = AAD): string {
  * (docs/architecture.md, invariant 5).
  */
 export function scrub(
-  vault: Pick<Vault, "token"> & Partial<Pick<Vault, "agentToken">>,
+  vault: Pick<Vault, "token"> & Partial<Pick<Vault, "agentToken" | "s3SecretKey">>,
   text: string,
 ): string {
   let out = text;
+  const s3 = vault.s3SecretKey?.() ?? null;
+  if (s3 && s3.length >= 8) out = out.split(s3).join("[redacted]");
   for (const token of [vault.token(), vault.agentToken?.() ?? null]) {
     if (!token) continue;
     const password = token.includes(":") ? token.slice(token.lastIndexOf(":") + 1) : token;
@@ -75,11 +86,14 @@ export function scrub(
 
 export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set">): Vault {
   const key = loadVaultKey(stateDir);
+  const planKey = loadVaultKey(stateDir, PLAN_KEY_FILE);
   const token = sealedSlot(key, meta, "rke2-token", AAD, "cluster token");
   const agent = sealedSlot(key, meta, "rke2-agent-token", AGENT_AAD, "agent token");
+  const s3 = sealedSlot(key, meta, "s3-secret-key", S3_AAD, "S3 secret key");
   // fail at startup, not mid-join, when the key does not match
   token.read();
   agent.read();
+  s3.read();
   return {
     token: token.read,
     store: token.write,
@@ -91,6 +105,11 @@ export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set"
       agent.write(fresh);
       return fresh;
     },
+    s3SecretKey: s3.read,
+    storeS3SecretKey: s3.write,
+    digestSecrets(secrets) {
+      return createHmac("sha256", planKey).update(canonicalJson(secrets)).digest("hex");
+    },
   };
 }
 
@@ -101,7 +120,7 @@ export function createVault(stateDir: string, meta: Pick<MetaRepo, "get" | "set"
 function sealedSlot(
   key: Buffer,
   meta: Pick<MetaRepo, "get" | "set">,
-  slot: "rke2-token" | "rke2-agent-token",
+  slot: "rke2-token" | "rke2-agent-token" | "s3-secret-key",
   aad: Buffer,
   what: string,
 ) {

@@ -1,7 +1,7 @@
 import { type AgentFrame, CloseCodes, type CoordinatorFrame, type Logger, MusterError } from "@muster/shared";
 import { WebSocket } from "ws";
 import type { AgentLink, CoordinatorService } from "../../domain/service.ts";
-import { closeFor, parseAgentFrame, type Refusal, truncateReason } from "./protocol.ts";
+import { closeFor, parseAgentFrame, pendingReason, type Refusal, truncateReason } from "./protocol.ts";
 
 // The /v1/agent channel. Every frame is parsed against the shared schema before anything acts on
 // it; a frame that fails is answered by closing the socket with a reason that names the problem,
@@ -157,8 +157,17 @@ export class AgentHub {
     try {
       let node: string;
       let credential: string | undefined;
-      if (frame.type === "enrol") ({ node, credential } = this.#service.enrol(frame, conn.remote));
-      else ({ node } = this.#service.authenticate(frame));
+      if (frame.type === "enrol") {
+        const enrolled = this.#service.enrol(frame, conn.remote);
+        ({ node, credential } = enrolled);
+        if (enrolled.pendingApproval !== undefined) {
+          // The newcomer keeps its own credential (its claim) and comes back with hello; until the
+          // operator approves, every hello is refused like this one (transitions/approval.ts).
+          conn.send({ type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds, credential });
+          this.#log.warn({ node, remote: conn.remote }, "re-enrolment waits for the operator's approval");
+          return { code: CloseCodes.PENDING_APPROVAL, reason: pendingReason({ message: `node ${node}` }) };
+        }
+      } else ({ node } = this.#service.authenticate(frame));
       conn.node = node;
       this.#pending.delete(conn);
       this.#live.add(conn);

@@ -51,6 +51,12 @@ export function parseAgentFrame(text: string): Parsed {
   return { ok: false, reason: `bad ${type} frame: ${details.join("; ")}` };
 }
 
+/** The close reason of a machine waiting for approval: short enough to survive the 123-byte cap. */
+export function pendingReason(err: { message: string }): string {
+  const node = /node (\S+)/.exec(err.message)?.[1] ?? "";
+  return `PENDING_APPROVAL: waiting for \`muster nodes approve ${node}\``;
+}
+
 export interface Refusal {
   code: number;
   reason: string;
@@ -59,6 +65,8 @@ export interface Refusal {
 /** Close code for an error thrown by the domain; only a MusterError's message is shown. */
 export function closeFor(err: unknown): Refusal {
   if (!(err instanceof MusterError)) return { code: 1011, reason: "internal error" };
+  if (err.code === "PENDING_APPROVAL")
+    return { code: CloseCodes.PENDING_APPROVAL, reason: pendingReason(err) };
   const code =
     err.status === 401 || err.status === 404
       ? CloseCodes.UNAUTHORIZED

@@ -8,6 +8,7 @@ import { AgentHub, type HubOptions } from "../agent-channel/hub.ts";
 import { AgentSocket } from "../agent-channel/protocol.ts";
 import { artifactsRoutes, imagesRoutes } from "../delivery/artifacts-routes.ts";
 import type { ImageDir } from "../delivery/images.ts";
+import { auditHook } from "./audit.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -146,6 +147,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   });
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdmin(opts.adminTokenHash));
+    // Every admin call that changes something leaves an audit line and event (audit.ts).
+    admin.addHook("onSend", auditHook({ service: opts.service, adminTokenHash: opts.adminTokenHash }));
     clusterRoutes(admin, deps);
     joinTokenRoutes(admin, deps);
     nodeRoutes(admin, deps);

@@ -149,6 +149,19 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   },
   {
     method: "GET",
+    path: "/v1/artifacts/images/:file",
+    tag: "open",
+    auth: "open",
+    summary: "An air-gap image tarball (kube-vip) for the nodes",
+    params: FileParamsSchema,
+    responses: {
+      200: { description: "the tarball", contentType: "application/octet-stream" },
+      304: { description: "If-None-Match matched" },
+      404: json("no such image", ErrorBodySchema),
+    },
+  },
+  {
+    method: "GET",
     path: "/v1/agent",
     tag: "open",
     auth: "open",
@@ -308,6 +321,21 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       200: json("the node, back in enrolled", NodeViewSchema),
       404: json("unknown node", ErrorBodySchema),
       409: json("the node is not failed or check-failed", ErrorBodySchema),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/nodes/:name/approve",
+    tag: "nodes",
+    auth: "admin",
+    summary: "Lets the machine waiting to take over this node's identity do so",
+    description:
+      "Consent to re-enrol (docs/reference.md#consent-to-re-enrol): a machine that enrolled with a join token and this node's machine id takes over on its next hello.",
+    params: NodeNameParamSchema,
+    responses: {
+      200: json("the node, its claim approved", NodeViewSchema),
+      404: json("unknown node", ErrorBodySchema),
+      409: json("no machine is waiting to take over the node", ErrorBodySchema),
     },
   },
   {

@@ -18,11 +18,12 @@ export interface TransitionStore extends Pick<Store, "tx" | "afterCommit"> {
   lease: Pick<Store["lease"], "get" | "take" | "release">;
   events: Pick<Store["events"], "append">;
   tokens: Pick<Store["tokens"], "countUse">;
+  claims: Pick<Store["claims"], "get" | "put" | "approve" | "delete">;
 }
 
 export interface TransitionDeps {
   store: TransitionStore;
-  vault: Pick<Vault, "token" | "agentToken">;
+  vault: Pick<Vault, "token" | "agentToken" | "s3SecretKey" | "digestSecrets">;
   /** The agent-token password for new plans; null while the cluster is legacy (secrets/agent-token.ts). */
   planAgentToken(): string | null;
   links: Pick<AgentLinks, "attach" | "detach" | "send" | "takeHeartbeat">;

@@ -1,12 +1,12 @@
 import { type NodeFacts, NodeNameTaken, type Role, RoleConflict } from "@muster/shared";
 import { REJOIN_PENDING } from "../../operations/rejoin.ts";
+import { claimIdentity, moveIdentity } from "./approval.ts";
 import type { TransitionDeps } from "./deps.ts";
 
 // (none) -> enrolled, or a known machine enrolled again. The machine id maps a re-enrolling machine
 // back to its node, so a reinstalled agent keeps its name, role and state (docs/architecture.md,
-// invariant 6). The join token's use is counted in the same transaction.
-
-const PRE_RELEASE = new Set(["enrolled", "checking", "waiting", "check-failed"]);
+// invariant 6), but only with the operator's consent (approval.ts): otherwise the machine waits
+// in pending-approval. The join token's use is counted in the same transaction.
 
 /** A machine the join token admitted, as enrolment (../enrolment.ts) validated it. */
 export interface Enrolment {
@@ -17,18 +17,24 @@ export interface Enrolment {
   facts: NodeFacts;
   credentialHash: string;
   joinTokenId: string;
+  /** The join token was minted with --replace: a known identity may move to this machine. */
+  replace?: boolean;
+  /** Where the connection came from (events name it). */
+  remote?: string;
 }
 
 export interface Enrolled {
   node: string;
   reenrolled: boolean;
+  /** Set when the machine claims a known identity and waits for approval: why. */
+  pendingApproval?: string;
 }
 
 export function enrol(d: TransitionDeps, e: Enrolment): Enrolled {
   const { store } = d;
   return store.tx(() => {
     const result = enrolOrReenrol(d, e);
-    store.tokens.countUse(e.joinTokenId);
+    store.tokens.countUse(e.joinTokenId, d.now());
     store.afterCommit(() => {
       d.log.info(
         { node: result.node, role: e.role, joinTokenId: e.joinTokenId, reenrolled: result.reenrolled },
@@ -75,21 +81,13 @@ function enrolOrReenrol(d: TransitionDeps, e: Enrolment): Enrolled {
   const known = store.nodes.byMachineId(e.machineId);
   if (known) {
     if (known.role !== e.role) throw new RoleConflict(known, e.role);
+    // The same machine as the removed node (no identity moves): it is cleaned and joins again.
     if (known.state === "removed") return rejoin(d, known.name, e);
-    // Same node: new credential (the old one stops working), fresh facts; the address is kept
-    // once a plan was released, because it is in the node's RKE2 config.
-    store.nodes.update(known.name, {
-      credentialHash: e.credentialHash,
-      facts: e.facts,
-      ...(PRE_RELEASE.has(known.state) ? { address: e.address } : {}),
-    });
+    if (!e.replace)
+      return { node: known.name, reenrolled: false, pendingApproval: claimIdentity(d, known.name, e) };
     const renamed =
       e.name !== known.name ? ` (requested name ${e.name} ignored: a machine keeps its node name)` : "";
-    store.events.append(
-      "node.enrolled",
-      known.name,
-      `${known.role} ${known.name} re-enrolled, state ${known.state} kept${renamed}`,
-    );
+    moveIdentity(d, known.name, e, `on a --replace join token (${e.joinTokenId})${renamed}`);
     return { node: known.name, reenrolled: true };
   }
   if (store.nodes.summary(e.name)) throw new NodeNameTaken(e.name);

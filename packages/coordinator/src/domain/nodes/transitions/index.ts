@@ -1,5 +1,6 @@
 import type { CheckResult, ClusterSpec } from "@muster/shared";
 import type { AgentLink } from "../../service.ts";
+import { approve, moveIdentity } from "./approval.ts";
 import {
   checksContext,
   type PassChecksContext,
@@ -44,6 +45,20 @@ export function createTransitions(d: TransitionDeps) {
     succeedJoin: (name: string) => succeedJoin(d, name),
     retry: (name: string) => retry(d, name),
     markLost: (name: string, reason: string) => markLost(d, name, reason),
+    /** The operator's consent to the machine waiting to take over `name` (approval.ts). */
+    approve: (name: string) => approve(d, name),
+    /** The approved claim's holder connected: the identity moves to it now. */
+    takeOver(name: string, facts: Enrolment["facts"]): void {
+      d.store.tx(() => {
+        const claim = d.store.claims.get(name);
+        if (!claim || claim.approvedAt === null) return;
+        moveIdentity(d, name, { ...claim, facts }, "after the operator's approval");
+        d.store.afterCommit(() => {
+          d.log.info({ node: name, remote: claim.remote }, "node identity moved to an approved machine");
+          d.changes.notify();
+        });
+      });
+    },
     recoverAfterRestart: () => recoverAfterRestart(d),
     currentPlan: (node: { plan: string | null }) => currentPlan(d, node),
   };

@@ -17,6 +17,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   const token = d.vault.token();
   const agentToken = d.planAgentToken();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
+  const s3SecretKey = d.vault.s3SecretKey();
   const plan = buildPlan({
     spec,
     node,
@@ -25,6 +26,8 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
     registrationAddress: registration,
     agentToken,
     ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
+    s3SecretKey,
+    digest: d.vault.digestSecrets,
   });
   const now = d.now();
   store.tx(() => {
@@ -55,7 +58,15 @@ export function currentPlan(
   d: Pick<TransitionDeps, "vault">,
   node: { plan: string | null },
 ): NodePlan | null {
-  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token(), d.vault.agentToken());
+  return node.plan === null
+    ? null
+    : planFromStorage(
+        node.plan,
+        d.vault.token(),
+        d.vault.agentToken(),
+        d.vault.digestSecrets,
+        d.vault.s3SecretKey(),
+      );
 }
 
 /**

@@ -32,6 +32,13 @@ export const nodeRoutes: RouteModule = (app, { service }) => {
     return service.retryNode(name);
   });
 
+  app.post("/v1/nodes/:name/approve", async (req) => {
+    noQuery(req);
+    noBody(req);
+    const { name } = parseOrThrow(NodeNameParamSchema, req.params, "path");
+    return service.approveNode(name);
+  });
+
   app.get("/v1/plan", async (req) => {
     noQuery(req);
     return service.getPlan();

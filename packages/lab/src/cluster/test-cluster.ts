@@ -5,6 +5,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { writeSystemctlWrapper } from "@muster/rke2-sim";
+import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
+import { stringify } from "yaml";
+import type { ApiClient } from "../world/api-client.ts";
+import { REPO_ROOT } from "../world/mounts.ts";
+import { firstLine } from "../world/testing.ts";
+import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
+import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
+import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
 import {
   FAST,
   MIRROR_DIR,
@@ -13,18 +22,10 @@ import {
   type SimDurations,
   worldSpec,
   writeSimDefaults,
-} from "@muster/lab/cluster/setup";
-import type { ApiClient } from "@muster/lab/world/api-client";
-import { firstLine } from "@muster/lab/world/testing";
-import { type UpOptions, up, type World, type WorldNode } from "@muster/lab/world/world";
-import { writeSystemctlWrapper } from "@muster/rke2-sim";
-import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
-import { stringify } from "yaml";
-import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
-import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
+} from "./setup.ts";
 
-export const REPO = path.resolve(import.meta.dirname, "../..");
-export { FAST, type SimDurations } from "@muster/lab/cluster/setup";
+export const REPO = REPO_ROOT;
+export { FAST, type SimDurations } from "./setup.ts";
 
 export interface ClusterOptions {
   servers: number;
@@ -222,7 +223,7 @@ export class TestCluster {
     const endpoints = this.servers.map((s) => `http://${s.ip}:2379`).join(",");
     const child = this.world.coordinator.spawn(
       process.execPath,
-      ["test/e2e/etcd-watch-main.ts", endpoints, "200"],
+      ["packages/lab/src/cluster/etcd-watch-main.ts", endpoints, "200"],
       {
         cwd: REPO,
         buffer: false,

@@ -1,9 +1,9 @@
 // The real coordinator (`muster-coordinator serve`) running in the world's coordinator machine, with a
 // unix-socket forwarder so host-side tests reach its API over real, verified TLS.
 import { readFile } from "node:fs/promises";
-import { ApiClient } from "@muster/lab/world/api-client";
-import { REPO_ROOT } from "@muster/lab/world/mounts";
-import type { WorldNode } from "@muster/lab/world/world";
+import { ApiClient } from "../world/api-client.ts";
+import { REPO_ROOT } from "../world/mounts.ts";
+import type { WorldNode } from "../world/world.ts";
 
 const PORT = 9443;
 export const STATE_DIR = "/var/lib/muster";

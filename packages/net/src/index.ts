@@ -1,0 +1,3 @@
+export * from "./pinned.ts";
+export * from "./request.ts";
+export * from "./rke2-trust.ts";

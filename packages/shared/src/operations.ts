@@ -3,7 +3,7 @@ import { z } from "zod";
 // Long-running operations (removal, upgrade, backup, restore, agent-token rollout) as the REST API
 // shows them: persisted, made of named steps that each record what they did, resumable after a
 // restart. Control-plane operations hold the same lease as a server join (one at a time).
-export const OPERATION_TYPES = ["remove", "upgrade", "backup", "restore", "agent-token"] as const;
+export const OPERATION_TYPES = ["remove", "rejoin", "upgrade", "backup", "restore", "agent-token"] as const;
 export const OperationTypeSchema = z.enum(OPERATION_TYPES);
 export type OperationType = z.output<typeof OperationTypeSchema>;
 

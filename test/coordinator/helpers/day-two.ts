@@ -169,7 +169,13 @@ export class SimLink extends FakeLink {
 let machine = 500;
 
 /** Enrols `name` with a simulated link, passes its checks, joins it and adds it to the model. */
-export async function joinSim(w: World, sim: SimCluster, name: string, role: Role): Promise<SimLink> {
+export async function joinSim(
+  w: World,
+  sim: SimCluster,
+  name: string,
+  role: Role,
+  machineId?: string,
+): Promise<SimLink> {
   const { token } = w.coord.createJoinToken({ role });
   machine += 1;
   const facts = nodeFacts(name, machine % 200);
@@ -177,7 +183,7 @@ export async function joinSim(w: World, sim: SimCluster, name: string, role: Rol
     {
       type: "enrol",
       joinToken: token,
-      facts: { ...facts, machineId: machine.toString(16).padStart(32, "0") },
+      facts: { ...facts, machineId: machineId ?? machine.toString(16).padStart(32, "0") },
       agentVersion: "0.1.0",
     },
     "10.9.9.9",

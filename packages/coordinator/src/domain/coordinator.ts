@@ -8,6 +8,7 @@ import {
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
 import { createClusterSpec } from "./cluster/cluster-spec.ts";
+import { createOrphanAudit } from "./cluster/orphan-audit.ts";
 import { createQueries } from "./cluster/queries.ts";
 import { createEventWaiters } from "./events/event-waiters.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
@@ -17,6 +18,7 @@ import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
 import { listBackups, snapshotServer } from "./operations/backup.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
+import { startRejoins } from "./operations/rejoin.ts";
 import { createRemovals } from "./operations/removal-request.ts";
 import { createOperationRunner } from "./operations/runner.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
@@ -63,8 +65,12 @@ export interface Coordinator extends CoordinatorService {
   readonly heartbeatSeconds: number;
   /** One planning pass now, actions applied; returns the plan view it produced. */
   tick(): PlanView;
+  /** One orphan audit now (tests; the timer runs one every 15 s). */
+  audit(): Promise<void>;
   /** One node-loss check now (tests). */
   checkLoss(): Promise<void>;
+  /** Starts the cleanup of removed nodes enrolled again (tests; the timer does it every second). */
+  startRejoins(): void;
   /** Plans, probes the registration address now, and plans again (tests; a fresh `muster status`). */
   settle(): Promise<void>;
   /** Planning passes run and actions applied so far, and how long the last pass took. */
@@ -146,7 +152,14 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     definitions: operationDefinitions({ store, tasks, log, now, spec, disconnect: links.disconnect }),
     onChanged: changes.notify,
   });
-  const removals = createRemovals({ store, runner: operations, now });
+  const audit = createOrphanAudit({ store, tasks, log: log.child({ component: "audit" }), now });
+  let auditTimer: NodeJS.Timeout | undefined;
+  const removals = createRemovals({
+    store,
+    runner: operations,
+    now,
+    orphans: () => audit.findings().orphans,
+  });
   const lossWatch = createLossWatch({
     store,
     tasks,
@@ -173,6 +186,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     store,
     monitor,
     spec,
+    audit: audit.findings,
     agentTokenLegacy: () => agentTokenMode(store.meta) === "legacy",
   });
   const eventWaiters = createEventWaiters(store.events.latestSeq());
@@ -184,6 +198,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     // timeouts.heartbeat (docs/reference.md#node-loss).
     heartbeatSeconds: opts.heartbeatSeconds ?? Math.max(1, Math.floor((spec().timeouts.heartbeat - 1) / 3)),
     checkLoss: lossWatch.check,
+    audit: audit.run,
+    startRejoins: () => startRejoins({ store, log }, operations),
     enrol: enrolment.enrol,
     authenticate: enrolment.authenticate,
     attach(node, link, appliedChecksum) {
@@ -258,8 +274,13 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       if (closed) return;
       sequencer.start(opts.tickMs ?? 1000);
       operations.start();
-      lossTimer = setInterval(() => void lossWatch.check(), opts.lossCheckMs ?? 1000);
+      lossTimer = setInterval(() => {
+        void lossWatch.check();
+        startRejoins({ store, log }, operations);
+      }, opts.lossCheckMs ?? 1000);
       lossTimer.unref();
+      auditTimer = setInterval(() => void audit.run(), 15_000);
+      auditTimer.unref();
     },
     async close() {
       if (closed) return;
@@ -267,6 +288,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       eventWaiters.close();
       sequencer.stop();
       clearInterval(lossTimer);
+      clearInterval(auditTimer);
       await operations.close();
       tasks.closeAll("coordinator shutting down");
       monitor.stop();

@@ -136,6 +136,12 @@ t.test("removing the etcd leader moves leadership first; an agent's removal has 
     "reachable: stopped, uninstalled",
   );
   t.notOk(sim.rke2.get("s1")!.installed);
+  await w.coord.settle(); // the registration address (the init server's) is probed again
+  t.equal(w.coord.getCluster().phase, "ready", "the init server's removal leaves a ready cluster");
+  t.ok(
+    ["s2", "s3"].some((n) => w.coord.getNode(n).init),
+    "the init flag moved to a healthy server",
+  );
 
   const agent = await finished(w, w.coord.removeNode("a1", false).operation.id);
   t.equal(agent.state, "succeeded", agent.reason ?? "");

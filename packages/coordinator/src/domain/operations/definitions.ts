@@ -2,6 +2,7 @@ import type { ClusterSpec, Logger } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
 import type { TaskDispatcher } from "../tasks/dispatcher.ts";
 import { backupDefinition } from "./backup.ts";
+import { createRejoinDefinition } from "./rejoin.ts";
 import { createRemoveDefinition } from "./remove.ts";
 import type { OperationDefinition } from "./types.ts";
 
@@ -18,5 +19,5 @@ export interface OperationDeps {
 }
 
 export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {
-  return [createRemoveDefinition(deps), backupDefinition(deps)];
+  return [createRemoveDefinition(deps), createRejoinDefinition(deps), backupDefinition(deps)];
 }

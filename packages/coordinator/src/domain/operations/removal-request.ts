@@ -13,6 +13,8 @@ export interface RemovalDeps {
   store: Pick<Store, "tx" | "events"> & { nodes: Pick<Store["nodes"], "summary" | "summaries" | "update"> };
   runner: Pick<OperationRunner, "submit">;
   now(): number;
+  /** etcd members with no node behind them (the orphan audit): unhealthy members in the guard. */
+  orphans?(): number;
 }
 
 /** Before a plan is released nothing is installed or in the cluster: forgetting the node is all. */
@@ -42,7 +44,7 @@ export function createRemovals(deps: RemovalDeps) {
         .filter((n) => n.role === "server" && n.name !== name && n.state === "joined" && n.connected);
       if (others.length === 0)
         throw new NodeNotRemovable(name, "no other healthy server would be left to run the cluster");
-      const p = projectRemoval(votersOf(store.nodes.summaries()), name);
+      const p = projectRemoval(votersOf(store.nodes.summaries()), name, deps.orphans?.() ?? 0);
       if (p.refusal)
         throw new QuorumGuard({
           reason: p.refusal,

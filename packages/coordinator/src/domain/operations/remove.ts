@@ -26,16 +26,18 @@ export interface RemoveArgs {
   force: boolean;
 }
 
-const KUBE_MS = 60_000;
+export const KUBE_MS = 60_000;
 const DRAIN_SECONDS = 300;
 const MEMBER_GONE_MS = 120_000;
 /** After this long still listed, the member is removed directly (what the member controller does). */
 const MEMBER_DIRECT_MS = 30_000;
 const POLL_MS = 1000;
 
-type Ctx = StepContext<RemoveArgs>;
+type Ctx = StepContext<{ node: string }>;
+type RemoveCtx = StepContext<RemoveArgs>;
 
-export function createRemoveDefinition(deps: OperationDeps): OperationDefinition {
+/** What the steps of removal and rejoin share: the helper server, task runs, the node's member. */
+export function stepKit(deps: OperationDeps) {
   const summary = (name: string): NodeSummary | undefined => deps.store.nodes.summary(name) ?? undefined;
 
   function helper(ctx: Ctx): string {
@@ -76,7 +78,12 @@ export function createRemoveDefinition(deps: OperationDeps): OperationDefinition
   }
 
   const status = (ctx: Ctx) => run(ctx, helper(ctx), { kind: "etcd.status" }, KUBE_MS, true);
-  const reachable = (ctx: Ctx) => !ctx.args.force || summary(ctx.args.node)?.connected === true;
+  return { summary, helper, run, memberOf, status };
+}
+
+export function createRemoveDefinition(deps: OperationDeps): OperationDefinition {
+  const { summary, helper, run, memberOf, status } = stepKit(deps);
+  const reachable = (ctx: RemoveCtx) => !ctx.args.force || summary(ctx.args.node)?.connected === true;
   const wait = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
   const kinds: Record<string, StepKind<RemoveArgs>> = {
@@ -174,9 +181,13 @@ export function createRemoveDefinition(deps: OperationDeps): OperationDefinition
     forget: {
       async run(ctx) {
         const { node } = ctx.args;
+        // The init flag names the server the others register through (registration "node") and
+        // that the planner waits on: it moves to a healthy server, never to nothing.
+        const heir = summary(node)?.init ? helper(ctx) : null;
         deps.store.tx(() => {
           if (summary(node)?.state === "removed") return;
           deps.store.nodes.update(node, {
+            init: false,
             state: "removed",
             connected: false,
             // A hash of a secret nobody has: the node's old credential stops working.
@@ -184,6 +195,7 @@ export function createRemoveDefinition(deps: OperationDeps): OperationDefinition
             message: `removed by operation ${ctx.op.id}`,
             stateSince: deps.now(),
           });
+          if (heir) deps.store.nodes.update(heir, { init: true }); // after: one init at most (unique)
           deps.store.events.append(
             "node.removed",
             node,

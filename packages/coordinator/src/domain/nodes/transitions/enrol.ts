@@ -1,4 +1,5 @@
 import { type NodeFacts, NodeNameTaken, type Role, RoleConflict } from "@muster/shared";
+import { REJOIN_PENDING } from "../../operations/rejoin.ts";
 import { claimIdentity, moveIdentity } from "./approval.ts";
 import type { TransitionDeps } from "./deps.ts";
 
@@ -45,11 +46,43 @@ export function enrol(d: TransitionDeps, e: Enrolment): Enrolled {
   });
 }
 
+/**
+ * A removed node's machine enrolls again: it starts over, but waits (state removed, phase
+ * "rejoin pending") for the cleanup RKE2 needs under its old name (operations/rejoin.ts).
+ */
+function rejoin(d: TransitionDeps, name: string, e: Enrolment): Enrolled {
+  d.store.nodes.update(name, {
+    credentialHash: e.credentialHash,
+    facts: e.facts,
+    address: e.address,
+    init: false,
+    plan: null,
+    planChecksum: null,
+    releasedAt: null,
+    joinedAt: null,
+    checks: null,
+    checksRequestId: null,
+    attempts: 0,
+    phase: REJOIN_PENDING,
+    message:
+      "enrolled again after its removal: stale member, server/db and node-password secret are cleaned first",
+    stateSince: d.now(),
+  });
+  d.store.events.append(
+    "node.rejoin.cleanup",
+    name,
+    `${e.role} ${name} enrolled again after its removal; cleanup queued before it joins`,
+  );
+  return { node: name, reenrolled: true };
+}
+
 function enrolOrReenrol(d: TransitionDeps, e: Enrolment): Enrolled {
   const { store } = d;
   const known = store.nodes.byMachineId(e.machineId);
   if (known) {
     if (known.role !== e.role) throw new RoleConflict(known, e.role);
+    // The same machine as the removed node (no identity moves): it is cleaned and joins again.
+    if (known.state === "removed") return rejoin(d, known.name, e);
     if (!e.replace)
       return { node: known.name, reenrolled: false, pendingApproval: claimIdentity(d, known.name, e) };
     const renamed =

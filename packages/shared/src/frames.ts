@@ -184,5 +184,7 @@ export const CloseCodes = {
   HEARTBEAT_TIMEOUT: 4408,
   /** Enrolled as a known node identity, waiting for the operator's approval (the agent retries). */
   PENDING_APPROVAL: 4423,
+  /** Too many connections not yet authenticated: retry later. */
+  TRY_LATER: 4429,
   SHUTDOWN: 1001,
 } as const;

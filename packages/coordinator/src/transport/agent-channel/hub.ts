@@ -19,7 +19,15 @@ export interface HubOptions {
   sweepMs?: number;
   /** On shutdown, how long agents get to answer the 1001 close before their sockets are cut. */
   shutdownGraceMs?: number;
+  /** Sockets that have not authenticated yet, at most; more are closed at once (default 1024). */
+  maxPending?: number;
+  /** The largest first (enrol/hello) frame; a bigger one closes the socket (default 64 KiB). */
+  maxPreAuthFrameBytes?: number;
 }
+
+/** An enrol frame with a host's facts is a few KiB: 64 KiB is ample, 1 MiB is not needed before auth. */
+export const MAX_PRE_AUTH_FRAME_BYTES = 64 * 1024;
+export const MAX_PENDING_SOCKETS = 1024;
 
 const MISSED_HEARTBEATS = 3;
 
@@ -52,6 +60,8 @@ export class AgentHub {
   #log: Logger;
   #authTimeoutMs: number;
   #shutdownGraceMs: number;
+  #maxPending: number;
+  #maxPreAuthFrameBytes: number;
   #pending = new Map<Connection, number>();
   #live = new Set<Connection>();
   #timer: NodeJS.Timeout;
@@ -63,6 +73,8 @@ export class AgentHub {
     this.heartbeatSeconds = opts.heartbeatSeconds ?? 15;
     this.#authTimeoutMs = opts.authTimeoutMs ?? 10_000;
     this.#shutdownGraceMs = opts.shutdownGraceMs ?? 3000;
+    this.#maxPending = opts.maxPending ?? MAX_PENDING_SOCKETS;
+    this.#maxPreAuthFrameBytes = opts.maxPreAuthFrameBytes ?? MAX_PRE_AUTH_FRAME_BYTES;
     this.#timer = setInterval(() => this.#sweep(Date.now()), opts.sweepMs ?? 1000);
     this.#timer.unref();
   }
@@ -73,6 +85,12 @@ export class AgentHub {
 
   accept(ws: WebSocket, remoteAddress: string | undefined): void {
     const conn = new Connection(ws, (remoteAddress ?? "").replace(/^::ffff:/, ""), Date.now());
+    if (this.#pending.size >= this.#maxPending) {
+      // A flood of sockets that never authenticate must not hold memory or starve real agents.
+      ws.close(CloseCodes.TRY_LATER, "too many unauthenticated connections; retry later");
+      setTimeout(() => ws.terminate(), 1000).unref(); // a peer that ignores the close
+      return;
+    }
     this.#pending.set(conn, conn.lastSeen + this.#authTimeoutMs);
     ws.on("message", (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary));
     ws.on("close", () => this.#forget(conn));
@@ -134,6 +152,11 @@ export class AgentHub {
   #receive(conn: Connection, data: Buffer, isBinary: boolean): Refusal | null {
     if (isBinary)
       return { code: CloseCodes.BAD_FRAME, reason: "binary frames are not accepted; send JSON text" };
+    if (conn.node === null && data.length > this.#maxPreAuthFrameBytes)
+      return {
+        code: CloseCodes.BAD_FRAME,
+        reason: `first frame larger than ${this.#maxPreAuthFrameBytes} bytes`,
+      };
     const parsed = parseAgentFrame(data.toString("utf8"));
     if (!parsed.ok) return { code: CloseCodes.BAD_FRAME, reason: parsed.reason };
     const frame = parsed.frame;
@@ -201,6 +224,8 @@ export class AgentHub {
   #drop(conn: Connection, code: number, reason: string): void {
     this.#forget(conn);
     conn.close(code, reason);
+    // An unauthenticated peer that ignores the close frame does not keep its TCP connection.
+    if (conn.node === null) setTimeout(() => conn.ws.terminate(), 1000).unref();
   }
 
   #forget(conn: Connection): void {

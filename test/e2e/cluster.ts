@@ -12,6 +12,7 @@ import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } f
 import { stringify } from "yaml";
 import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
 import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
+import { placeKubeVipImage, vipSpec } from "./vip.ts";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
 const MIRROR_PORT = 8080;
@@ -41,6 +42,10 @@ export interface ClusterOptions {
   subnetIndex?: number;
   /** Start the coordinator (default true). false: a world with the mirror only (negative controls). */
   coordinator?: boolean;
+  /** A VIP run by kube-vip on eth0 (the world's free .100), its image served by the coordinator. */
+  vip?: boolean;
+  /** World nodes not enrolled at first, e.g. an agent added after a failover: `extra-agent-1`... */
+  spareAgents?: number;
 }
 
 export class TestCluster {
@@ -66,7 +71,7 @@ export class TestCluster {
   static async start(opts: ClusterOptions): Promise<TestCluster> {
     const names = [
       ...Array.from({ length: opts.servers }, (_, i) => `server-${i + 1}`),
-      ...Array.from({ length: opts.agents }, (_, i) => `agent-${i + 1}`),
+      ...Array.from({ length: opts.agents + (opts.spareAgents ?? 0) }, (_, i) => `agent-${i + 1}`),
     ];
     const systemctl = await writeSystemctlWrapper(path.join(REPO, ".state", `systemctl-${process.pid}`));
     const upOpts: UpOptions = { nodes: names.map((name) => ({ name })), systemctl };
@@ -95,8 +100,10 @@ export class TestCluster {
           agent: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
         },
         timeouts: { serverJoin: 300, agentJoin: 300 },
+        ...(opts.vip ? vipSpec(world) : {}),
         ...opts.spec,
       };
+      if (opts.vip) await placeKubeVipImage(c, STATE_DIR);
       await mkdir(c.path("/etc/muster"), { recursive: true });
       await writeFile(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
       const durations = opts.durations ?? FAST;

@@ -11,7 +11,7 @@ import {
 } from "./kube.ts";
 import { portsProbe } from "./ports.ts";
 import { rke2Install, rke2Start, rke2Stop, rke2Uninstall, rke2WipeDb } from "./rke2.ts";
-import { vipObserve } from "./vip.ts";
+import { vipObserve, vipRelease } from "./vip.ts";
 
 // Every task kind this agent can run, by kind. A kind missing here is answered "this agent cannot
 // run <kind> tasks", so an older agent fails a newer coordinator's task clearly instead of hanging.
@@ -32,5 +32,6 @@ export const TASK_HANDLERS: TaskHandlers = {
   "rke2.wipe-db": rke2WipeDb,
   "rke2.install": rke2Install,
   "vip.observe": vipObserve,
+  "vip.release": vipRelease,
   "ports.probe": portsProbe,
 };

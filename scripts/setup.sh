@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 missing=""
 for pair in python3:python3-minimal etcd:etcd-server etcdctl:etcd-client arping:arping ip:iproute2 shellcheck:shellcheck \
-  unshare:util-linux nsenter:util-linux curl:curl sudo:sudo systemd-analyze:systemd chromium:chromium; do
+  unshare:util-linux nsenter:util-linux curl:curl sudo:sudo systemd-analyze:systemd chromium:chromium haproxy:haproxy \
+  prometheus:prometheus; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then
@@ -20,13 +21,12 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-# Install dependencies when node_modules is absent or older than the lockfile. Not `npm ci`: its strict
-# lock check fails on biome's optional binaries for other platforms, which the registry mirror of this
-# environment does not serve; `npm install` honours the lockfile and skips what cannot exist here.
+# Install dependencies when node_modules is absent or older than the lockfile. `npm ci` installs exactly
+# what package-lock.json says and never rewrites it, so a run leaves the checkout as it found it.
 if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] ||
   [ -n "$(find package-lock.json -newer node_modules/.package-lock.json)" ]; then
-  echo "setup: npm install (from package-lock.json)"
-  npm install --no-audit --no-fund --loglevel=error
+  echo "setup: npm ci (from package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # The web console (dist/console, served at /) and the agent bundle for this machine's arch (the

@@ -136,6 +136,8 @@ const service: CoordinatorService = {
   // The bench never long-polls: answer at once.
   waitForEvents: async (after) => (events.length > after ? "event" : "timeout"),
   listOperations: () => [],
+  getLease: () => null,
+  recordAdminAction: () => {},
   getOperation: (id) => {
     throw new MusterError("NOT_FOUND", `operation ${id} does not exist`);
   },

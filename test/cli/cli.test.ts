@@ -137,6 +137,24 @@ t.test("token file: used when 0600, refused when group/world-readable", async (t
   t.match(gone.stderr, /ENOENT/);
 });
 
+t.test("env only: MUSTER_TOKEN_FILE and MUSTER_CA_FILE (or MUSTER_PIN) need no flags", async (t) => {
+  const file = path.join(dir, "env-token");
+  writeFileSync(file, `${ADMIN_TOKEN}\n`);
+  chmodSync(file, 0o600);
+  const viaCa = await muster(["status"], { MUSTER_TOKEN: "", MUSTER_TOKEN_FILE: file, MUSTER_CA_FILE: CA });
+  t.equal(viaCa.code, 0, viaCa.stderr);
+  const viaPin = await muster(["nodes"], { MUSTER_TOKEN: "", MUSTER_TOKEN_FILE: file, MUSTER_PIN: tls.pin });
+  t.equal(viaPin.code, 0, viaPin.stderr);
+  const noCa = await muster(["status"], { MUSTER_TOKEN: "", MUSTER_TOKEN_FILE: file });
+  t.equal(noCa.code, 1, "without MUSTER_CA_FILE the coordinator's certificate is not trusted");
+  chmodSync(file, 0o644);
+  const before = api.seen.length;
+  const open = await muster(["status"], { MUSTER_TOKEN: "", MUSTER_TOKEN_FILE: file, MUSTER_CA_FILE: CA });
+  t.equal(open.code, 2);
+  t.match(open.stderr, /readable by group or others/);
+  t.equal(api.seen.length, before, "nothing sent");
+});
+
 t.test("TLS: the pin must match before anything is sent; no CA means no connection", async (t) => {
   const pinned = await muster(["status", "--pin", tls.pin]);
   t.equal(pinned.code, 0, pinned.stderr);

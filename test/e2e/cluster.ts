@@ -1,13 +1,23 @@
 // An end-to-end test cluster: a world (nodes as namespaces), a local mirror of the RKE2 installer and
 // the simulator's air-gap artifacts, the real coordinator, and nodes enrolled by running the real
 // curl-bash one-liner inside their namespace. Production code runs unchanged inside.
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import {
+  FAST,
+  MIRROR_DIR,
+  MIRROR_PORT,
+  prepareMirror,
+  type SimDurations,
+  worldSpec,
+  writeSimDefaults,
+} from "@muster/lab/cluster/setup";
 import type { ApiClient } from "@muster/lab/world/api-client";
 import { firstLine } from "@muster/lab/world/testing";
 import { type UpOptions, up, type World, type WorldNode } from "@muster/lab/world/world";
-import { buildArtifacts, installScriptPath, writeSystemctlWrapper } from "@muster/rke2-sim";
+import { writeSystemctlWrapper } from "@muster/rke2-sim";
 import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
 import { stringify } from "yaml";
 import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
@@ -15,22 +25,7 @@ import { joinWindows, type MembershipSample, parseSamples } from "./membership.t
 import { placeKubeVipImage, vipSpec } from "./vip.ts";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
-const MIRROR_PORT = 8080;
-const RKE2_VERSION = "v1.33.5+rke2r1";
-
-export interface SimDurations {
-  initSeconds: number;
-  joinSeconds: number;
-  agentSeconds: number;
-  promoteIntervalSeconds: number;
-}
-
-export const FAST: SimDurations = {
-  initSeconds: 0,
-  joinSeconds: 0,
-  agentSeconds: 0,
-  promoteIntervalSeconds: 1,
-};
+export { FAST, type SimDurations } from "@muster/lab/cluster/setup";
 
 export interface ClusterOptions {
   servers: number;
@@ -57,10 +52,18 @@ export class TestCluster {
   /** The mirror serving install.sh and (under /rke2) the air-gap artifacts, in the coordinator machine. */
   readonly mirrorUrl: string;
   #watch: ReturnType<WorldNode["spawn"]> | null = null;
+  /** Holds the systemctl wrapper bound into the nodes; outside the checkout so runs leave it clean. */
+  readonly #wrapperDir: string;
   #watchOut = "";
 
-  private constructor(world: World, opts: ClusterOptions, coordinator: CoordinatorProcess) {
+  private constructor(
+    world: World,
+    opts: ClusterOptions,
+    coordinator: CoordinatorProcess,
+    wrapperDir: string,
+  ) {
     this.world = world;
+    this.#wrapperDir = wrapperDir;
     this.servers = world.nodes.filter((n) => n.name.startsWith("server"));
     this.agents = world.nodes.filter((n) => n.name.startsWith("agent"));
     this.coordinator = coordinator;
@@ -73,36 +76,25 @@ export class TestCluster {
       ...Array.from({ length: opts.servers }, (_, i) => `server-${i + 1}`),
       ...Array.from({ length: opts.agents + (opts.spareAgents ?? 0) }, (_, i) => `agent-${i + 1}`),
     ];
-    const systemctl = await writeSystemctlWrapper(path.join(REPO, ".state", `systemctl-${process.pid}`));
+    const wrapperDir = await mkdtemp(path.join(tmpdir(), "muster-e2e-systemctl-"));
+    const systemctl = await writeSystemctlWrapper(path.join(wrapperDir, "systemctl"));
     const upOpts: UpOptions = { nodes: names.map((name) => ({ name })), systemctl };
     if (opts.subnetIndex !== undefined) upOpts.subnetIndex = opts.subnetIndex;
-    const world = await up(upOpts);
+    const world = await up(upOpts).catch(async (err) => {
+      await rm(wrapperDir, { recursive: true, force: true });
+      throw err;
+    });
     try {
       const c = world.coordinator;
       const mirrorUrl = `http://${c.ip}:${MIRROR_PORT}`;
       await prepareMirror(c);
       const mirror = c.spawn(
         process.execPath,
-        ["packages/lab/src/world/mirror-main.ts", "/tmp/mirror", "--listen", `${c.ip}:${MIRROR_PORT}`],
+        ["packages/lab/src/world/mirror-main.ts", MIRROR_DIR, "--listen", `${c.ip}:${MIRROR_PORT}`],
         { cwd: REPO, buffer: false, stderr: "ignore" },
       );
       await firstLine(mirror);
-      const spec = {
-        name: "e2e",
-        rke2: {
-          version: RKE2_VERSION,
-          installerUrl: `${mirrorUrl}/install.sh`,
-          artifactUrl: `${mirrorUrl}/rke2`,
-        },
-        // The world's nodes share this machine's disk and CPUs; the checks still run for real.
-        checks: {
-          server: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
-          agent: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
-        },
-        timeouts: { serverJoin: 300, agentJoin: 300 },
-        ...(opts.vip ? vipSpec(world) : {}),
-        ...opts.spec,
-      };
+      const spec = worldSpec("e2e", mirrorUrl, { ...(opts.vip ? vipSpec(world) : {}), ...opts.spec });
       if (opts.vip) await placeKubeVipImage(c, STATE_DIR);
       await mkdir(c.path("/etc/muster"), { recursive: true });
       await writeFile(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
@@ -110,9 +102,10 @@ export class TestCluster {
       for (const n of world.nodes) await writeSimDefaults(n, durations);
       const coordinator = new CoordinatorProcess(c);
       if (opts.coordinator !== false) await coordinator.start();
-      return new TestCluster(world, opts, coordinator);
+      return new TestCluster(world, opts, coordinator, wrapperDir);
     } catch (err) {
       await world.down();
+      await rm(wrapperDir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -265,27 +258,8 @@ export class TestCluster {
     this.#watch?.kill("SIGTERM");
     await this.coordinator.stop().catch(() => {});
     await this.world.down();
+    await rm(this.#wrapperDir, { recursive: true, force: true });
   }
-}
-
-async function prepareMirror(c: WorldNode): Promise<void> {
-  const dir = c.path("/tmp/mirror");
-  await mkdir(path.join(dir, "rke2"), { recursive: true });
-  await copyFile(installScriptPath, path.join(dir, "install.sh"));
-  await buildArtifacts(path.join(dir, "rke2"), { version: RKE2_VERSION });
-}
-
-/** The simulator's durations go where real RKE2 reads its environment: /etc/default/<unit>. */
-async function writeSimDefaults(n: WorldNode, d: SimDurations): Promise<void> {
-  const env = [
-    `RKE2_SIM_INIT_SECONDS=${d.initSeconds}`,
-    `RKE2_SIM_JOIN_SECONDS=${d.joinSeconds}`,
-    `RKE2_SIM_AGENT_SECONDS=${d.agentSeconds}`,
-    `RKE2_SIM_PROMOTE_INTERVAL=${d.promoteIntervalSeconds}`,
-    "",
-  ].join("\n");
-  await mkdir(n.path("/etc/default"), { recursive: true });
-  for (const unit of ["rke2-server", "rke2-agent"]) await writeFile(n.path(`/etc/default/${unit}`), env);
 }
 
 export async function readText(file: string): Promise<string> {

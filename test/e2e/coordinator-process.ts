@@ -61,7 +61,7 @@ export class CoordinatorProcess {
     if (!this.#forward) {
       this.#forward = m.spawn(
         process.execPath,
-        ["test/e2e/forward-main.ts", "/tmp/api.sock", `${m.ip}:${PORT}`],
+        ["packages/lab/src/world/forward-main.ts", "/tmp/api.sock", `${m.ip}:${PORT}`],
         { buffer: false, cwd: REPO_ROOT },
       );
       let out = "";

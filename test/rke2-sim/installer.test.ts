@@ -3,7 +3,15 @@
 // which blocks on READY=1. Each case runs in a private mount namespace with tmpfs over the system
 // directories it writes, so the host is never touched.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -154,14 +162,15 @@ if (skip) {
   });
 
   t.test("plain failures: not root, unsupported arch, no artifacts and no internet", async (t) => {
-    const notRoot = await sh([
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "sh",
-      installScriptPath,
-    ]);
+    // The checkout may sit under a directory other users cannot enter (/root, a mktemp -d folder):
+    // the unprivileged run gets its own world-readable copy of the script.
+    const open = mkdtempSync(path.join(tmpdir(), "rke2-installer-nobody-"));
+    t.teardown(() => rmSync(open, { recursive: true, force: true }));
+    chmodSync(open, 0o755);
+    const script = path.join(open, "install.sh");
+    copyFileSync(installScriptPath, script);
+    chmodSync(script, 0o644);
+    const notRoot = await sh(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", script]);
     t.equal(notRoot.code, 1);
     t.match(notRoot.stderr, "[ERROR]  You need to be root to perform this install");
     // ARCH overrides `uname -m` in the real installer too.

@@ -65,8 +65,17 @@ if (!isRoot() || missing.length) {
     );
     await waitFor("s1 holds the VIP", () => net.holds(m, VIP), 30_000, 100);
     t.equal(lease()?.holderIdentity, "s1");
-    const pods = await s1.kubectl("get", "pods", "-n", "kube-system", "kube-vip-s1", "-o", "json");
-    const pod = JSON.parse(pods.stdout);
+    // The kubelet registers the mirror pod once the apiserver answers, which may be after kube-vip
+    // already holds the VIP: wait until `kubectl get` finds it rather than reading it once.
+    const pod = await waitFor(
+      "the mirror pod kube-vip-s1",
+      async () => {
+        const r = await s1.kubectl("get", "pods", "-n", "kube-system", "kube-vip-s1", "-o", "json");
+        return r.code === 0 && r.stdout.trim() ? JSON.parse(r.stdout) : null;
+      },
+      30_000,
+      100,
+    );
     t.ok(pod.metadata.annotations["kubernetes.io/config.mirror"], "shown as a mirror pod");
     t.equal(pod.status.containerStatuses[0].state.running !== undefined, true, "Running");
   });

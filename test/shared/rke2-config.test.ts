@@ -1,4 +1,4 @@
-import { ClusterSpecSchema, DEDICATED_TAINT, renderRke2Config } from "@muster/shared";
+import { agentCredential, ClusterSpecSchema, DEDICATED_TAINT, renderRke2Config } from "@muster/shared";
 import t from "tap";
 
 const spec = ClusterSpecSchema.parse({
@@ -67,4 +67,30 @@ t.test("impossible inputs are refused", async (t) => {
     () => renderRke2Config({ spec, node, init: false, token: null, registrationAddress: "10.0.0.100" }),
     /token/,
   );
+});
+
+t.test("with an agent token: servers carry agent-token, agents get only the node credential", async (t) => {
+  const agentToken = "0123456789abcdef0123456789abcdef";
+  const full = `K10${"cd".repeat(32)}::server:serverpassword`;
+  const server = renderRke2Config({
+    spec,
+    node: { name: "s2", role: "server", address: "10.0.0.12" },
+    init: false,
+    token: full,
+    registrationAddress: "10.0.0.100",
+    agentToken,
+  });
+  t.same([server["token"], server["agent-token"]], [full, agentToken]);
+  const agent = renderRke2Config({
+    spec,
+    node: { name: "w1", role: "agent", address: "10.0.0.21" },
+    init: false,
+    token: full,
+    registrationAddress: "10.0.0.100",
+    agentToken,
+  });
+  t.equal(agent["token"], `K10${"cd".repeat(32)}::node:${agentToken}`, "pinned to the same CA");
+  t.notOk("agent-token" in agent);
+  t.notOk(JSON.stringify(agent).includes("serverpassword"));
+  t.equal(agentCredential("bare-server-password", agentToken), agentToken, "a bare token gives a bare one");
 });

@@ -32,12 +32,12 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   "token-file": {
     type: "string",
     value: "FILE",
-    help: "admin token file, mode 0600 (else env MUSTER_TOKEN, else /var/lib/muster/admin-token)",
+    help: "admin token file, mode 0600 (else env MUSTER_TOKEN, MUSTER_TOKEN_FILE, else /var/lib/muster/admin-token)",
   },
   "ca-file": {
     type: "string",
     value: "FILE",
-    help: "CA to trust (default /var/lib/muster/tls/ca.crt when readable)",
+    help: "CA to trust (env MUSTER_CA_FILE; default /var/lib/muster/tls/ca.crt when readable)",
   },
   pin: {
     type: "string",
@@ -76,11 +76,15 @@ function commandIndex(argv: readonly string[], all: OptionSpecs): number {
 }
 
 /** Splits argv into the command, its positionals and its flag values; throws UsageError naming the flag. */
-export function parseArgv(argv: readonly string[], commandOptions: Record<string, OptionSpecs>): Parsed {
-  const all: OptionSpecs = Object.assign({}, GLOBAL_OPTIONS, ...Object.values(commandOptions));
+export function parseArgv(
+  argv: readonly string[],
+  commandOptions: Record<string, OptionSpecs>,
+  globals: OptionSpecs = GLOBAL_OPTIONS,
+): Parsed {
+  const all: OptionSpecs = Object.assign({}, globals, ...Object.values(commandOptions));
   const at = commandIndex(argv, all);
   const command = at === -1 ? undefined : argv[at];
-  const specs = { ...GLOBAL_OPTIONS, ...(command ? commandOptions[command] : {}) };
+  const specs = { ...globals, ...(command ? commandOptions[command] : {}) };
   const parsed: Parsed = { command, positionals: [], values: {} };
   let onlyPositionals = false;
   for (let i = 0; i < argv.length; i++) {

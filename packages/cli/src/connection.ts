@@ -71,12 +71,15 @@ export function resolveConnection(values: Values, env: NodeJS.ProcessEnv, defaul
   let token: string | undefined;
   if (tokenFile !== undefined) token = readTokenFile(tokenFile, true);
   else if (env["MUSTER_TOKEN"]) token = env["MUSTER_TOKEN"].trim();
+  else if (env["MUSTER_TOKEN_FILE"]) token = readTokenFile(env["MUSTER_TOKEN_FILE"], true);
   else if (readable(defaults.tokenFile)) token = readTokenFile(defaults.tokenFile, false);
 
   const pin = str(values["pin"]) ?? env["MUSTER_PIN"];
-  const caFile = str(values["ca-file"]);
-  if (pin !== undefined && caFile !== undefined)
+  const flagCa = str(values["ca-file"]);
+  if (pin !== undefined && flagCa !== undefined)
     throw new UsageError("--pin and --ca-file exclude each other");
+  // MUSTER_CA_FILE only when no pin is given at all (a pin is the narrower trust).
+  const caFile = flagCa ?? (pin === undefined ? env["MUSTER_CA_FILE"] || undefined : undefined);
   let trust: Trust;
   if (pin !== undefined) {
     if (!PIN_PATTERN.test(pin)) throw new UsageError(`--pin: must be sha256//<base64 SPKI hash>, got ${pin}`);

@@ -91,6 +91,11 @@ export const AdminTokenInvalid = defineError(
   "UNAUTHORIZED",
   () => "Invalid admin token",
 );
+export const MetricsTokenInvalid = defineError(
+  "MetricsTokenInvalid",
+  "UNAUTHORIZED",
+  () => "Invalid token: /metrics takes the admin token or the metrics token (<state-dir>/metrics-token)",
+);
 
 // Delivery (bootstrap script, agent bundles)
 export const BootstrapScriptUnavailable = defineError(

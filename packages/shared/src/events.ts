@@ -14,6 +14,9 @@ export const EVENT_TYPES = [
   "node.retry",
   "cluster.token.captured",
   "cluster.token.refused",
+  "cluster.agent-token.legacy",
+  "node.approval.pending",
+  "node.approved",
   "cluster.spec.updated",
   "join-token.created",
   "join-token.revoked",
@@ -22,6 +25,8 @@ export const EVENT_TYPES = [
   "operation.step",
   "operation.succeeded",
   "operation.failed",
+  // An admin API call that changed something (or was refused): what, by whom, from where (audit).
+  "admin.action",
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

@@ -7,7 +7,7 @@ import { type Phase, PhaseError } from "./types.ts";
 // configure: /etc/rancher/rke2/config.yaml from plan.config, written atomically with mode 0600 (it
 // holds the token). RKE2 merges config.yaml.d/*.yaml after it, last value wins: operator drop-ins
 // are kept, but one that sets a key muster owns would silently override the plan, so it fails here.
-export const OWNED_KEYS = ["server", "token", "node-name", "node-ip"];
+export const OWNED_KEYS = ["server", "token", "node-name", "node-ip", "agent-token"];
 const HEADER = "# Written by muster from the node plan. Put local additions in config.yaml.d/*.yaml.\n";
 
 export function renderConfigYaml(config: Record<string, unknown>): string {

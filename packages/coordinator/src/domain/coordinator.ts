@@ -15,6 +15,7 @@ import { createSequencer, type PlanningOptions, type PlanningStats } from "./pla
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
 import { createVipWatch } from "./registration/vip-watch.ts";
+import { agentTokenMode, initAgentToken } from "./secrets/agent-token.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
 import { createVault } from "./secrets/vault.ts";
 import type { CoordinatorService } from "./service.ts";
@@ -84,6 +85,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   try {
     vault = createVault(opts.stateDir, store.meta);
     clusterSpec = createClusterSpec({ store, vault, changes, log }, opts.spec);
+    initAgentToken({ store, vault, log });
+    const planAgentToken = () => (agentTokenMode(store.meta) === "enforced" ? vault.agentToken() : null);
     transitions = createTransitions({
       store,
       vault,
@@ -92,6 +95,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       log,
       now,
       spec: clusterSpec.current,
+      planAgentToken,
       ...(opts.imageSha256 ? { imageSha256: opts.imageSha256 } : {}),
     });
     transitions.recoverAfterRestart();
@@ -140,7 +144,12 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   });
   const joinTokens = createJoinTokens({ store, now });
   const enrolment = createEnrolment({ store, joinTokens, transitions });
-  const queries = createQueries({ store, monitor, spec });
+  const queries = createQueries({
+    store,
+    monitor,
+    spec,
+    agentTokenLegacy: () => agentTokenMode(store.meta) === "legacy",
+  });
   const eventWaiters = createEventWaiters(store.events.latestSeq());
   store.events.onAppend(eventWaiters.notify);
   let closed = false;
@@ -178,6 +187,16 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     listJoinTokens: () => joinTokens.list(),
     verifyJoinToken: (token, machineId) => enrolment.verify(token, machineId),
     revokeJoinToken: (id) => joinTokens.revoke(id),
+    getLease() {
+      const lease = store.lease.current();
+      if (!lease) return null;
+      return lease.kind === "operation"
+        ? { kind: "operation", node: lease.node, operationId: lease.operationId, since: lease.since }
+        : { kind: "server-join", node: lease.node, since: lease.since };
+    },
+    recordAdminAction(message, node) {
+      store.tx(() => store.events.append("admin.action", node ?? null, message));
+    },
 
     tick: () => ({ steps: sequencer.tick().steps }),
     planningStats: sequencer.stats,

@@ -35,6 +35,14 @@ export interface JoinTokenIssued {
   expiresAt: string;
 }
 
+/** The control-plane lease as observability sees it; `since` in ms since the epoch. */
+export interface LeaseView {
+  kind: "server-join" | "operation";
+  node: string | null;
+  operationId?: string;
+  since: number;
+}
+
 export interface CoordinatorService {
   // --- agent channel -------------------------------------------------------------------------
   /** First contact: checks the join token (role, expiry, revocation), enrols or re-maps the machine. */
@@ -78,6 +86,12 @@ export interface CoordinatorService {
     machineId?: string,
   ): { id: string; role: "server" | "agent"; expiresAt: string };
   revokeJoinToken(id: string): void;
+
+  // --- observability (transport/http/metrics.ts, audit.ts) ------------------------------------
+  /** Who holds the control-plane lease now (a server join or an operation), or null. */
+  getLease(): LeaseView | null;
+  /** Appends an `admin.action` event: what an admin call did and from where, never a secret. */
+  recordAdminAction(message: string, node?: string): void;
 
   // --- lifecycle -----------------------------------------------------------------------------
   /** Starts timers (sequencing, timeouts, registration probe). */

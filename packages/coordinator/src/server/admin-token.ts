@@ -8,6 +8,8 @@ import { writeSecret } from "./tls.ts";
 // root, like RKE2's own token file); the running coordinator keeps just its SHA-256 and compares in
 // constant time (transport/http/auth.ts), so a memory dump or a log line can never hand it out.
 export const ADMIN_TOKEN_FILE = "admin-token";
+/** Read-only scrape credential for GET /metrics (Prometheus' `credentials_file`), kept the same way. */
+export const METRICS_TOKEN_FILE = "metrics-token";
 
 export interface AdminToken {
   /** hex SHA-256 of the token. */
@@ -17,8 +19,15 @@ export interface AdminToken {
   created: boolean;
 }
 
-export async function loadOrCreateAdminToken(stateDir: string): Promise<AdminToken> {
-  const path = join(stateDir, ADMIN_TOKEN_FILE);
+export function loadOrCreateAdminToken(stateDir: string): Promise<AdminToken> {
+  return loadOrCreateToken(join(stateDir, ADMIN_TOKEN_FILE));
+}
+
+export function loadOrCreateMetricsToken(stateDir: string): Promise<AdminToken> {
+  return loadOrCreateToken(join(stateDir, METRICS_TOKEN_FILE));
+}
+
+async function loadOrCreateToken(path: string): Promise<AdminToken> {
   try {
     const token = (await readFile(path, "utf8")).trim();
     if (token.length < 16) throw new Error(`${path} holds no usable token (shorter than 16 characters)`);

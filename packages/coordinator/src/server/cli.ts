@@ -15,6 +15,8 @@ const USAGE = `Usage: ${NAME} <command> [flags]
 
 Commands:
   serve       Run the coordinator: HTTPS REST API and the agents' WebSocket channel
+  backup      Write the coordinator's own state (database, keys, admin token) to one file
+  restore     Restore that file into a new state dir (same pin, same node identities)
 
 Flags:
   -h, --help  Show help (also: ${NAME} serve --help)
@@ -40,6 +42,32 @@ Flags:
   -h, --help            Show this help
 
 Logs are JSON lines on stdout. SIGTERM/SIGINT close agent connections and exit 0.
+`;
+
+const BACKUP_USAGE = `Usage: ${NAME} backup --to FILE [--state-dir DIR]
+
+Writes the coordinator's own state into FILE (a gzipped tar, mode 0600): the database (a consistent
+copy, safe while serve is running), the vault key, the generated TLS CA and serving key (so the pin
+stays) and the admin token. FILE holds secrets: keep it like the state dir itself. An operator-supplied
+--tls-cert/--tls-key is not in the state dir and not in the backup.
+
+Flags:
+  --to FILE          Where to write the backup (replaced atomically)
+  --state-dir DIR    State directory (default /var/lib/muster)
+  -h, --help         Show this help
+`;
+
+const RESTORE_USAGE = `Usage: ${NAME} restore --from FILE [--state-dir DIR]
+
+Restores a backup written by \`${NAME} backup\` into DIR, which must not hold a database yet. Every
+file is checked first (checksums, database integrity, the vault key against the sealed cluster
+token); nothing is written unless all pass. Then start \`${NAME} serve --state-dir DIR\`: the pin,
+the admin token and every node's credential are the same as when the backup was taken.
+
+Flags:
+  --from FILE        The backup file
+  --state-dir DIR    State directory to restore into (default /var/lib/muster)
+  -h, --help         Show this help
 `;
 
 class UsageError extends Error {}
@@ -143,10 +171,52 @@ async function runServe(argv: string[]): Promise<number> {
   return 0;
 }
 
+const StateFileFlags = z.object({
+  "state-dir": z.string().min(1, "must not be empty").default("/var/lib/muster"),
+  file: z.string({ error: "is required" }).min(1, "must not be empty"),
+});
+
+/** `backup --to FILE` and `restore --from FILE`: the coordinator's own state in one file. */
+async function runStateFile(command: "backup" | "restore", argv: string[]): Promise<number> {
+  const fileFlag = command === "backup" ? "to" : "from";
+  const { values, positionals } = parse(argv, {
+    help: { type: "boolean", short: "h" },
+    "state-dir": { type: "string" },
+    [fileFlag]: { type: "string" },
+  });
+  if (values["help"]) {
+    process.stdout.write(command === "backup" ? BACKUP_USAGE : RESTORE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const result = StateFileFlags.safeParse({ "state-dir": values["state-dir"], file: values[fileFlag] });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const flag = issue.path[0] === "file" ? fileFlag : String(issue.path[0]);
+    throw new UsageError(`--${flag}: ${issue.message}`);
+  }
+  const stateDir = resolve(result.data["state-dir"]);
+  const file = resolve(result.data.file);
+  const { backupState, restoreState } = await import("./state-backup.ts");
+  if (command === "backup") {
+    const done = await backupState({ stateDir, to: file });
+    const names = Object.keys(done.manifest.files).join(", ");
+    process.stdout.write(`backup of ${stateDir} written to ${file} (0600): ${names}\n`);
+    return 0;
+  }
+  const done = await restoreState({ from: file, stateDir });
+  process.stdout.write(
+    `restored ${file} (taken ${done.manifest.createdAt}) into ${stateDir}; ` +
+      `start it with: ${NAME} serve --state-dir ${stateDir}\n`,
+  );
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = argv;
     if (command === "serve") return await runServe(rest);
+    if (command === "backup" || command === "restore") return await runStateFile(command, rest);
     if (command === "--version") {
       process.stdout.write(`${pkg.version}\n`);
       return 0;

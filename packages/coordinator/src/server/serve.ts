@@ -9,7 +9,7 @@ import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/deliv
 import { createImageDir, IMAGES_SUBDIR } from "../transport/delivery/images.ts";
 import { buildApp, type MusterApp } from "../transport/http/app.ts";
 import { defaultConsoleDir } from "../transport/http/routes/console.ts";
-import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { loadOrCreateAdminToken, loadOrCreateMetricsToken } from "./admin-token.ts";
 import { loadClusterConfig } from "./config-file.ts";
 import { loadOrCreateTls } from "./tls.ts";
 
@@ -74,6 +74,8 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
       `admin token file ${admin.path} was missing: a new admin token was written there; the old one no longer works`,
     );
 
+  const metricsToken = await loadOrCreateMetricsToken(opts.stateDir);
+
   const advertiseHost = opts.advertiseUrl
     ? new URL(opts.advertiseUrl).hostname.replace(/^\[|\]$/g, "")
     : isWildcard(opts.host)
@@ -108,6 +110,7 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
       publicUrl: () => url,
       pin: tls.pin,
       adminTokenHash: admin.hash,
+      metricsTokenHash: metricsToken.hash,
       https: { cert: tls.cert, key: tls.key },
       artifactsDir,
       images,

@@ -1,8 +1,8 @@
 import type { Db } from "./db.ts";
 
 // Small key/value facts about the cluster: the stored spec (without its token) and the sealed
-// cluster token.
-export type MetaKey = "spec" | "rke2-token";
+// cluster and agent tokens, and whether this cluster's servers carry the agent token.
+export type MetaKey = "spec" | "rke2-token" | "rke2-agent-token" | "agent-token-mode";
 
 export function createMetaRepo(db: Db) {
   const get = db.sql.prepare("SELECT value FROM meta WHERE key = ?");

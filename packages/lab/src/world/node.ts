@@ -70,6 +70,8 @@ export interface MachineSpec {
   ip: string;
   systemctl?: string | undefined;
   isAlive: () => boolean;
+  /** Told before each namespace and namespace file is created (a lab's manifest). */
+  record?: (thing: { kind: "netns"; name: string } | { kind: "nsfile"; path: string }) => void;
 }
 
 /** Creates the machine's namespaces, network and filesystem view. */
@@ -84,11 +86,14 @@ export async function createMachine(spec: MachineSpec): Promise<WorldNode> {
     ip: spec.ip,
     systemctl: spec.systemctl,
   };
+  const mntNs = nsFile(spec.id, spec.name, "mnt");
+  const utsNs = nsFile(spec.id, spec.name, "uts");
+  spec.record?.({ kind: "netns", name: netns });
   await createNetns([netns]);
   await attachMachine(spec.id, spec.k, spec.port, spec.name, spec.ip);
   prepareNodeFiles(fsSpec);
-  const mntNs = nsFile(spec.id, spec.name, "mnt");
-  const utsNs = nsFile(spec.id, spec.name, "uts");
+  spec.record?.({ kind: "nsfile", path: mntNs });
+  spec.record?.({ kind: "nsfile", path: utsNs });
   fs.writeFileSync(mntNs, "");
   fs.writeFileSync(utsNs, "");
   const unshare = ["unshare", `--mount=${mntNs}`, `--uts=${utsNs}`, "--propagation", "private"];
@@ -101,6 +106,19 @@ export async function createMachine(spec: MachineSpec): Promise<WorldNode> {
   );
   if (r.exitCode !== 0) throw new Error(`world: setting up node ${spec.name} failed: ${r.stderr.trim()}`);
   return makeNode(spec, netns, machineId, mntNs, utsNs);
+}
+
+/** A handle on a machine that already exists (built by another process, e.g. a lab's `up`). */
+export function openMachine(spec: MachineSpec): WorldNode {
+  const netns = netnsName(spec.id, spec.name);
+  const machineId = fs.readFileSync(hostPathOf(spec.id, spec.name, "/etc/machine-id"), "utf8").trim();
+  return makeNode(
+    spec,
+    netns,
+    machineId,
+    nsFile(spec.id, spec.name, "mnt"),
+    nsFile(spec.id, spec.name, "uts"),
+  );
 }
 
 function makeNode(

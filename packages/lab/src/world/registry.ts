@@ -30,8 +30,11 @@ export function ensureStateRoot(): void {
   mustSync("flock", [path.join(STATE_ROOT, ".mount.lock"), "sh", "-c", script, "sh", STATE_ROOT]);
 }
 
-/** Creates a fresh world id with this process as owner. */
-export function allocateId(): string {
+/** Owner line of a persistent world (a lab): no process owns it, so nobody reaps it. */
+export const PERSISTENT_OWNER = "persistent";
+
+/** Creates a fresh world id with this process as owner (or none, for a persistent world). */
+export function allocateId(persistent = false): string {
   for (;;) {
     const id = randomBytes(2).toString("hex");
     try {
@@ -44,7 +47,7 @@ export function allocateId(): string {
       fs.rmdirSync(worldStateDir(id)); // a leftover nobody has reaped yet: pick another id
       continue;
     }
-    const owner = `${process.pid} ${processStartTime(process.pid)}\n`;
+    const owner = persistent ? `${PERSISTENT_OWNER}\n` : `${process.pid} ${processStartTime(process.pid)}\n`;
     fs.writeFileSync(path.join(worldStateDir(id), "owner"), owner);
     fs.mkdirSync(path.join(worldStateDir(id), "ns"));
     return id;
@@ -108,6 +111,7 @@ export function ownerAlive(id: string): boolean {
       return false;
     }
   }
+  if (owner === PERSISTENT_OWNER) return true;
   const [pid, start] = owner.split(" ");
   return pidAlive(Number(pid)) && processStartTime(Number(pid)) === start;
 }

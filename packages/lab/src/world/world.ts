@@ -4,7 +4,15 @@
 // See test/world/README.md for the layout, addressing and how to enter a node by hand.
 import fs from "node:fs";
 import path from "node:path";
-import { addressing, assignIps, COORDINATOR, checkNodeName, hubNetns, worldFsDir } from "./layout.ts";
+import {
+  addressing,
+  assignIps,
+  COORDINATOR,
+  checkNodeName,
+  hubNetns,
+  worldFsDir,
+  worldStateDir,
+} from "./layout.ts";
 import { createHub } from "./network.ts";
 import { createMachine, type WorldNode } from "./node.ts";
 import { assertCanRunWorld } from "./prereq.ts";
@@ -16,7 +24,8 @@ export { canRunWorld } from "./prereq.ts";
 export type { TeardownReport } from "./teardown.ts";
 
 export interface UpOptions {
-  nodes: readonly { name: string; ip?: string }[];
+  /** `host`: the address's last byte in whichever /24 the world gets (an alternative to `ip`). */
+  nodes: readonly { name: string; ip?: string; host?: number }[];
   /** Use 10.250.<subnetIndex>.0/24 (0-255); default: the first free index from 1. */
   subnetIndex?: number;
   /**
@@ -24,7 +33,20 @@ export interface UpOptions {
    * must not locate itself from $0 (that is /usr/bin/systemctl inside): use absolute paths.
    */
   systemctl?: string;
+  /**
+   * A lab's world: survives the process that built it (no exit-hook teardown once built, never reaped
+   * by downAll); only an explicit destroyWorld(id) removes it. Torn down when `up` itself fails.
+   */
+  persistent?: boolean;
+  /** Called before each namespace, namespace file or directory is created (a lab's manifest). */
+  record?: (id: string, thing: WorldThing) => void;
 }
+
+/** Something a world is about to create, for a manifest that outlives a crash halfway. */
+export type WorldThing =
+  | { kind: "netns"; name: string }
+  | { kind: "nsfile"; path: string }
+  | { kind: "dir"; path: string };
 
 export interface World {
   /** Short unique id (4 hex); netns names are `mw<id>-<node>`. */
@@ -59,7 +81,10 @@ export async function up(opts: UpOptions): Promise<World> {
   ensureStateRoot();
   downAll();
   installExitHooks();
-  const id = allocateId();
+  const id = allocateId(opts.persistent === true);
+  const record = (thing: WorldThing): void => opts.record?.(id, thing);
+  record({ kind: "dir", path: worldStateDir(id) });
+  record({ kind: "dir", path: worldFsDir(id) });
   let alive = true;
   let report: TeardownReport | undefined;
   const downSync = (): TeardownReport => {
@@ -72,14 +97,26 @@ export async function up(opts: UpOptions): Promise<World> {
   try {
     const k = leaseSubnet(id, opts.subnetIndex);
     const a = addressing(k);
+    record({ kind: "netns", name: hubNetns(id) });
     await createHub(id, k);
-    const ips = assignIps(k, opts.nodes);
-    const base = { id, k, systemctl: opts.systemctl && path.resolve(opts.systemctl), isAlive: () => alive };
+    const ips = assignIps(
+      k,
+      opts.nodes.map((n) => (n.host === undefined ? n : { name: n.name, ip: a.nodeIp(n.host) })),
+    );
+    const base = {
+      id,
+      k,
+      systemctl: opts.systemctl && path.resolve(opts.systemctl),
+      isAlive: () => alive,
+      record,
+    };
     const coordinator = await createMachine({ ...base, port: 0, name: COORDINATOR, ip: a.coordinator });
     const nodes: WorldNode[] = [];
     for (const [i, n] of opts.nodes.entries()) {
       nodes.push(await createMachine({ ...base, port: i + 1, name: n.name, ip: ips[i]! }));
     }
+    // A persistent world is built: from now on only an explicit destroyWorld removes it.
+    if (opts.persistent) live.delete(id);
     return {
       id,
       nodes,

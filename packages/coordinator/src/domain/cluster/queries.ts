@@ -20,6 +20,8 @@ export interface QueryDeps {
   };
   monitor: Pick<RegistrationMonitor, "health">;
   spec(): ClusterSpec;
+  /** True while agents still receive the server token (secrets/agent-token.ts). */
+  agentTokenLegacy?: () => boolean;
 }
 
 export function createQueries(deps: QueryDeps) {
@@ -32,6 +34,7 @@ export function createQueries(deps: QueryDeps) {
         nodes: store.nodes.summaries(),
         lease: store.lease.get(),
         registration: deps.monitor.health(registrationAddress(spec, store.nodes.initNode())),
+        agentTokenLegacy: deps.agentTokenLegacy?.() ?? false,
       });
     },
     nodes: (): NodeView[] => store.nodes.listings().map(nodeView),

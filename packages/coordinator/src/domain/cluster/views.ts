@@ -14,6 +14,7 @@ import type { NodeSummary } from "../../store/node-summaries.ts";
 import type { NodeListing } from "../../store/nodes-repo.ts";
 import { registrationAddressOf } from "../planner/planner.ts";
 import type { RegistrationHealth } from "../registration/monitor.ts";
+import { LEGACY_AGENT_TOKEN_WARNING } from "../secrets/agent-token.ts";
 import { iso } from "../time.ts";
 
 // What the REST API shows. Built from records field by field, so a credential hash or a plan (which
@@ -47,6 +48,8 @@ export interface ClusterInput {
   nodes: readonly ClusterNode[];
   lease: JoinLease | null;
   registration: RegistrationHealth;
+  /** Agents still receive the server token (domain/secrets/agent-token.ts). */
+  agentTokenLegacy?: boolean;
 }
 
 export function clusterPhase({
@@ -67,6 +70,8 @@ function warnings(input: ClusterInput, address: string | null, members: number):
   const out: string[] = [];
   const q = quorumWarning(members);
   if (q) out.push(q);
+  if (input.agentTokenLegacy && input.nodes.some((n) => n.role === "agent"))
+    out.push(LEGACY_AGENT_TOKEN_WARNING);
   if (input.registration === "unhealthy" && address !== null)
     out.push(`registration address ${address} does not answer on 9345 and 6443`);
   for (const n of input.nodes) {

@@ -18,7 +18,7 @@ export interface FrameDeps {
     nodes: Pick<Store["nodes"], "summary" | "get" | "servers">;
     events: Pick<Store["events"], "append">;
   };
-  vault: Pick<Vault, "token" | "store">;
+  vault: Pick<Vault, "token" | "store" | "agentToken">;
   transitions: Pick<Transitions, "recordChecks" | "reportPhase" | "failJoin" | "succeedJoin">;
   links: Pick<AgentLinks, "heartbeat">;
   tasks: Pick<TaskDispatcher, "result" | "progress">;

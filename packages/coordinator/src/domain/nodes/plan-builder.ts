@@ -1,4 +1,5 @@
 import {
+  agentCredential,
   type ClusterSpec,
   type InstallSpec,
   KUBE_VIP_MANIFEST,
@@ -33,6 +34,8 @@ export interface BuildPlanInput {
   token: string | null;
   /** Null for the init server, which registers with nobody. */
   registrationAddress: string | null;
+  /** The agent-token password; null in a legacy cluster (domain/secrets/agent-token.ts). */
+  agentToken?: string | null;
   /** sha256 of an image tarball the coordinator serves under /v1/artifacts/images/, or null. */
   imageSha256?: (file: string) => string | null;
 }
@@ -74,6 +77,7 @@ export const serviceFor = (role: Role) => (role === "server" ? "rke2-server" : "
 
 export function buildPlan(input: BuildPlanInput): NodePlan {
   const { spec, node, init, token, registrationAddress } = input;
+  const agentToken = input.agentToken ?? null;
   const install = installSpecFor(spec, node.role);
   const vip = kubeVipParts(spec, node.role, input.imageSha256);
   const body: PlanBody = {
@@ -87,6 +91,7 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
       init,
       token,
       registrationAddress: init ? null : registrationAddress,
+      agentToken,
     }),
     manifests: vip.manifests,
     ...(vip.images.length > 0 ? { images: vip.images } : {}),
@@ -101,23 +106,60 @@ export function buildPlan(input: BuildPlanInput): NodePlan {
   return sealPlan(body);
 }
 
-/** The plan as stored: config.token removed. Its checksum still covers the token. */
-export function planForStorage(plan: NodePlan): string {
-  const { token: _token, ...config } = plan.config;
-  return JSON.stringify({ ...plan, config });
+/**
+ * Which secrets a stored plan had, so they go back in as they were: `token` is the cluster token or
+ * the agent credential made from the agent token; `agentToken`: a server's `agent-token`. A row
+ * stored before the agent token existed has no marker and held the cluster token.
+ */
+interface StoredSecrets {
+  token: "cluster" | "agent" | null;
+  agentToken: boolean;
+}
+const SECRETS_FIELD = "$secrets";
+
+/** The plan as stored: config.token and config["agent-token"] removed. Its checksum still covers them. */
+export function planForStorage(plan: NodePlan, agentToken: string | null = null): string {
+  const { token, "agent-token": agent, ...config } = plan.config;
+  const isAgentCredential =
+    plan.role === "agent" && agentToken !== null && typeof token === "string" && token.endsWith(agentToken);
+  const secrets: StoredSecrets = {
+    token: token === undefined ? null : isAgentCredential ? "agent" : "cluster",
+    agentToken: agent !== undefined,
+  };
+  return JSON.stringify({ ...plan, config, [SECRETS_FIELD]: secrets });
 }
 
 /**
- * The stored plan with the token put back. Every plan carries the token except one whose init server
- * captures it. Throws if the result does not match the stored checksum (a different token, or a
- * corrupted row): sending it would make the agent re-run a plan it may already have applied.
+ * The stored plan with its secrets put back. Throws if the result does not match the stored checksum
+ * (a different token, or a corrupted row): sending it would make the agent re-run a plan it may
+ * already have applied.
  */
-export function planFromStorage(stored: string, token: string | null): NodePlan {
-  const plan = NodePlanSchema.parse(JSON.parse(stored));
-  if (!plan.captureToken) {
+export function planFromStorage(
+  stored: string,
+  token: string | null,
+  agentToken: string | null = null,
+): NodePlan {
+  const { [SECRETS_FIELD]: marker, ...raw } = JSON.parse(stored) as Record<string, unknown>;
+  const plan = NodePlanSchema.parse(raw);
+  const secrets: StoredSecrets = (marker as StoredSecrets | undefined) ?? {
+    token: plan.captureToken ? null : "cluster",
+    agentToken: false,
+  };
+  const config = { ...plan.config };
+  if (secrets.token !== null) {
     if (token === null) throw new Error(`plan for ${plan.node} needs the cluster token, but none is known`);
-    plan.config = { ...plan.config, token };
+    if (secrets.token === "agent") {
+      if (agentToken === null)
+        throw new Error(`plan for ${plan.node} needs the agent token, but none is known`);
+      config["token"] = agentCredential(token, agentToken);
+    } else config["token"] = token;
   }
+  if (secrets.agentToken) {
+    if (agentToken === null)
+      throw new Error(`plan for ${plan.node} needs the agent token, but none is known`);
+    config["agent-token"] = agentToken;
+  }
+  plan.config = config;
   if (planChecksum(plan) !== plan.checksum)
     throw new Error(`stored plan for ${plan.node} does not match its checksum`);
   return plan;

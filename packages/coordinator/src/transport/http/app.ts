@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import websocket from "@fastify/websocket";
 import { type Logger, MAX_FRAME_BYTES, WebSocketUpgradeRequired } from "@muster/shared";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import pkg from "../../../package.json" with { type: "json" };
 import type { CoordinatorService } from "../../domain/service.ts";
 import { AgentHub, type HubOptions } from "../agent-channel/hub.ts";
 import { AgentSocket } from "../agent-channel/protocol.ts";
@@ -9,6 +10,9 @@ import { artifactsRoutes, imagesRoutes } from "../delivery/artifacts-routes.ts";
 import type { ImageDir } from "../delivery/images.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
+import { metricsRoutes } from "./metrics.ts";
+import { openapiRoutes } from "./openapi.ts";
+import { readinessRoutes } from "./readiness.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
@@ -33,6 +37,8 @@ export interface BuildAppOptions {
   pin: string;
   /** hex SHA-256 of the admin token. */
   adminTokenHash: string;
+  /** hex SHA-256 of the metrics token (<state-dir>/metrics-token): /metrics takes it or the admin token. */
+  metricsTokenHash?: string;
   /** Renders /v1/bootstrap.sh; absent until the agent bundle is built (then 503). */
   bootstrapScript?: () => string;
   /** Directory of agent bundles + SHA256SUMS served under /v1/artifacts/ (air-gap: nodes need nothing else). */
@@ -118,7 +124,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     publicUrl: () => (typeof publicUrl === "string" ? publicUrl : publicUrl()).replace(/\/+$/, ""),
     pin: opts.pin,
   };
+  // First: it records every route registered after it (the OpenAPI test holds them to the document).
+  openapiRoutes(app, pkg.version);
   openRoutes(app, opts.service, opts.bootstrapScript);
+  readinessRoutes(app);
   if (opts.artifactsDir) await app.register(artifactsRoutes, { dir: opts.artifactsDir });
   if (opts.images) await app.register(imagesRoutes, { images: opts.images });
   await app.register(consoleRoutes, opts.consoleDir ? { dir: opts.consoleDir } : {});
@@ -129,6 +138,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
       throw new WebSocketUpgradeRequired("/v1/agent");
     },
     wsHandler: (socket, req) => hub.accept(socket, req.ip),
+  });
+  metricsRoutes(app, {
+    service: opts.service,
+    tokenHashes: [opts.adminTokenHash, ...(opts.metricsTokenHash ? [opts.metricsTokenHash] : [])],
+    agentSockets: () => hub.connections,
   });
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdmin(opts.adminTokenHash));

@@ -22,7 +22,9 @@ export interface TransitionStore extends Pick<Store, "tx" | "afterCommit"> {
 
 export interface TransitionDeps {
   store: TransitionStore;
-  vault: Pick<Vault, "token">;
+  vault: Pick<Vault, "token" | "agentToken">;
+  /** The agent-token password for new plans; null while the cluster is legacy (secrets/agent-token.ts). */
+  planAgentToken(): string | null;
   links: Pick<AgentLinks, "attach" | "detach" | "send" | "takeHeartbeat">;
   changes: Pick<Changes, "notify">;
   log: Logger;

@@ -15,6 +15,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   const node = store.nodes.summary(name);
   if (node?.state !== "waiting") return;
   const token = d.vault.token();
+  const agentToken = d.planAgentToken();
   const registration = init ? null : registrationAddress(spec, store.nodes.initNode());
   const plan = buildPlan({
     spec,
@@ -22,6 +23,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
     init,
     token,
     registrationAddress: registration,
+    agentToken,
     ...(d.imageSha256 ? { imageSha256: d.imageSha256 } : {}),
   });
   const now = d.now();
@@ -32,7 +34,7 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
       state: "joining",
       init: init || node.init,
       planChecksum: plan.checksum,
-      plan: planForStorage(plan),
+      plan: planForStorage(plan, agentToken),
       releasedAt: now,
       stateSince: now,
       attempts: node.attempts + 1,
@@ -48,12 +50,12 @@ export function releasePlan(d: TransitionDeps, name: string, init: boolean): voi
   });
 }
 
-/** The node's current plan, rebuilt from storage (the token re-inserted), or null if it has none. */
+/** The node's current plan, rebuilt from storage (the tokens re-inserted), or null if it has none. */
 export function currentPlan(
   d: Pick<TransitionDeps, "vault">,
   node: { plan: string | null },
 ): NodePlan | null {
-  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token());
+  return node.plan === null ? null : planFromStorage(node.plan, d.vault.token(), d.vault.agentToken());
 }
 
 /**

@@ -11,7 +11,7 @@ import { noQuery } from "./deps.ts";
 // guessing hopeless; with the machine's id it also refuses (409) a token whose role differs from
 // the one that machine is enrolled as, which only a valid token learns. (The bundles the script
 // downloads are served by delivery/artifacts-routes.ts.)
-const VerifyBodySchema = z.strictObject({
+export const VerifyBodySchema = z.strictObject({
   token: z.string().min(1).max(64),
   machineId: MachineIdSchema.optional(),
 });

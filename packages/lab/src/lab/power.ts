@@ -1,0 +1,75 @@
+// Faults a lab can inject into one node: power loss (`kill`), a stopped unit (`stop`), a cut link
+// (`partition`, healed by `heal` or after --seconds).
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import { execa } from "execa";
+import { nsInode, pidAlive, pids, sleepSync } from "../world/host.ts";
+import { hubNetns, NETNS_DIR } from "../world/layout.ts";
+import { nodeOf } from "./machines.ts";
+import { type LabRecord, machineOf } from "./state.ts";
+
+/** Every process in the node's network, mount or UTS namespace. */
+function membersOf(r: LabRecord, name: string): number[] {
+  const node = nodeOf(r, name);
+  const inodes = new Set<number>();
+  for (const p of [`${NETNS_DIR}/${node.netns}`, node.mntNs, node.utsNs]) {
+    try {
+      inodes.add(fs.statSync(p).ino);
+    } catch {}
+  }
+  return pids().filter(
+    (pid) =>
+      pid !== process.pid &&
+      (["net", "mnt", "uts"] as const).some((k) => {
+        const ino = nsInode(pid, k);
+        return ino !== undefined && inodes.has(ino);
+      }),
+  );
+}
+
+/**
+ * Power loss: SIGKILL to every process of the node at once (no unit gets to stop cleanly), and its
+ * link goes dark, so it answers nothing, not even ARP for an address a killed kube-vip left behind.
+ */
+export async function killNode(r: LabRecord, name: string): Promise<number[]> {
+  const port = machineOf(r, name).port;
+  const victims = membersOf(r, name);
+  for (const pid of victims) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  const deadline = Date.now() + 5000;
+  while (victims.some(pidAlive) && Date.now() < deadline) sleepSync(20);
+  await setLink(r, port, "down");
+  return victims;
+}
+
+/** `systemctl stop UNIT` inside the node; its exit code. */
+export async function stopUnit(r: LabRecord, name: string, unit: string): Promise<number> {
+  const res = await nodeOf(r, name).exec("systemctl", ["stop", unit], { reject: false, stdio: "inherit" });
+  return res.exitCode ?? 1;
+}
+
+/** Cuts the node's link at the bridge; with `seconds`, a timer in the hub netns restores it. */
+export async function partition(r: LabRecord, name: string, seconds?: number): Promise<void> {
+  const port = machineOf(r, name).port;
+  await setLink(r, port, "down");
+  if (seconds === undefined) return;
+  // In the hub's netns, so `down` finds and ends a timer still pending.
+  const timer = spawn(
+    "nsenter",
+    [`--net=${NETNS_DIR}/${hubNetns(r.id)}`, "--", "sh", "-c", `sleep ${seconds}; ip link set v${port} up`],
+    { detached: true, stdio: "ignore" },
+  );
+  timer.unref();
+}
+
+export async function heal(r: LabRecord, name: string): Promise<void> {
+  await setLink(r, machineOf(r, name).port, "up");
+}
+
+async function setLink(r: LabRecord, port: number, state: "up" | "down"): Promise<void> {
+  const res = await execa("ip", ["-n", hubNetns(r.id), "link", "set", `v${port}`, state], { reject: false });
+  if (res.exitCode !== 0) throw new Error(`lab: ip link set v${port} ${state}: ${res.stderr.trim()}`);
+}

@@ -46,6 +46,10 @@ export interface DemoSummary {
   serverJoins: Join[];
   wallSeconds: number;
   lowerBoundSeconds: number;
+  /** How joiners registered: a VIP muster runs (kube-vip) or the init server's IP. */
+  registration: { mode: "vip" | "node" | "lb"; address: string };
+  /** --failover: the VIP holder's rke2-server stopped after formation. */
+  failover?: { from: string; to: string; seconds: number; apiReachable: boolean };
 }
 
 /** One line per event for the live view: elapsed seconds, node, what happened. */
@@ -76,6 +80,11 @@ export function formatSummary(s: DemoSummary, nodes: readonly NodeView[], t0: nu
       `    ${n.name.padEnd(10)} ${n.role.padEnd(7)} ${n.state.padEnd(8)} ${n.address.padEnd(13)} ${joined}`,
     );
   }
+  lines.push(`  registration ${s.registration.mode} ${s.registration.address}`);
+  if (s.failover)
+    lines.push(
+      `  failover     VIP ${s.failover.from} -> ${s.failover.to} in ${s.failover.seconds.toFixed(1)} s; API through the VIP ${s.failover.apiReachable ? "answers" : "does NOT answer"}`,
+    );
   const ratio = s.lowerBoundSeconds > 0 ? (s.wallSeconds / s.lowerBoundSeconds).toFixed(2) : "n/a";
   lines.push(
     `  wall         ${s.wallSeconds.toFixed(1)} s (lower bound ${s.lowerBoundSeconds.toFixed(1)} s, ratio ${ratio})`,

@@ -4,6 +4,7 @@
 // to stderr and one JSON object (docs/reference.md) is printed last on stdout.
 import { parseArgs } from "node:util";
 import { type SimDurations, TestCluster } from "@muster/lab/cluster/test-cluster";
+import { demoFailover } from "./demo-failover.ts";
 import {
   type DemoSummary,
   formatEvent,
@@ -13,8 +14,8 @@ import {
 } from "./demo-report.ts";
 import { cannotRun } from "./scenario.ts";
 
-const USAGE = `Usage: npm run demo -- [--servers N] [--agents M] [--json]
-                     [--init-seconds S] [--join-seconds S] [--agent-seconds S]
+const USAGE = `Usage: npm run demo -- [--servers N] [--agents M] [--json] [--registration vip|node]
+                     [--failover] [--init-seconds S] [--join-seconds S] [--agent-seconds S]
 
 Builds a throwaway cluster of simulated nodes (Linux namespaces on this machine, RKE2 simulated on real
 etcd), bootstraps it through the real coordinator and agents, and removes it again. Needs root.
@@ -22,6 +23,11 @@ etcd), bootstraps it through the real coordinator and agents, and removes it aga
   --servers N        servers (default 3)
   --agents M         agents/workers (default 2)
   --json             print one JSON summary object last on stdout (progress goes to stderr)
+  --registration M   vip (default: a VIP run by kube-vip, which muster deploys) or node (the init
+                     server's IP)
+  --failover         after the cluster formed, stop rke2-server on the VIP holder and report how long
+                     the VIP took to move and whether the API answers through it (needs --registration
+                     vip and 3+ servers)
   --init-seconds S   simulated first server, seconds from service start to ready (default 60)
   --join-seconds S   simulated further server, seconds from service start to ready (default 60)
   --agent-seconds S  simulated agent, seconds from service start to ready (default 30)
@@ -40,6 +46,8 @@ function parse() {
         servers: { type: "string", default: "3" },
         agents: { type: "string", default: "2" },
         json: { type: "boolean", default: false },
+        registration: { type: "string", default: "vip" },
+        failover: { type: "boolean", default: false },
         "init-seconds": { type: "string", default: "60" },
         "join-seconds": { type: "string", default: "60" },
         "agent-seconds": { type: "string", default: "30" },
@@ -62,8 +70,15 @@ function parse() {
       usageError(`--${flag} must be a whole number from ${min} to ${max}`);
     return n;
   };
+  const registration = String(values["registration"]);
+  if (registration !== "vip" && registration !== "node") usageError("--registration must be vip or node");
+  const servers = int("servers", 1, 9);
+  if (values["failover"] === true && (registration !== "vip" || servers < 3))
+    usageError("--failover needs --registration vip and at least 3 servers (quorum after the stop)");
   return {
-    servers: int("servers", 1, 9),
+    registration: registration as "vip" | "node",
+    failover: values["failover"] === true,
+    servers,
     agents: int("agents", 0, 20),
     json: values["json"] === true,
     durations: {
@@ -89,6 +104,7 @@ async function main(): Promise<number> {
     servers: opts.servers,
     agents: opts.agents,
     durations: opts.durations,
+    vip: opts.registration === "vip",
   });
   try {
     await cluster.watchMembership();
@@ -133,6 +149,11 @@ async function main(): Promise<number> {
     // Let the membership recorder take one more sample after the last promotion.
     await new Promise((r) => setTimeout(r, 500));
     const etcdMembers = cluster.etcdMembers();
+    const registration = {
+      mode: opts.registration,
+      address: (await cluster.cluster()).registrationAddress ?? "",
+    };
+    const failover = opts.failover && ok ? await demoFailover(cluster, say) : undefined;
     const summary: DemoSummary = {
       ok: ok && etcdMembers.length === opts.servers && etcdMembers.every((m) => !m.isLearner),
       servers: opts.servers,
@@ -142,7 +163,10 @@ async function main(): Promise<number> {
       serverJoins: serverJoins(events, nodes),
       wallSeconds: Math.round(wallSeconds * 10) / 10,
       lowerBoundSeconds: lowerBoundSeconds(opts.durations, opts.servers, opts.agents),
+      registration,
+      ...(failover ? { failover } : {}),
     };
+    if (opts.failover && !failover?.apiReachable) summary.ok = false;
     say(formatSummary(summary, nodes, t0));
     say("  removing the world …");
     await cluster.down();

@@ -66,6 +66,11 @@ export const TaskSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("rke2.install"), install: InstallSpecSchema }),
   /** Who answers ARP for the VIP as seen from this node, and whether this node holds it. */
   z.strictObject({ kind: z.literal("vip.observe"), address: ipv4ish, interface: z.string().min(1).max(15) }),
+  /**
+   * Deletes the VIP from the interface if this node still has it: after rke2-killall.sh SIGKILLed
+   * kube-vip, the address stays and the node keeps answering ARP for it (kube-vip#1786).
+   */
+  z.strictObject({ kind: z.literal("vip.release"), address: ipv4ish, interface: z.string().min(1).max(15) }),
   /** TCP connects (and UDP sends) to peers: the inter-node reachability matrix. */
   z.strictObject({
     kind: z.literal("ports.probe"),
@@ -146,6 +151,7 @@ export const TaskResultSchemas = {
     local: z.boolean(),
     localMac: z.string().max(64).nullable(),
   }),
+  "vip.release": z.strictObject({ removed: z.boolean() }),
   "ports.probe": z.strictObject({
     results: z
       .array(

@@ -58,7 +58,9 @@ function isWildcard(host: string): boolean {
 
 export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
   const log = opts.logger;
-  const firstStart = (await readdir(opts.stateDir).catch(() => [])).length === 0;
+  // images/ may be put there before the first start (air-gap tarballs to serve): not a sign of one.
+  const firstStart =
+    (await readdir(opts.stateDir).catch(() => [])).filter((f) => f !== IMAGES_SUBDIR).length === 0;
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
 
   // Validate the config before touching the store, so a typo changes nothing.

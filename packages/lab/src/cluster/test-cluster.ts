@@ -23,6 +23,7 @@ import {
   worldSpec,
   writeSimDefaults,
 } from "./setup.ts";
+import { placeKubeVipImage, vipSpec } from "./vip.ts";
 
 export const REPO = REPO_ROOT;
 export { FAST, type SimDurations } from "./setup.ts";
@@ -37,6 +38,10 @@ export interface ClusterOptions {
   subnetIndex?: number;
   /** Start the coordinator (default true). false: a world with the mirror only (negative controls). */
   coordinator?: boolean;
+  /** A VIP run by kube-vip on eth0 (the world's free .100), its image served by the coordinator. */
+  vip?: boolean;
+  /** World nodes not enrolled at first, e.g. an agent added after a failover: `extra-agent-1`... */
+  spareAgents?: number;
 }
 
 export class TestCluster {
@@ -70,7 +75,7 @@ export class TestCluster {
   static async start(opts: ClusterOptions): Promise<TestCluster> {
     const names = [
       ...Array.from({ length: opts.servers }, (_, i) => `server-${i + 1}`),
-      ...Array.from({ length: opts.agents }, (_, i) => `agent-${i + 1}`),
+      ...Array.from({ length: opts.agents + (opts.spareAgents ?? 0) }, (_, i) => `agent-${i + 1}`),
     ];
     const wrapperDir = await mkdtemp(path.join(tmpdir(), "muster-e2e-systemctl-"));
     const systemctl = await writeSystemctlWrapper(path.join(wrapperDir, "systemctl"));
@@ -90,7 +95,8 @@ export class TestCluster {
         { cwd: REPO, buffer: false, stderr: "ignore" },
       );
       await firstLine(mirror);
-      const spec = worldSpec("e2e", mirrorUrl, opts.spec);
+      const spec = worldSpec("e2e", mirrorUrl, { ...(opts.vip ? vipSpec(world) : {}), ...opts.spec });
+      if (opts.vip) await placeKubeVipImage(c, STATE_DIR);
       await mkdir(c.path("/etc/muster"), { recursive: true });
       await writeFile(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
       const durations = opts.durations ?? FAST;

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { writeSystemctlWrapper } from "@muster/rke2-sim";
+import { buildKubeVipImage, writeSystemctlWrapper } from "@muster/rke2-sim";
 import { type ClusterView, type NodeView, spkiPinFromCert } from "@muster/shared";
 import { stringify } from "yaml";
 import {
@@ -97,6 +97,9 @@ export async function labUp(req: UpRequest, say: (line: string) => void): Promis
     fs.writeFileSync(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
     for (const n of world.nodes) if (n.name !== LB_NAME) await writeSimDefaults(n, req.durations);
     if (withLb) await startHaproxy(world.node(LB_NAME), servers);
+    // kube-vip's image for the air-gapped world: the coordinator serves <state-dir>/images/ and the
+    // servers' plans name the tarball (docs/architecture.md#the-registration-address-kube-vip).
+    if (req.registration === "vip") await buildKubeVipImage(c.path(`${STATE_DIR}/images`));
     const api = await startCoordinator(c);
     const tokenFile = labFile(id, "admin-token");
     const caFile = labFile(id, "ca.crt");

@@ -12,7 +12,7 @@ import {
 import { portsProbe } from "./ports.ts";
 import { rke2Install, rke2Start, rke2Stop, rke2Uninstall, rke2WipeDb } from "./rke2.ts";
 import { rke2ClusterReset, rke2SnapshotList, rke2SnapshotSave } from "./snapshots.ts";
-import { vipObserve } from "./vip.ts";
+import { vipObserve, vipRelease } from "./vip.ts";
 
 // Every task kind this agent can run, by kind. A kind missing here is answered "this agent cannot
 // run <kind> tasks", so an older agent fails a newer coordinator's task clearly instead of hanging.
@@ -36,5 +36,6 @@ export const TASK_HANDLERS: TaskHandlers = {
   "rke2.snapshot-list": rke2SnapshotList,
   "rke2.cluster-reset": rke2ClusterReset,
   "vip.observe": vipObserve,
+  "vip.release": vipRelease,
   "ports.probe": portsProbe,
 };

@@ -31,3 +31,28 @@ export const vipObserve: TaskHandler<"vip.observe"> = async (task, ctx) => {
   if (!owners.ok) throw new TaskFailed(`could not ask who answers ARP for ${task.address}: ${owners.detail}`);
   return { macs: owners.macs, local, localMac: mac || null };
 };
+
+/** `ip -o -4 addr show dev IF` -> address -> prefix length. */
+function prefixes(stdout: string): Map<string, string> {
+  return new Map([...stdout.matchAll(/\binet ([0-9.]+)\/(\d+)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+export const vipRelease: TaskHandler<"vip.release"> = async (task, ctx) => {
+  const { exec } = ctx.host;
+  const iface = task.interface;
+  if (!isInterfaceName(iface)) throw new TaskFailed(`${JSON.stringify(iface)} is not an interface name`);
+  const shown = await exec.run("ip", ["-o", "-4", "addr", "show", "dev", iface], { timeoutMs: 10_000 });
+  // No interface (a lost node's link is gone): nothing holds the VIP here.
+  if (shown.exitCode !== 0) return { removed: false };
+  const prefix = prefixes(shown.stdout).get(task.address);
+  if (prefix === undefined) return { removed: false };
+  const del = await exec.run("ip", ["addr", "del", `${task.address}/${prefix}`, "dev", iface], {
+    timeoutMs: 10_000,
+  });
+  if (del.exitCode !== 0)
+    throw new TaskFailed(
+      `ip addr del ${task.address}/${prefix} dev ${iface} failed (exit ${del.exitCode}): ${del.stderr.trim().split("\n")[0] ?? ""}`,
+    );
+  ctx.progress(`deleted the stale VIP ${task.address} from ${iface}`);
+  return { removed: true };
+};

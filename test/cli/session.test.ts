@@ -112,8 +112,11 @@ t.test("join-tokens lists without secrets and revokes", async (t) => {
   const { id, token } = JSON.parse(made.stdout) as { id: string; token: string };
 
   const list = await muster(["join-tokens"], env);
-  t.match(list.stdout.split("\n")[0], /^ID +ROLE +STATE +USES +CREATED +EXPIRES$/);
-  t.match(list.stdout.split("\n")[1], new RegExp(`^${id} +agent +valid +0 `));
+  t.match(list.stdout.split("\n")[0], /^ID +ROLE +STATE +EXPIRES +USES +LAST USED +FLAGS$/);
+  t.match(
+    list.stdout.split("\n")[1],
+    new RegExp(`^${id} +agent +valid +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d +0 +- *$`),
+  );
   t.notMatch(list.stdout, token.split(".")[1]!, "no secret in the list");
 
   const revoke = await muster(["join-tokens", "revoke", id], env);

@@ -50,8 +50,10 @@ export async function joinTokens(ctx: CommandContext, printJson: boolean): Promi
   }
   if (verb !== "revoke") throw new UsageError(`unknown join-tokens action ${verb} (actions: revoke)`);
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
-  if (id === undefined) throw new UsageError("join-tokens revoke needs a token ID");
-  if (!TokenIdParamSchema.safeParse({ id }).success) throw new UsageError(`ID: not a join token id: ${id}`);
+  if (id === undefined)
+    throw new UsageError("join-tokens revoke needs the token ID (see muster join-tokens)");
+  if (!TokenIdParamSchema.safeParse({ id }).success)
+    throw new UsageError(`ID: not a join token id (6 lowercase letters or digits): ${id}`);
   await ctx.client.request("DELETE", `/v1/join-tokens/${id}`, z.unknown());
   ctx.out(printJson ? JSON.stringify({ revoked: id }) : `join token ${id} revoked`);
 }

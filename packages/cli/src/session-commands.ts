@@ -1,20 +1,12 @@
 import { readFileSync } from "node:fs";
-import { ClusterViewSchema, JoinTokenInfoSchema, TokenIdParamSchema } from "@muster/shared";
-import { z } from "zod";
+import { ClusterViewSchema } from "@muster/shared";
 import { UsageError } from "./args.ts";
 import { type Command, json, noPositionals, OUTPUT, print } from "./commands.ts";
 import { saveConfig } from "./config-file.ts";
-import { table } from "./format.ts";
 
-// Subcommands about the operator's session and credentials: `login` (remembers where the
-// coordinator is), `join-tokens` (list and revoke). Kept apart from commands.ts, which holds the
+// Subcommands about the operator's session: `login` (remembers where the coordinator is). Join
+// tokens are listed and revoked in access-commands.ts. Kept apart from commands.ts, which holds the
 // cluster views.
-
-const TokensSchema = z.object({ tokens: z.array(JoinTokenInfoSchema) });
-
-function tokenState(t: z.output<typeof JoinTokenInfoSchema>): string {
-  return t.revoked ? "revoked" : t.expired ? "expired" : "valid";
-}
 
 export const SESSION_COMMANDS: Record<string, Command> = {
   login: {
@@ -49,41 +41,6 @@ export const SESSION_COMMANDS: Record<string, Command> = {
           `logged in to ${ctx.connection.server.origin} (cluster ${cluster.name}, ${cluster.phase}); ` +
           `saved to ${file}: later commands need no flags`,
       );
-    },
-  },
-  "join-tokens": {
-    summary: "list join tokens (no secrets); `join-tokens revoke ID` revokes one",
-    usage: "muster join-tokens [revoke ID] [-o json]",
-    options: OUTPUT,
-    async run(ctx) {
-      json(ctx);
-      const [verb, id] = ctx.positionals;
-      if (verb === undefined) {
-        const page = await ctx.client.request("GET", "/v1/join-tokens", TokensSchema);
-        return print(ctx, page, () =>
-          page.tokens.length === 0
-            ? "no join tokens (muster join-command --role server|agent makes one)"
-            : table(
-                ["ID", "ROLE", "STATE", "USES", "CREATED", "EXPIRES"],
-                page.tokens.map((t) => [
-                  t.id,
-                  t.role,
-                  tokenState(t),
-                  String(t.uses),
-                  t.createdAt,
-                  t.expiresAt,
-                ]),
-              ),
-        );
-      }
-      if (verb !== "revoke") throw new UsageError(`unknown join-tokens action ${verb} (only: revoke ID)`);
-      noPositionals(ctx, 2);
-      if (id === undefined)
-        throw new UsageError("join-tokens revoke needs the token ID (see muster join-tokens)");
-      if (!TokenIdParamSchema.safeParse({ id }).success)
-        throw new UsageError(`ID: not a join token id (6 lowercase letters or digits): ${id}`);
-      await ctx.client.request("DELETE", `/v1/join-tokens/${id}`, z.undefined());
-      print(ctx, { revoked: id }, () => `join token ${id} revoked: it enrols no more machines`);
     },
   },
 };

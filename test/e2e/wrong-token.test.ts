@@ -93,9 +93,20 @@ t.test("wrong join tokens are refused and change nothing", { skip: reason ?? fal
       "still one server",
     );
 
-    // With its own role's token the machine maps back to server-1 and the cluster is whole again.
+    // With its own role's token the machine only claims server-1 (its old credential is gone with
+    // the uninstall, and a machine id is no secret: docs/reference.md#consent-to-re-enrol); after the
+    // operator's approval it maps back to server-1 and the cluster is whole again.
     const again = await cluster.bootstrap(server, serverCmd);
     t.equal(again.exitCode, 0, "re-bootstrapped with a server token", { output: again.all });
+    await cluster.waitFor(
+      "server-1's claim to wait for approval",
+      async () => {
+        const s = (await cluster.nodes()).find((n) => n.name === "server-1");
+        return s?.claim?.state === "pending-approval" ? true : undefined;
+      },
+      60_000,
+    );
+    await cluster.api.post("/v1/nodes/server-1/approve", undefined);
     await cluster.waitFor(
       "server-1 to reconnect and the cluster to be ready",
       async () => {

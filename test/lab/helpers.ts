@@ -71,7 +71,16 @@ export function traces(id: string, pids: number[]) {
     .readFileSync("/proc/mounts", "utf8")
     .split("\n")
     .filter((l) => l.includes(`/${id}/`) || l.includes(`mw${id}-`));
-  const alive = pids.filter((p) => fs.existsSync(`/proc/${p}`));
+  // A zombie is dead: only its exit status waits for a parent outside the lab (here often PID 1) to
+  // collect it, which the lab cannot hurry. Anything still running counts.
+  const alive = pids.filter((p) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    } catch {
+      return false;
+    }
+  });
   return { netns, mounts, alive };
 }
 

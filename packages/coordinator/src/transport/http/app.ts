@@ -208,6 +208,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     agentSockets: () => hub.connections,
   });
   await app.register(async (admin) => {
+    // Counted before the token check (a route's own rate-limit hook runs after it): floods of wrong
+    // tokens spend the anonymous budget; the admin token is never limited.
+    admin.addHook("onRequest", app.rateLimit());
     admin.addHook("onRequest", requireAdmin(opts.adminTokenHash));
     // Every admin call that changes something leaves an audit line and event (audit.ts).
     admin.addHook("onSend", auditHook({ service: opts.service, adminTokenHash: opts.adminTokenHash }));

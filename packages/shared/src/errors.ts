@@ -250,6 +250,20 @@ export const NoServerForSnapshot = defineError(
   () => "no joined server has a connected agent to take the snapshot; see muster nodes",
 );
 
+// kubeconfig
+/** The admin kubeconfig is read on a joined server whose agent is connected. */
+export const NoServerForKubeconfig = defineError(
+  "NoServerForKubeconfig",
+  "CONFLICT",
+  () => "no joined server has a connected agent to read the admin kubeconfig from; see muster nodes",
+);
+/** Every server asked for the admin kubeconfig failed (the reasons, never the content). */
+export const KubeconfigUnavailable = defineError(
+  "KubeconfigUnavailable",
+  "UNAVAILABLE",
+  (reasons: string) => `could not read the admin kubeconfig on any server: ${reasons}`,
+);
+
 // Cluster spec
 /** A spec change the cluster's present state forbids (the field is named). */
 export const SpecConflict = defineError("SpecConflict", "CONFLICT", field);

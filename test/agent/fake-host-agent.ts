@@ -14,12 +14,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createFiles } from "@muster/agent/adapters/files";
 import { createHttp } from "@muster/agent/adapters/http";
+import { createPortProber } from "@muster/agent/adapters/ports";
 import type { ExecResult, HostAdapters } from "@muster/agent/adapters/types";
 import { Agent } from "@muster/agent/daemon/agent";
 import { loadAgentConfig } from "@muster/agent/daemon/config-file";
 import { AGENT_VERSION } from "@muster/agent/version";
 import { createLogger, formatRke2Token } from "@muster/shared";
-import { fakeDisk, fakeEtcd, fakeKubectl, fakePorts, sampleFacts } from "./helpers/fakes.ts";
+import { fakeDisk, fakeEtcd, fakeKubectl, sampleFacts } from "./helpers/fakes.ts";
 
 const { values: a } = parseArgs({
   options: Object.fromEntries(
@@ -158,7 +159,8 @@ const host: HostAdapters = {
   identity: { uid: 0 },
   etcd: fakeEtcd({ members: [], localId: "1", down: true }).etcd,
   kubectl: fakeKubectl(undefined, { presence: { kubectl: false, kubeconfig: false } }).kubectl,
-  ports: fakePorts().ports,
+  // Real probes: the fake RKE2 listens on its node IP, so the reachability matrix is measured.
+  ports: createPortProber(),
   disk: fakeDisk().disk,
 };
 

@@ -28,6 +28,7 @@ import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
+import { kubeconfigRoutes } from "./routes/kubeconfig.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { openRoutes } from "./routes/open.ts";
 import { operationRoutes } from "./routes/operations.ts";
@@ -220,6 +221,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     eventRoutes(admin, deps);
     operationRoutes(admin, deps);
     backupRoutes(admin, deps);
+    kubeconfigRoutes(admin, deps);
   });
   app.decorate("hub", hub);
   // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.

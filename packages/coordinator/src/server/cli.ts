@@ -24,7 +24,7 @@ Flags:
 `;
 
 const SERVE_USAGE = `Usage: ${NAME} serve [--config cluster.yaml] [--state-dir DIR] [--listen HOST:PORT]
-                          [--advertise-url URL] [--tls-cert FILE --tls-key FILE]
+                          [--advertise-url URL] [--tls-cert FILE --tls-key FILE] [--limits FILE]
 
 Runs the coordinator. HTTPS always: without --tls-cert/--tls-key a CA and a serving certificate are
 generated into DIR/tls on first start and reused afterwards (the serving key, and so the pin, stays
@@ -39,6 +39,10 @@ Flags:
                         (default https://<listen host or first non-loopback IPv4>:<port>)
   --tls-cert FILE       Serving certificate (PEM); needs --tls-key
   --tls-key FILE        Serving key (PEM); needs --tls-cert
+  --limits FILE         Front-door limits (YAML): connectionTimeoutMs, keepAliveTimeoutMs,
+                        headersTimeoutMs, requestTimeoutMs, rateLimit.{agent,anonymous}.{max,windowMs}
+                        (defaults 60000, 5000, 10000, 30000; agent 600/min, anonymous 300/min per
+                        source address; the admin token and /healthz are never limited)
   -h, --help            Show this help
 
 Logs are JSON lines on stdout. SIGTERM/SIGINT close agent connections and exit 0.
@@ -101,6 +105,7 @@ const ServeFlags = z.object({
   "advertise-url": advertiseUrl.optional(),
   "tls-cert": existingFile.optional(),
   "tls-key": existingFile.optional(),
+  limits: existingFile.optional(),
 });
 
 async function runServe(argv: string[]): Promise<number> {
@@ -113,6 +118,7 @@ async function runServe(argv: string[]): Promise<number> {
     "advertise-url": str,
     "tls-cert": str,
     "tls-key": str,
+    limits: str,
   });
   if (values["help"]) {
     process.stdout.write(SERVE_USAGE);
@@ -140,6 +146,7 @@ async function runServe(argv: string[]): Promise<number> {
     ...(flags["advertise-url"] ? { advertiseUrl: flags["advertise-url"] } : {}),
     ...(flags["tls-cert"] ? { tlsCert: flags["tls-cert"], tlsKey: flags["tls-key"]! } : {}),
     ...(flags.config ? { configFile: flags.config } : {}),
+    ...(flags.limits ? { limitsFile: flags.limits } : {}),
     logger,
   });
   await new Promise<void>((done) => {

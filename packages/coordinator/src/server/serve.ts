@@ -8,9 +8,10 @@ import type { CoordinatorService } from "../domain/service.ts";
 import { bootstrapScriptProvider, defaultArtifactsDir } from "../transport/delivery/artifacts.ts";
 import { createImageDir, IMAGES_SUBDIR } from "../transport/delivery/images.ts";
 import { buildApp, type MusterApp } from "../transport/http/app.ts";
+import { DEFAULT_LIMITS, type FrontDoorLimits } from "../transport/http/limits.ts";
 import { defaultConsoleDir } from "../transport/http/routes/console.ts";
 import { loadOrCreateAdminToken, loadOrCreateMetricsToken } from "./admin-token.ts";
-import { loadClusterConfig } from "./config-file.ts";
+import { loadClusterConfig, loadLimitsFile } from "./config-file.ts";
 import { loadOrCreateTls } from "./tls.ts";
 
 // Wires the pieces for `muster-coordinator serve`: state dir, domain, admin token, TLS, app, port.
@@ -24,6 +25,10 @@ export interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   configFile?: string;
+  /** YAML of front-door limits (transport/http/limits.ts); defaults without it. */
+  limitsFile?: string;
+  /** Front-door limits given directly (tests, bench); wins over limitsFile. */
+  limits?: FrontDoorLimits;
   logger: Logger;
   bootstrapScript?: () => string;
   /** Agent bundles to serve; default: the built ones next to this install (dist/artifacts). */
@@ -65,6 +70,7 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
 
   // Validate the config before touching the store, so a typo changes nothing.
   const spec = opts.configFile ? await loadClusterConfig(opts.configFile) : undefined;
+  const limits = opts.limits ?? (opts.limitsFile ? await loadLimitsFile(opts.limitsFile) : DEFAULT_LIMITS);
   const admin = await loadOrCreateAdminToken(opts.stateDir);
   if (admin.created && firstStart)
     log.info({ adminTokenFile: admin.path }, `admin token written to ${admin.path}`);
@@ -119,6 +125,7 @@ export async function serve(opts: ServeOptions): Promise<RunningCoordinator> {
         opts.bootstrapScript ??
         bootstrapScriptProvider({ coordinatorUrl: () => url, pin: tls.pin, artifactsDir }),
       hub: { heartbeatSeconds: service.heartbeatSeconds },
+      limits,
     });
     service.start();
     await app.listen({ host: opts.host, port: opts.port });

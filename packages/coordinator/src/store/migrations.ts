@@ -114,4 +114,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE join_tokens ADD COLUMN last_used_at INTEGER;
   ALTER TABLE join_tokens ADD COLUMN replace_identity INTEGER NOT NULL DEFAULT 0 CHECK (replace_identity IN (0, 1));
   `,
+  // 4: events are bounded per node and type (events-repo.ts): the ring trims by this index.
+  `
+  CREATE INDEX events_node_type ON events (node, type, seq);
+  `,
 ];

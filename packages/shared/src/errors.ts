@@ -234,6 +234,12 @@ export const NoServerForSnapshot = defineError(
   "CONFLICT",
   () => "no joined server has a connected agent to take the snapshot; see muster nodes",
 );
+/** A restore names a snapshot no joined server lists (muster backups shows them). */
+export const SnapshotNotFound = defineError(
+  "SnapshotNotFound",
+  "NOT_FOUND",
+  (name: string) => `no joined server lists snapshot ${name}; see muster backups`,
+);
 
 // Cluster spec
 /** A spec change the cluster's present state forbids (the field is named). */

@@ -7,6 +7,7 @@ import type {
   CoordinatorFrame,
   CreateBackupBody,
   CreateJoinTokenBody,
+  CreateRestoreBody,
   EnrolFrame,
   EventsPage,
   HelloFrame,
@@ -92,6 +93,12 @@ export interface CoordinatorService {
   startBackup(body: CreateBackupBody, requestedBy?: string): OperationAccepted;
   /** The snapshots every joined server lists (local and S3). */
   listBackups(): Promise<BackupList>;
+  /**
+   * Restores etcd from a listed snapshot (docs/operations.md#restoring-etcd-from-a-snapshot): a
+   * restore operation under the control-plane lease. NOT_FOUND for a snapshot no server lists,
+   * OPERATION_IN_FLIGHT while the lease is held.
+   */
+  startRestore(body: CreateRestoreBody, requestedBy?: string): Promise<OperationAccepted>;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

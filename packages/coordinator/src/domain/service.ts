@@ -94,7 +94,7 @@ export interface CoordinatorService {
   /** The snapshots every joined server lists (local and S3). */
   listBackups(): Promise<BackupList>;
   /**
-   * Restores etcd from a listed snapshot (docs/operations.md#restoring-etcd-from-a-snapshot): a
+   * Restores etcd from a listed snapshot (docs/operations.md#restore-etcd-from-a-snapshot): a
    * restore operation under the control-plane lease. NOT_FOUND for a snapshot no server lists,
    * OPERATION_IN_FLIGHT while the lease is held.
    */

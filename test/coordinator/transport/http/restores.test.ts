@@ -2,7 +2,7 @@ import { restoreSteps } from "@muster/coordinator/domain/operations/restore";
 import t from "tap";
 import { auth, createJoinToken, enrol, facts, makeApp, passChecks } from "../../helpers/harness.ts";
 
-// POST /v1/restores (docs/operations.md#restoring-etcd-from-a-snapshot): a restore operation under
+// POST /v1/restores (docs/operations.md#restore-etcd-from-a-snapshot): a restore operation under
 // the control-plane lease, in RKE2's order, through the servers' agents; the cluster is `restoring`.
 
 const SNAP = "/var/lib/rancher/rke2/server/db/snapshots";

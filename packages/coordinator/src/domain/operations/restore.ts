@@ -4,7 +4,7 @@ import type { OperationDeps } from "./definitions.ts";
 import { KUBE_MS, stepKit } from "./remove.ts";
 import { type OperationDefinition, type StepContext, StepFailed, type StepKind } from "./types.ts";
 
-// Restoring the cluster's etcd from a snapshot (docs/operations.md#restoring-etcd-from-a-snapshot),
+// Restoring the cluster's etcd from a snapshot (docs/operations.md#restore-etcd-from-a-snapshot),
 // in RKE2's order (docs/rke2-behaviour.md#snapshots-and-restore): a snapshot of the current state
 // first when etcd answers; rke2-server stopped on every server (killall: a plain stop leaves pods
 // such as kube-vip running); `--cluster-reset --cluster-reset-restore-path` on the server that

@@ -150,6 +150,9 @@ const service: CoordinatorService = {
   startRestore: async () => {
     throw new Error("the bench stub restores nothing");
   },
+  getKubeconfig: async () => {
+    throw new Error("the bench stub has no servers");
+  },
   getLease: () => null,
   recordAdminAction: () => {},
   getOperation: (id) => {

@@ -69,3 +69,27 @@ export function pinnedWebSocket(url: string, pin: string): WebSocket {
       pinnedConnect(opts, pin, { mismatch: () => new Error("pin mismatch") })) as never,
   });
 }
+
+/** JSON over HTTPS to a spawned coordinator; trusts its self-signed cert the way the pin-checked clients do. */
+export async function fetchJson(base: string, path: string, token: string, body?: unknown) {
+  process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = "0";
+  const res = await fetch(`${base}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads response JSON loosely
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** Polls `cond` until it holds, or throws after `ms`. */
+export async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

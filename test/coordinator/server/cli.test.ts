@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { CloseCodes } from "@muster/shared";
 import t from "tap";
 import { facts } from "../helpers/harness.ts";
-import { pinnedWebSocket, runCli, startServe } from "../helpers/spawn.ts";
+import { fetchJson, pinnedWebSocket, runCli, startServe, waitFor } from "../helpers/spawn.ts";
 
 t.test("--help, --version and usage errors (one line, exit 2)", async (t) => {
   const help = await runCli(["--help"]);
@@ -173,26 +173,3 @@ t.test("serve --config applies the spec; operator-supplied cert is served", asyn
   served.child.kill("SIGTERM");
   t.equal(await served.exited, 0);
 });
-
-async function fetchJson(base: string, path: string, token: string, body?: unknown) {
-  // The test trusts the self-signed cert the way the pin-checked clients above do.
-  process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = "0";
-  const res = await fetch(`${base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads response JSON loosely
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

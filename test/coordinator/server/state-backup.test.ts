@@ -6,7 +6,7 @@ import type { CoordinatorFrame } from "@muster/shared";
 import t from "tap";
 import type { WebSocket } from "ws";
 import { facts } from "../helpers/harness.ts";
-import { pinnedWebSocket, runCli, startServe } from "../helpers/spawn.ts";
+import { fetchJson, pinnedWebSocket, runCli, startServe, waitFor } from "../helpers/spawn.ts";
 
 // The coordinator's own backup (docs/operations.md#coordinator-backup): taken from a running
 // coordinator with enrolled nodes, restored into a fresh state dir, and served again: same pin, same
@@ -198,27 +198,4 @@ function nextFrame<T extends CoordinatorFrame["type"]>(
     };
     ws.on("message", onMessage);
   });
-}
-
-async function fetchJson(base: string, path: string, token: string, body?: unknown) {
-  // Trusts the self-signed cert the way the pin-checked sockets above do.
-  process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = "0";
-  const res = await fetch(`${base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads response JSON loosely
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

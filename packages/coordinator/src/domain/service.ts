@@ -12,6 +12,7 @@ import type {
   EventsPage,
   HelloFrame,
   JoinTokenInfo,
+  KubeconfigView,
   NodeView,
   OperationAccepted,
   OperationView,
@@ -99,6 +100,8 @@ export interface CoordinatorService {
    * OPERATION_IN_FLIGHT while the lease is held.
    */
   startRestore(body: CreateRestoreBody, requestedBy?: string): Promise<OperationAccepted>;
+  /** The admin kubeconfig read on a joined server, its server the registration address (a secret). */
+  getKubeconfig(): Promise<KubeconfigView>;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

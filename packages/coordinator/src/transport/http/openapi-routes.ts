@@ -9,6 +9,7 @@ import {
   EventsQuerySchema,
   JoinTokenCreatedSchema,
   JoinTokenInfoSchema,
+  KubeconfigViewSchema,
   NodeNameParamSchema,
   NodeViewSchema,
   OperationAcceptedSchema,
@@ -416,6 +417,19 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       400: json("invalid snapshot name", ErrorBodySchema),
       404: json("no joined server lists the snapshot", ErrorBodySchema),
       409: json("the control-plane lease is held", ErrorBodySchema),
+    },
+  },
+  // --- kubeconfig -------------------------------------------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/kubeconfig",
+    tag: "kubeconfig",
+    auth: "admin",
+    summary: "The admin kubeconfig, its server the registration address (a secret; never logged)",
+    responses: {
+      200: json("the kubeconfig YAML", KubeconfigViewSchema),
+      409: json("no joined server with a connected agent", ErrorBodySchema),
+      503: json("no server could read it", ErrorBodySchema),
     },
   },
 ];

@@ -147,6 +147,9 @@ const service: CoordinatorService = {
     throw new Error("the bench stub takes no snapshots");
   },
   listBackups: async () => ({ backups: [] }),
+  startRestore: async () => {
+    throw new Error("the bench stub restores nothing");
+  },
   getKubeconfig: async () => {
     throw new Error("the bench stub has no servers");
   },

@@ -48,3 +48,18 @@ t.test("backups: a table with every snapshot and the servers not asked", async (
   const j = await muster(["backups", "-o", "json"]);
   t.equal(JSON.parse(j.stdout).backups.length, 1);
 });
+
+t.test("restore: refuses without --yes; POST /v1/restores with the snapshot", async (t) => {
+  const before = api.state.backupBodies.length;
+  const no = await muster(["restore", "nightly-cp-1-1796183600"]);
+  t.equal(no.code, 2);
+  t.match(no.stderr, /--yes/);
+  t.equal(api.state.backupBodies.length, before, "nothing sent without --yes");
+  const missing = await muster(["restore", "--yes"]);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /SNAPSHOT/);
+  const r = await muster(["restore", "nightly-cp-1-1796183600", "--yes"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /restore from nightly-cp-1-1796183600 started: operation op-restore-000001/);
+  t.same(api.state.backupBodies.at(-1), { snapshot: "nightly-cp-1-1796183600" });
+});

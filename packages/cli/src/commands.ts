@@ -9,6 +9,7 @@ import {
   NodeViewSchema,
   OperationAcceptedSchema,
   PlanViewSchema,
+  SnapshotNameSchema,
   SnapshotPrefixSchema,
 } from "@muster/shared";
 import { z } from "zod";
@@ -120,6 +121,35 @@ export const COMMANDS: Record<string, Command> = {
           ? `no snapshots${warnings ? `\n${warnings}` : ""}`
           : `${table}${warnings ? `\n${warnings}` : ""}`;
       });
+    },
+  },
+  restore: {
+    summary: "restore etcd from a snapshot (stops every server; rejoins them one at a time)",
+    usage: "muster restore SNAPSHOT --yes [-o json]",
+    options: {
+      yes: { type: "boolean", help: "confirm: the cluster goes back to the snapshot's state" },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      noPositionals(ctx, 1);
+      json(ctx);
+      const snapshot = ctx.positionals[0];
+      if (snapshot === undefined) throw new UsageError("restore needs a SNAPSHOT name (see muster backups)");
+      if (!SnapshotNameSchema.safeParse(snapshot).success)
+        throw new UsageError(`SNAPSHOT: not a snapshot name: ${snapshot}`);
+      if (ctx.values["yes"] !== true)
+        throw new UsageError(
+          "restore stops rke2-server on every server and returns etcd to the snapshot; add --yes to go on",
+        );
+      const accepted = await ctx.client.request("POST", "/v1/restores", OperationAcceptedSchema, {
+        snapshot,
+      });
+      print(
+        ctx,
+        accepted,
+        () =>
+          `restore from ${snapshot} started: operation ${accepted.operation.id} (muster: GET /v1/operations/${accepted.operation.id})`,
+      );
     },
   },
   status: {

@@ -21,7 +21,16 @@ export const NODE_STATES = [
 export const NodeStateSchema = z.enum(NODE_STATES);
 export type NodeState = z.output<typeof NodeStateSchema>;
 
-export const CLUSTER_PHASES = ["empty", "initializing", "forming", "ready", "degraded", "blocked"] as const;
+export const CLUSTER_PHASES = [
+  "empty",
+  "initializing",
+  "forming",
+  "ready",
+  "degraded",
+  "blocked",
+  "upgrading",
+  "restoring",
+] as const;
 export type ClusterPhase = (typeof CLUSTER_PHASES)[number];
 
 export const MAX_JOIN_TOKEN_TTL = 30 * 24 * 3600;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SnapshotPrefixSchema } from "./tasks.ts";
+import { SnapshotNameSchema, SnapshotPrefixSchema } from "./tasks.ts";
 
 // REST bodies and answers of the cluster's etcd snapshots (POST/GET /v1/backups), taken by RKE2 on
 // the servers through their agents (docs/reference.md#backups).
@@ -26,3 +26,7 @@ export const BackupListSchema = z.strictObject({
   warnings: z.array(z.string()).optional(),
 });
 export type BackupList = z.output<typeof BackupListSchema>;
+
+/** POST /v1/restores: the snapshot to restore etcd from (a name `GET /v1/backups` lists). */
+export const CreateRestoreBodySchema = z.strictObject({ snapshot: SnapshotNameSchema });
+export type CreateRestoreBody = z.output<typeof CreateRestoreBodySchema>;

@@ -249,6 +249,12 @@ export const NoServerForSnapshot = defineError(
   "CONFLICT",
   () => "no joined server has a connected agent to take the snapshot; see muster nodes",
 );
+/** A restore names a snapshot no joined server lists (muster backups shows them). */
+export const SnapshotNotFound = defineError(
+  "SnapshotNotFound",
+  "NOT_FOUND",
+  (name: string) => `no joined server lists snapshot ${name}; see muster backups`,
+);
 
 // kubeconfig
 /** The admin kubeconfig is read on a joined server whose agent is connected. */

@@ -45,6 +45,8 @@ const PHASES: Record<ClusterPhase, Described> = {
     description: "a joined node is disconnected or the registration address does not answer",
   },
   blocked: { label: "blocked", tone: "bad", description: "a server failed to join: retry or remove it" },
+  upgrading: { label: "upgrading", tone: "busy", description: "a rolling RKE2 upgrade is running" },
+  restoring: { label: "restoring", tone: "busy", description: "etcd is being restored from a snapshot" },
 };
 
 export function clusterPhase(phase: string): Described {

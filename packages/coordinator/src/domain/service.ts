@@ -7,6 +7,7 @@ import type {
   CoordinatorFrame,
   CreateBackupBody,
   CreateJoinTokenBody,
+  CreateRestoreBody,
   EnrolFrame,
   EventsPage,
   HelloFrame,
@@ -93,6 +94,12 @@ export interface CoordinatorService {
   startBackup(body: CreateBackupBody, requestedBy?: string): OperationAccepted;
   /** The snapshots every joined server lists (local and S3). */
   listBackups(): Promise<BackupList>;
+  /**
+   * Restores etcd from a listed snapshot (docs/operations.md#restore-etcd-from-a-snapshot): a
+   * restore operation under the control-plane lease. NOT_FOUND for a snapshot no server lists,
+   * OPERATION_IN_FLIGHT while the lease is held.
+   */
+  startRestore(body: CreateRestoreBody, requestedBy?: string): Promise<OperationAccepted>;
   /** The admin kubeconfig read on a joined server, its server the registration address (a secret). */
   getKubeconfig(): Promise<KubeconfigView>;
   /** Long-running operations, newest first. */

@@ -17,8 +17,10 @@ import { clusterView, eventsPage, nodeView, votersOf } from "./views.ts";
 export interface QueryDeps {
   store: {
     nodes: Pick<Store["nodes"], "summaries" | "listings" | "get" | "initNode">;
-    lease: Pick<Store["lease"], "get">;
+    lease: Pick<Store["lease"], "get"> & Partial<Pick<Store["lease"], "current">>;
     events: Pick<Store["events"], "after">;
+    /** The operation holding the lease gives the phase `restoring` or `upgrading`. */
+    operations?: Pick<Store["operations"], "get">;
     claims?: Pick<Store["claims"], "get" | "list">;
   };
   monitor: Pick<RegistrationMonitor, "health">;
@@ -31,6 +33,10 @@ export interface QueryDeps {
 
 export function createQueries(deps: QueryDeps) {
   const { store } = deps;
+  const leaseOperation = (): string | null => {
+    const lease = store.lease.current?.();
+    return lease?.kind === "operation" ? (store.operations?.get(lease.operationId)?.type ?? null) : null;
+  };
   return {
     cluster(): ClusterView {
       const spec = deps.spec();
@@ -41,6 +47,7 @@ export function createQueries(deps: QueryDeps) {
         registration: deps.monitor.health(registrationAddress(spec, store.nodes.initNode())),
         agentTokenLegacy: deps.agentTokenLegacy?.() ?? false,
         claims: store.claims?.list() ?? [],
+        operation: leaseOperation(),
       });
     },
     nodes(): NodeView[] {

@@ -71,6 +71,8 @@ export interface ClusterInput {
   agentTokenLegacy?: boolean;
   /** Machines waiting to take over a node's identity. */
   claims?: readonly NodeClaim[];
+  /** The type of the control-plane operation holding the lease, if one does. */
+  operation?: string | null;
 }
 
 /** A server in these states has (or may still have) an etcd member. */
@@ -88,7 +90,10 @@ export function votersOf(
 export function clusterPhase({
   nodes: all,
   registration,
-}: Pick<ClusterInput, "nodes" | "registration">): ClusterPhase {
+  operation,
+}: Pick<ClusterInput, "nodes" | "registration" | "operation">): ClusterPhase {
+  if (operation === "restore") return "restoring";
+  if (operation === "upgrade") return "upgrading";
   // A removed node is history: it counts for nothing.
   const nodes = all.filter((n) => n.state !== "removed");
   if (nodes.length === 0) return "empty";

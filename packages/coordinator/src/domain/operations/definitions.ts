@@ -4,6 +4,7 @@ import type { TaskDispatcher } from "../tasks/dispatcher.ts";
 import { backupDefinition } from "./backup.ts";
 import { createRejoinDefinition } from "./rejoin.ts";
 import { createRemoveDefinition } from "./remove.ts";
+import { createRestoreDefinition } from "./restore.ts";
 import type { OperationDefinition } from "./types.ts";
 
 // Every operation type the coordinator can run, with what their steps need. Each type lives in a
@@ -19,5 +20,10 @@ export interface OperationDeps {
 }
 
 export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {
-  return [createRemoveDefinition(deps), createRejoinDefinition(deps), backupDefinition(deps)];
+  return [
+    createRemoveDefinition(deps),
+    createRejoinDefinition(deps),
+    backupDefinition(deps),
+    createRestoreDefinition(deps),
+  ];
 }

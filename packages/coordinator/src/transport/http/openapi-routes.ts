@@ -4,6 +4,7 @@ import {
   ClusterViewSchema,
   CreateBackupBodySchema,
   CreateJoinTokenBodySchema,
+  CreateRestoreBodySchema,
   EventsPageSchema,
   EventsQuerySchema,
   JoinTokenCreatedSchema,
@@ -403,6 +404,20 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     auth: "admin",
     summary: "The etcd snapshots every joined server lists (local and S3)",
     responses: { 200: json("the snapshots", BackupListSchema) },
+  },
+  {
+    method: "POST",
+    path: "/v1/restores",
+    tag: "backups",
+    auth: "admin",
+    summary: "Restore etcd from a snapshot (a restore operation under the control-plane lease)",
+    body: CreateRestoreBodySchema,
+    responses: {
+      202: json("the restore operation", OperationAcceptedSchema),
+      400: json("invalid snapshot name", ErrorBodySchema),
+      404: json("no joined server lists the snapshot", ErrorBodySchema),
+      409: json("the control-plane lease is held", ErrorBodySchema),
+    },
   },
   // --- kubeconfig -------------------------------------------------------------------------------
   {

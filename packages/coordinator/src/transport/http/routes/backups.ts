@@ -1,4 +1,4 @@
-import { CreateBackupBodySchema, parseOrThrow } from "@muster/shared";
+import { CreateBackupBodySchema, CreateRestoreBodySchema, parseOrThrow } from "@muster/shared";
 import type { RouteModule } from "./deps.ts";
 import { noQuery } from "./deps.ts";
 
@@ -14,5 +14,13 @@ export const backupRoutes: RouteModule = (app, { service }) => {
   app.get("/v1/backups", async (req) => {
     noQuery(req);
     return service.listBackups();
+  });
+
+  app.post("/v1/restores", async (req, reply) => {
+    noQuery(req);
+    const body = parseOrThrow(CreateRestoreBodySchema, req.body ?? {}, "request body");
+    const accepted = await service.startRestore(body, req.ip);
+    reply.code(202);
+    return accepted;
   });
 };

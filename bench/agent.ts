@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { spkiPinFromCert } from "@muster/shared";
 import { WebSocketServer } from "ws";
+import { AGENT_NODE_FLAGS } from "../scripts/lib/agent-bundle.ts";
 import { bundleJs } from "../scripts/lib/pack.ts";
 import { selfSignedCert } from "../test/helpers/self-signed-cert.ts";
 import { cpuSeconds, memoryMiB } from "./lib/proc.ts";
@@ -28,7 +29,8 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "60" },
     "check-runs": { type: "string", default: "7" },
     entry: { type: "string", default: "both" },
-    "node-flags": { type: "string", default: "" },
+    // What bin/muster-agent runs node with, unless told otherwise (--node-flags="" for none).
+    "node-flags": { type: "string", default: AGENT_NODE_FLAGS.join(" ") },
     /** The last line is {"idleRssMiB","emptyNodeRssMiB","idleCpuPercent","checkMedianMs"} (bundle entry). */
     json: { type: "boolean", default: false },
   },

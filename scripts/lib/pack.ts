@@ -50,7 +50,8 @@ export async function bundleJs(entry: string): Promise<Buffer> {
  * (e.g. /usr/local/bin/muster-agent) so the runtime next to the real file is found, whatever the
  * caller's cwd, CDPATH or spaces in the path.
  */
-export function launcher(name: string, mjs: string): string {
+export function launcher(name: string, mjs: string, nodeFlags: readonly string[] = []): string {
+  const flags = nodeFlags.map((f) => `${f} `).join("");
   return `#!/bin/sh
 # ${name}: runs lib/${mjs} on the bundled Node.js runtime.
 set -eu
@@ -63,7 +64,7 @@ while [ -L "$self" ]; do
   esac
 done
 bin=$(CDPATH='' cd -- "$(dirname -- "$self")" && pwd -P)
-exec "$bin/node" "$bin/../lib/${mjs}" "$@"
+exec "$bin/node" ${flags}"$bin/../lib/${mjs}" "$@"
 `;
 }
 

@@ -1,10 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import t from "tap";
-import { buildAgentBundles, bundleFileName, WRAPPER } from "../../scripts/lib/agent-bundle.ts";
+import {
+  AGENT_NODE_FLAGS,
+  buildAgentBundles,
+  bundleFileName,
+  WRAPPER,
+} from "../../scripts/lib/agent-bundle.ts";
 import { pinnedNodeVersion, type Runtime } from "../../scripts/lib/node-runtime.ts";
 import { readTar } from "../../scripts/lib/tar.ts";
 
@@ -130,6 +135,22 @@ t.test("the launcher is shellcheck -s sh clean", async (t) => {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(path.join(dir, "muster-agent"), WRAPPER);
   t.equal(execFileSync("shellcheck", ["-s", "sh", path.join(dir, "muster-agent")], { encoding: "utf8" }), "");
+});
+
+t.test("the agent launcher runs node with the agent's V8 flags, before the bundle", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "muster-build-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, "bin"));
+  await writeFile(path.join(dir, "bin/muster-agent"), WRAPPER, { mode: 0o755 });
+  await writeFile(path.join(dir, "bin/node"), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+  const args = execFileSync(path.join(dir, "bin/muster-agent"), ["check", "--json"], { encoding: "utf8" });
+  t.same(args.trim().split("\n"), [
+    ...AGENT_NODE_FLAGS,
+    `${await realpath(dir)}/bin/../lib/muster-agent.mjs`,
+    "check",
+    "--json",
+  ]);
+  t.ok(AGENT_NODE_FLAGS.includes("--max-semi-space-size=1"), "a small young generation: lower idle RSS");
 });
 
 t.test("the runtime version is the root package.json's pinned node", async (t) => {

@@ -97,6 +97,21 @@ export const MetricsTokenInvalid = defineError(
   () => "Invalid token: /metrics takes the admin token or the metrics token (<state-dir>/metrics-token)",
 );
 
+/** GET /readyz while the coordinator is starting or draining. */
+export const CoordinatorNotReady = defineError("CoordinatorNotReady", "UNAVAILABLE", (closing: boolean) =>
+  closing ? "shutting down" : "not listening yet",
+);
+export const ConsoleNotBuilt = defineError(
+  "ConsoleNotBuilt",
+  "UNAVAILABLE",
+  () => "The web console is not built: run npm run build (it writes dist/console), then reload",
+);
+export const ConsoleAssetNotFound = defineError(
+  "ConsoleAssetNotFound",
+  "NOT_FOUND",
+  (file: string) => `No console asset named ${file.slice(0, 100)}`,
+);
+
 // Delivery (bootstrap script, agent bundles)
 export const BootstrapScriptUnavailable = defineError(
   "BootstrapScriptUnavailable",

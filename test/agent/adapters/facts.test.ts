@@ -96,3 +96,30 @@ t.test("no machine id: a stable one is derived", async (t) => {
   t.equal(a.machineId, b.machineId);
   t.same(a.rke2, { installed: false });
 });
+
+t.test("os-release and meminfo parsing (what replaced systeminformation)", async (t) => {
+  const { parseOsRelease, parseMeminfo } = await import("@muster/agent/adapters/facts");
+  t.same(
+    parseOsRelease(
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
+    ),
+    { distro: "Debian GNU/Linux", release: "12" },
+  );
+  t.same(parseOsRelease("NAME='Rocky Linux'\nVERSION_ID=9.4\n"), { distro: "Rocky Linux", release: "9.4" });
+  t.same(parseOsRelease(""), { distro: "unknown", release: "unknown" });
+  t.same(parseMeminfo("MemTotal:       16384 kB\nMemFree: 1 kB\nSwapTotal:    2048 kB\n"), {
+    total: 16384 * 1024,
+    swaptotal: 2048 * 1024,
+  });
+  t.same(parseMeminfo(""), { total: 0, swaptotal: 0 });
+});
+
+t.test("the real system info reads this host", async (t) => {
+  const { realSystemInfo } = await import("@muster/agent/adapters/facts");
+  const info = await realSystemInfo.osInfo();
+  t.equal(info.platform, process.platform);
+  t.equal(info.arch, process.arch);
+  t.ok(info.kernel.length > 0);
+  const mem = await realSystemInfo.memory();
+  t.ok(mem.total > 0, "MemTotal read from /proc/meminfo");
+});

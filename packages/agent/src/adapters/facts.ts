@@ -3,12 +3,12 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { InterfaceFact, NodeFacts } from "@muster/shared";
-import si from "systeminformation";
 import { findInstalledRke2 } from "../rke2-paths.ts";
 import { normaliseMachineId, parseDefaultRoute, pickNodeAddress, rke2Arch } from "./host-facts.ts";
 import type { Exec, FactsOptions, FactsSource, Files, Systemd } from "./types.ts";
 
-// Host facts. systeminformation gives OS and memory; interfaces come from /sys/class/net (flags and
+// Host facts. OS from /etc/os-release and node:os, memory and swap from /proc/meminfo (a few reads,
+// no library: the agent stays small and starts fast); interfaces come from /sys/class/net (flags and
 // MAC, including interfaces without an address) plus os.networkInterfaces() (every IPv4 with its
 // prefix); the default route from /proc/net/route. All reads run in parallel: `check` must be fast.
 export const RKE2_DATA_ROOT = "/var/lib/rancher";
@@ -25,8 +25,14 @@ export interface SystemInfo {
 
 export const realSystemInfo: SystemInfo = {
   hostname: () => os.hostname(),
-  osInfo: () => si.osInfo(),
-  memory: () => si.mem(),
+  async osInfo() {
+    const release =
+      (await readIfExists("/etc/os-release")) ?? (await readIfExists("/usr/lib/os-release")) ?? "";
+    return { platform: os.platform(), ...parseOsRelease(release), kernel: os.release(), arch: os.arch() };
+  },
+  async memory() {
+    return parseMeminfo((await readIfExists("/proc/meminfo")) ?? "");
+  },
   cpus: () => os.cpus().length,
   addresses: () => os.networkInterfaces(),
   async freeBytes(realPath) {
@@ -34,6 +40,30 @@ export const realSystemInfo: SystemInfo = {
     return s.bavail * s.bsize;
   },
 };
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** os-release(5): NAME and VERSION_ID (quotes stripped); "unknown" where absent. */
+export function parseOsRelease(text: string): { distro: string; release: string } {
+  const fields: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^\s*([A-Z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) fields[m[1]!] = m[2]!.replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return { distro: fields.NAME || "unknown", release: fields.VERSION_ID || "unknown" };
+}
+
+/** /proc/meminfo's MemTotal and SwapTotal (kB) in bytes; 0 where absent. */
+export function parseMeminfo(text: string): { total: number; swaptotal: number } {
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0) * 1024;
+  return { total: kib("MemTotal"), swaptotal: kib("SwapTotal") };
+}
 
 export interface FactsDeps {
   files: Files;

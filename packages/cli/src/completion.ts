@@ -70,7 +70,7 @@ export function zshCompletion(table: CompletionTable): string {
     .map((c) => {
       const opts = { ...table[c]!.options, ...GLOBAL_OPTIONS };
       const specs = Object.entries(opts).map(([name, s]) => {
-        const help = s.help.replace(/[[\]:']/g, " ");
+        const help = (s.help ?? "").replace(/[[\]:']/g, " ");
         const arg =
           s.type === "string"
             ? /FILE/.test(s.value ?? "")

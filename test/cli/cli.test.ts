@@ -143,7 +143,11 @@ t.test("token file: used when 0600, refused when group/world-readable", async (t
   t.equal(api.seen.length, before, "nothing sent");
   const gone = await muster(["status", "--token-file", path.join(dir, "nope")]);
   t.equal(gone.code, 2);
-  t.match(gone.stderr, /ENOENT/);
+  t.match(gone.stderr, /cannot read the token file .*nope: it does not exist; pass --token-file FILE/);
+  t.notMatch(gone.stderr, /ENOENT/, "no bare system code");
+  const noCa = await muster(["status", "--ca-file", path.join(dir, "no-ca.crt")]);
+  t.equal(noCa.code, 2);
+  t.match(noCa.stderr, /cannot read the CA file .*no-ca\.crt: it does not exist; pass --ca-file FILE/);
 });
 
 t.test("env only: MUSTER_TOKEN_FILE and MUSTER_CA_FILE (or MUSTER_PIN) need no flags", async (t) => {

@@ -42,6 +42,22 @@ function serverUrl(value: string, from: string): URL {
   return url;
 }
 
+/** Why a file could not be read, in words, with what to do (never only a system code). */
+export function unreadable(what: string, file: string, err: unknown, fix: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "it does not exist"
+      : code === "EACCES" || code === "EPERM"
+        ? "permission denied (run as a user who may read it, e.g. with sudo)"
+        : code === "EISDIR"
+          ? "it is a directory, not a file"
+          : code === "ENOTDIR"
+            ? "a part of its path is not a directory"
+            : (err as Error).message;
+  return `cannot read the ${what} ${file}: ${why}; ${fix}`;
+}
+
 /** Reads an admin token file, refusing one that group or others can read (it is a root password). */
 function readTokenFile(file: string, explicit: boolean): string {
   const fail = (message: string) => (explicit ? new UsageError(message) : new ApiError(message));
@@ -49,7 +65,14 @@ function readTokenFile(file: string, explicit: boolean): string {
   try {
     mode = statSync(file).mode;
   } catch (err) {
-    throw fail(`--token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fail(
+      unreadable(
+        "token file",
+        file,
+        err,
+        "pass --token-file FILE with the admin token (on the coordinator host: /var/lib/muster/admin-token), set MUSTER_TOKEN, or run muster login",
+      ),
+    );
   }
   if ((mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8).padStart(4, "0");
@@ -98,7 +121,12 @@ export function resolveConnection(
       pem = readFileSync(caFile, "utf8");
     } catch (err) {
       throw new UsageError(
-        `--ca-file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        unreadable(
+          "CA file",
+          caFile,
+          err,
+          "pass --ca-file FILE with the coordinator's CA (on the coordinator host: /var/lib/muster/tls/ca.crt) or --pin sha256//...",
+        ),
       );
     }
     if (!pem.includes("-----BEGIN CERTIFICATE-----"))

@@ -1,12 +1,24 @@
 import { describeOptions, GLOBAL_OPTIONS, parseArgv, UsageError } from "./args.ts";
 import { ApiError, OperatorClient } from "./client.ts";
-import { COMMANDS as BASIC_COMMANDS } from "./commands.ts";
+import { COMMANDS as BASIC_COMMANDS, type Command } from "./commands.ts";
+import { completionScript } from "./completion.ts";
 import { loadConfig } from "./config-file.ts";
 import { DEFAULTS, type Defaults, resolveConnection } from "./connection.ts";
 import { KUBECONFIG_COMMANDS } from "./kubeconfig-command.ts";
 import { SESSION_COMMANDS } from "./session-commands.ts";
 
-const COMMANDS = { ...BASIC_COMMANDS, ...SESSION_COMMANDS, ...KUBECONFIG_COMMANDS };
+const COMMANDS: Record<string, Command> = {
+  ...BASIC_COMMANDS,
+  ...SESSION_COMMANDS,
+  ...KUBECONFIG_COMMANDS,
+  completion: {
+    summary: "print a shell completion script (bash or zsh); needs no coordinator",
+    usage: "muster completion bash|zsh   (e.g. source <(muster completion bash))",
+    options: {},
+    // Handled in runOperator before any connection is resolved.
+    run: async () => {},
+  },
+};
 
 import pkg from "../package.json" with { type: "json" };
 
@@ -73,6 +85,11 @@ export async function runOperator(argv: readonly string[], io: OperatorIo): Prom
       throw new UsageError(`unknown command ${command} (commands: ${Object.keys(COMMANDS).join(", ")})`);
     if (values["help"]) {
       io.out(commandHelp(command));
+      return 0;
+    }
+    if (command === "completion") {
+      if (parsed.positionals.length > 1) throw new UsageError(`unexpected argument ${parsed.positionals[1]}`);
+      io.out(completionScript(parsed.positionals[0], COMMANDS).replace(/\n$/, ""));
       return 0;
     }
     const connection = resolveConnection(values, io.env, io.defaults ?? DEFAULTS, loadConfig(io.env));

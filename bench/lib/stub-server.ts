@@ -147,6 +147,9 @@ const service: CoordinatorService = {
     throw new Error("the bench stub takes no snapshots");
   },
   listBackups: async () => ({ backups: [] }),
+  getKubeconfig: async () => {
+    throw new Error("the bench stub has no servers");
+  },
   getLease: () => null,
   recordAdminAction: () => {},
   getOperation: (id) => {

@@ -1,12 +1,6 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import {
-  type Arch,
-  extractRuntime,
-  fetchRuntime,
-  type Runtime,
-  type RuntimeTarball,
-} from "./node-runtime.ts";
+import { type Arch, extractRuntime, fetchRuntime, type RuntimeSource } from "./node-runtime.ts";
 import { buildMtime, bundleJs, launcher, type Packed, packIfChanged, readText, writeAtomic } from "./pack.ts";
 
 // Builds dist/artifacts/muster-agent-linux-<arch>.tar.gz: the agent bundled into one ESM file plus
@@ -24,7 +18,7 @@ const FORMAT = "muster-agent-bundle/1";
 export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1"] as const;
 export const WRAPPER = launcher("muster-agent", "muster-agent.mjs", AGENT_NODE_FLAGS);
 
-export interface AgentBundleOptions {
+export interface AgentBundleOptions extends RuntimeSource {
   /** packages/agent/src/cli.ts (tests pass a placeholder). */
   entry: string;
   outDir: string;
@@ -33,9 +27,6 @@ export interface AgentBundleOptions {
   agentVersion: string;
   unitFile: string;
   arches: readonly Arch[];
-  /** Where runtimes come from; tests inject a fake. */
-  fetch?: (arch: Arch, version: string, cacheDir: string) => Promise<RuntimeTarball>;
-  extract?: (tarball: RuntimeTarball) => Promise<Runtime>;
   mtime?: number;
 }
 

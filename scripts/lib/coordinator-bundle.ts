@@ -1,12 +1,6 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type Arch,
-  extractRuntime,
-  fetchRuntime,
-  type Runtime,
-  type RuntimeTarball,
-} from "./node-runtime.ts";
+import { type Arch, extractRuntime, fetchRuntime, type RuntimeSource } from "./node-runtime.ts";
 import { buildMtime, bundleJs, launcher, type Packed, packIfChanged, writeAtomic } from "./pack.ts";
 import type { TarEntry } from "./tar.ts";
 
@@ -24,7 +18,7 @@ const FORMAT = "muster-coordinator-bundle/1";
 const COORDINATOR = launcher("muster-coordinator", "muster-coordinator.mjs");
 const OPERATOR = launcher("muster", "muster.mjs");
 
-export interface CoordinatorBundleOptions {
+export interface CoordinatorBundleOptions extends RuntimeSource {
   root: string;
   outDir: string;
   /** dist/artifacts, already built: embedded as artifacts/ */
@@ -35,8 +29,6 @@ export interface CoordinatorBundleOptions {
   nodeVersion: string;
   version: string;
   arches: readonly Arch[];
-  fetch?: (arch: Arch, version: string, cacheDir: string) => Promise<RuntimeTarball>;
-  extract?: (tarball: RuntimeTarball) => Promise<Runtime>;
 }
 
 export type CoordinatorBundle = Packed & { arch: Arch };

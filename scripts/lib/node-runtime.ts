@@ -21,6 +21,12 @@ export interface RuntimeTarball {
   integrity: string;
 }
 
+/** Where a bundle's Node runtimes come from; tests inject fakes. */
+export interface RuntimeSource {
+  fetch?: (arch: Arch, version: string, cacheDir: string) => Promise<RuntimeTarball>;
+  extract?: (tarball: RuntimeTarball) => Promise<Runtime>;
+}
+
 export interface Runtime {
   node: Buffer;
   license: Buffer;

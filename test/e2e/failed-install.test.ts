@@ -84,7 +84,13 @@ t.test(
     const retry = await cluster.api.request<NodeView>("POST", "/v1/nodes/server-2/retry");
     t.equal(retry.status, 200, "retry accepted");
     t.equal(retry.body.state, "enrolled", "server-2 re-queued");
-    const retrySeq = (await cluster.events()).at(-1)?.seq ?? 0;
+    // The window ends at the retry's own event, not at whatever was last when the events were read:
+    // on a loaded machine server-2 (and then server-3) may already have joined by then.
+    const retryEvent = (await cluster.events()).find(
+      (e) => e.type === "node.retry" && e.node === "server-2" && e.seq > failSeq,
+    );
+    t.ok(retryEvent, "the retry is in the event log");
+    const retrySeq = retryEvent?.seq ?? 0;
     const serverStartsWhileBlocked = (await serverJoinEvents(cluster)).filter(
       (e) => e.type === "node.join.started" && e.seq > failSeq && e.seq < retrySeq,
     );

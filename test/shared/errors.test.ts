@@ -64,3 +64,23 @@ t.test("a new error is one definition: code, status and message follow", async (
     ["QuorumGuardTest", "CONFLICT", 409, "removing s2 would lose quorum"],
   );
 });
+
+t.test(
+  "no throw site outside the catalogue words an error itself (new MusterError(code, text))",
+  async (t) => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const root = join(import.meta.dirname, "../../packages");
+    const offenders: string[] = [];
+    for (const pkg of readdirSync(root)) {
+      if (pkg === "shared") continue;
+      const src = join(root, pkg, "src");
+      for (const file of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+        if (!/\.tsx?$/.test(file)) continue;
+        if (/new MusterError\(/.test(readFileSync(join(src, file), "utf8")))
+          offenders.push(`${pkg}/src/${file}`);
+      }
+    }
+    t.same(offenders, [], "every error is a class from packages/shared/src/errors.ts");
+  },
+);

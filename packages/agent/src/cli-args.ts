@@ -1,5 +1,11 @@
-import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { AGENT_CONFIG_PATH } from "@muster/shared";
+import {
+  type FlagValues,
+  noPositionals,
+  type OptionSpecs,
+  parseFlags,
+  UsageError,
+} from "@muster/shared/cli-args";
 import { validVip } from "./check-command.ts";
 
 // Flag parsing for muster-agent. Every mistake becomes one line naming the flag (exit 2, docs/reference.md).
@@ -15,7 +21,7 @@ export const USAGE = `Usage:
       --json       print {"ok":bool,"checks":[{"name","status","message","fix"?}]}
   muster-agent --help | --version`;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export type Command =
   | { kind: "help" }
@@ -23,31 +29,15 @@ export type Command =
   | { kind: "run"; config: string }
   | { kind: "check"; role: "server" | "agent"; interface?: string; vip?: string; json: boolean };
 
-function friendly(err: unknown, where: string): UsageError {
-  const e = err as { code?: string; message?: string };
-  const flag = /'(-[^' ]+)/.exec(e.message ?? "")?.[1];
-  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
-    return new UsageError(`${where}: unknown flag ${flag ?? ""}`.trim());
-  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
-    return new UsageError(`${where}: flag ${flag ?? ""} needs a value`.replace("  ", " "));
-  if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
-    return new UsageError(
-      `${where}: unexpected argument ${/'([^']+)'/.exec(e.message ?? "")?.[1] ?? ""}`.trim(),
-    );
-  return new UsageError(`${where}: ${(e.message ?? String(err)).split("\n")[0]}`);
-}
-
-function parse(args: string[], options: ParseArgsOptionsConfig, where: string): Record<string, unknown> {
+/** Flags of one subcommand (plus --help); no positionals. Mistakes name the subcommand first. */
+function parse(args: string[], options: OptionSpecs, where: string): FlagValues {
   try {
-    const { values } = parseArgs({
-      args,
-      options: { ...options, help: { type: "boolean" } },
-      strict: true,
-      allowPositionals: false,
-    });
+    const { values, positionals } = parseFlags(args, { ...options, help: { type: "boolean" } });
+    noPositionals(positionals);
     return values;
   } catch (err) {
-    throw friendly(err, where);
+    if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
   }
 }
 

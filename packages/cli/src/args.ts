@@ -1,26 +1,14 @@
-// Flag parsing for the operator CLI. Hand-rolled rather than node:util parseArgs so every mistake is
-// one short line naming the flag (parseArgs' messages are long and generic), and so global flags may
-// come before or after the subcommand: `muster --server X nodes` and `muster nodes --server X`.
+// Flag parsing for the operator CLI: the one shared parser (@muster/shared/cli-args) with muster's
+// global flags, valid with every command and before or after it.
+import { type OptionSpecs, type Parsed, parseArgv as parseShared } from "@muster/shared/cli-args";
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-export interface OptionSpec {
-  type: "string" | "boolean";
-  short?: string;
-  /** Placeholder shown in --help, e.g. FILE */
-  value?: string;
-  help: string;
-}
-
-export type OptionSpecs = Record<string, OptionSpec>;
-
-export interface Parsed {
-  command: string | undefined;
-  positionals: string[];
-  values: Record<string, string | boolean | undefined>;
-}
+export {
+  describeOptions,
+  type OptionSpec,
+  type OptionSpecs,
+  type Parsed,
+  UsageError,
+} from "@muster/shared/cli-args";
 
 /** Global flags, valid with every command. */
 export const GLOBAL_OPTIONS: OptionSpecs = {
@@ -48,81 +36,11 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   version: { type: "boolean", help: "print the version and exit" },
 };
 
-function find(specs: OptionSpecs, flag: string): [string, OptionSpec] | undefined {
-  if (flag.startsWith("--")) {
-    const spec = specs[flag.slice(2)];
-    return spec ? [flag.slice(2), spec] : undefined;
-  }
-  return Object.entries(specs).find(([, spec]) => spec.short !== undefined && `-${spec.short}` === flag);
-}
-
-function splitFlag(arg: string): { flag: string; inline: string | undefined } {
-  const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-  return eq === -1 ? { flag: arg, inline: undefined } : { flag: arg.slice(0, eq), inline: arg.slice(eq + 1) };
-}
-
-/**
- * Finds the command: the first word that is not a flag or a flag's value. Which flags take a value
- * is known from every command's options together (the same name means the same kind everywhere).
- */
-function commandIndex(argv: readonly string[], all: OptionSpecs): number {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") return i + 1 < argv.length ? i + 1 : -1;
-    if (!arg.startsWith("-") || arg === "-") return i;
-    const { flag, inline } = splitFlag(arg);
-    if (inline === undefined && find(all, flag)?.[1].type === "string") i++;
-  }
-  return -1;
-}
-
-/** Splits argv into the command, its positionals and its flag values; throws UsageError naming the flag. */
+/** Splits argv for the operator CLI: the global flags plus the command's own. */
 export function parseArgv(
   argv: readonly string[],
   commandOptions: Record<string, OptionSpecs>,
   globals: OptionSpecs = GLOBAL_OPTIONS,
 ): Parsed {
-  const all: OptionSpecs = Object.assign({}, globals, ...Object.values(commandOptions));
-  const at = commandIndex(argv, all);
-  const command = at === -1 ? undefined : argv[at];
-  const specs = { ...globals, ...(command ? commandOptions[command] : {}) };
-  const parsed: Parsed = { command, positionals: [], values: {} };
-  let onlyPositionals = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (i === at) continue;
-    if (onlyPositionals || !arg.startsWith("-") || arg === "-") {
-      parsed.positionals.push(arg);
-      continue;
-    }
-    if (arg === "--") {
-      onlyPositionals = true;
-      continue;
-    }
-    const { flag, inline } = splitFlag(arg);
-    const found = find(specs, flag);
-    if (!found) throw new UsageError(`unknown flag ${flag}`);
-    const [name, spec] = found;
-    if (spec.type === "boolean") {
-      if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-      parsed.values[name] = true;
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith("-") && value.length > 1)) {
-      throw new UsageError(`${flag} needs a value`);
-    }
-    parsed.values[name] = value;
-  }
-  return parsed;
-}
-
-/** Renders a flags table for --help. */
-export function describeOptions(specs: OptionSpecs): string {
-  const rows = Object.entries(specs).map(([name, spec]) => {
-    const short = spec.short ? `-${spec.short}, ` : "    ";
-    return [`  ${short}--${name}${spec.value ? ` ${spec.value}` : ""}`, spec.help] as const;
-  });
-  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
-  return rows.map(([left, help]) => `${left.padEnd(width)}${help}`).join("\n");
+  return parseShared(argv, commandOptions, globals);
 }

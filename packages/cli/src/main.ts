@@ -3,9 +3,10 @@ import { ApiError, OperatorClient } from "./client.ts";
 import { COMMANDS as BASIC_COMMANDS } from "./commands.ts";
 import { loadConfig } from "./config-file.ts";
 import { DEFAULTS, type Defaults, resolveConnection } from "./connection.ts";
+import { KUBECONFIG_COMMANDS } from "./kubeconfig-command.ts";
 import { SESSION_COMMANDS } from "./session-commands.ts";
 
-const COMMANDS = { ...BASIC_COMMANDS, ...SESSION_COMMANDS };
+const COMMANDS = { ...BASIC_COMMANDS, ...SESSION_COMMANDS, ...KUBECONFIG_COMMANDS };
 
 import pkg from "../package.json" with { type: "json" };
 

@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { nodeBinary, SIM_DIR, shQuote } from "./paths.ts";
+import type { EtcdMemberList } from "./rke2/etcd-client.ts";
 
 export {
   type Arch,
@@ -76,15 +77,7 @@ export async function readMembership(endpoint: string | string[]): Promise<EtcdM
     "json",
   ]);
   // Member IDs are uint64: quote them before JSON.parse so no digit is lost.
-  const parsed = JSON.parse(stdout.replace(/"ID":(\d+)/g, '"ID":"$1"')) as {
-    members?: {
-      ID: string;
-      name?: string;
-      peerURLs?: string[];
-      clientURLs?: string[];
-      isLearner?: boolean;
-    }[];
-  };
+  const parsed = JSON.parse(stdout.replace(/"ID":(\d+)/g, '"ID":"$1"')) as EtcdMemberList;
   return (parsed.members ?? []).map((m) => ({
     name: m.name ?? "",
     id: BigInt(m.ID).toString(16),

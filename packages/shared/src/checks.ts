@@ -15,6 +15,7 @@ export const AGENT_CHECK_NAMES = [
   "rke2-existing",
   "firewall",
   "peers-arp",
+  "peers-ports",
   "etcd-disk",
   "interface",
   "vip-interface",

@@ -97,6 +97,21 @@ export const MetricsTokenInvalid = defineError(
   () => "Invalid token: /metrics takes the admin token or the metrics token (<state-dir>/metrics-token)",
 );
 
+/** GET /readyz while the coordinator is starting or draining. */
+export const CoordinatorNotReady = defineError("CoordinatorNotReady", "UNAVAILABLE", (closing: boolean) =>
+  closing ? "shutting down" : "not listening yet",
+);
+export const ConsoleNotBuilt = defineError(
+  "ConsoleNotBuilt",
+  "UNAVAILABLE",
+  () => "The web console is not built: run npm run build (it writes dist/console), then reload",
+);
+export const ConsoleAssetNotFound = defineError(
+  "ConsoleAssetNotFound",
+  "NOT_FOUND",
+  (file: string) => `No console asset named ${file.slice(0, 100)}`,
+);
+
 // Delivery (bootstrap script, agent bundles)
 export const BootstrapScriptUnavailable = defineError(
   "BootstrapScriptUnavailable",
@@ -233,6 +248,20 @@ export const NoServerForSnapshot = defineError(
   "NoServerForSnapshot",
   "CONFLICT",
   () => "no joined server has a connected agent to take the snapshot; see muster nodes",
+);
+
+// kubeconfig
+/** The admin kubeconfig is read on a joined server whose agent is connected. */
+export const NoServerForKubeconfig = defineError(
+  "NoServerForKubeconfig",
+  "CONFLICT",
+  () => "no joined server has a connected agent to read the admin kubeconfig from; see muster nodes",
+);
+/** Every server asked for the admin kubeconfig failed (the reasons, never the content). */
+export const KubeconfigUnavailable = defineError(
+  "KubeconfigUnavailable",
+  "UNAVAILABLE",
+  (reasons: string) => `could not read the admin kubeconfig on any server: ${reasons}`,
 );
 
 // Cluster spec

@@ -128,6 +128,25 @@ export const ChecksRunFrameSchema = z.strictObject({
     .array(z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, "must be a MAC address"))
     .max(64)
     .optional(),
+  /**
+   * The reachability matrix from this node: the peers' ports it must reach (peers-ports check).
+   * `responder`: the peer holds muster's temporary listeners (it passed its checks and has not
+   * installed yet), so a UDP target must echo; otherwise RKE2's own listeners answer (TCP only).
+   */
+  reachability: z
+    .array(
+      z.strictObject({
+        node: z.string().max(253),
+        address: z.string().max(64),
+        port: z.number().int().min(1).max(65535),
+        protocol: z.enum(["tcp", "udp"]),
+        responder: z.boolean(),
+        /** A port only some setups need (etcd metrics): a failure is a warning. */
+        optional: z.boolean().optional(),
+      }),
+    )
+    .max(4096)
+    .optional(),
 });
 
 /**

@@ -9,6 +9,7 @@ export * from "./facts.ts";
 export * from "./frames.ts";
 export * from "./join-token.ts";
 export * from "./kube-vip.ts";
+export * from "./kubeconfig.ts";
 export * from "./logger.ts";
 export * from "./net.ts";
 export * from "./operations.ts";

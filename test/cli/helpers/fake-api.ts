@@ -73,6 +73,10 @@ export async function startFakeApi(tls: TestTls) {
     reply.code(202);
     return { operation: { id: "op-backup-000001", type: "backup", node: null, state: "running" } };
   });
+  app.get("/v1/kubeconfig", async () => ({
+    kubeconfig:
+      "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.9.0.100:6443\n  name: default\nkind: Config\n",
+  }));
   app.get("/v1/backups", async () => ({
     backups: [
       {

@@ -12,6 +12,8 @@ export interface PortProbe {
 export interface PortProber {
   tcp(address: string, port: number, timeoutMs: number): Promise<PortProbe>;
   udp(address: string, port: number, timeoutMs: number): Promise<PortProbe>;
+  /** UDP that must be echoed by muster's responder (absent in older fakes: plain udp is used). */
+  udpEcho?(address: string, port: number, timeoutMs: number): Promise<PortProbe>;
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
@@ -83,6 +85,50 @@ export function udpProbe(address: string, port: number, timeoutMs: number): Prom
   });
 }
 
+/**
+ * A UDP probe that needs an answer: muster's temporary responder (checks/responders.ts) echoes the
+ * datagram back, so an echo proves the path both ways and silence is a failure (dropped, or no
+ * responder). Only meaningful towards a peer that holds the responder.
+ */
+export function udpEchoProbe(address: string, port: number, timeoutMs: number): Promise<PortProbe> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(net.isIPv6(address) ? "udp6" : "udp4");
+    const token = Buffer.from(`${UDP_ECHO_PREFIX}${Math.random().toString(36).slice(2)}\n`);
+    let settled = false;
+    const done = (r: PortProbe) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(r);
+    };
+    const timer = setTimeout(
+      () => done({ ok: false, detail: `no echo within ${timeoutMs} ms (dropped by a firewall?)` }),
+      timeoutMs,
+    );
+    socket.on("message", (msg) => {
+      if (msg.equals(token)) done({ ok: true, detail: "echoed" });
+    });
+    socket.on("error", (err) => {
+      const code = errno(err);
+      done(
+        code === "ECONNREFUSED"
+          ? { ok: false, detail: "ICMP port unreachable: nothing listens" }
+          : { ok: false, detail: WHY[code] ?? code },
+      );
+    });
+    socket.connect(port, address, ((err?: Error) => {
+      if (err) return socket.emit("error", err);
+      socket.send(token, (err) => {
+        if (err) socket.emit("error", err);
+      });
+    }) as () => void);
+  });
+}
+
+/** What a UDP probe datagram starts with; the responder echoes only these. */
+export const UDP_ECHO_PREFIX = "muster-probe ";
+
 export function createPortProber(): PortProber {
-  return { tcp: tcpProbe, udp: udpProbe };
+  return { tcp: tcpProbe, udp: udpProbe, udpEcho: udpEchoProbe };
 }

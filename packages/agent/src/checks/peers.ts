@@ -1,23 +1,11 @@
 import { inSameSubnet } from "@muster/shared";
 import type { ArpOutcome } from "../adapters/types.ts";
+import { mapLimit } from "../tasks/map-limit.ts";
 import { type Check, fail, pass, warn } from "./types.ts";
 
 // Every peer in this node's subnet must answer ARP on the node's interface (kube-vip's gratuitous
 // ARP and etcd peer traffic rely on one L2 segment). Peers in other subnets are routed: listed, not probed.
 const CONCURRENCY = 16;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 export const peersArpCheck: Check = {
   name: "peers-arp",

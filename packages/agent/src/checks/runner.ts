@@ -5,6 +5,7 @@ import { hostnameCheck, osArchCheck, rootCheck } from "./host.ts";
 import { interfaceCheck } from "./interface.ts";
 import { peersArpCheck } from "./peers.ts";
 import { portsCheck } from "./ports.ts";
+import { peersPortsCheck } from "./reachability.ts";
 import { cpuCheck, diskCheck, memoryCheck, swapCheck } from "./resources.ts";
 import { rke2ExistingCheck } from "./rke2-existing.ts";
 import type { Check, CheckContext } from "./types.ts";
@@ -25,6 +26,7 @@ export const BASE_CHECKS: readonly Check[] = [
   rke2ExistingCheck,
   firewallCheck,
   peersArpCheck,
+  peersPortsCheck,
 ];
 export const VIP_CHECKS: readonly Check[] = [vipInterfaceCheck, vipSubnetCheck, vipFreeCheck];
 

@@ -18,12 +18,26 @@ export interface CheckRequest {
   expectedVersion?: string;
   /** sha256 of the cluster CA, when known: an existing server data dir with another CA is foreign. */
   clusterCaHash?: string;
+  /** The peers' ports this node must reach (peers-ports); from the coordinator's checks.run. */
+  reachability?: readonly ReachTarget[];
+}
+
+export interface ReachTarget {
+  node: string;
+  address: string;
+  port: number;
+  protocol: "tcp" | "udp";
+  /** The peer holds muster's temporary listeners: a UDP target must echo. */
+  responder: boolean;
+  /** Needed only in some setups (etcd metrics): a failure is a warning. */
+  optional?: boolean;
 }
 
 export interface CheckContext {
   request: CheckRequest;
   facts: NodeFacts;
-  host: Pick<HostAdapters, "exec" | "files" | "systemd" | "arp" | "identity" | "disk">;
+  host: Pick<HostAdapters, "exec" | "files" | "systemd" | "arp" | "identity" | "disk"> &
+    Partial<Pick<HostAdapters, "ports">>;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from "@muster/shared";
 import { rke2Arch } from "../adapters/host-facts.ts";
 import type { HostAdapters } from "../adapters/types.ts";
+import { openResponders, type Responders } from "../checks/responders.ts";
 import { applyPlan, type PlanOutcome } from "../phases/runner.ts";
 import type { Phase } from "../phases/types.ts";
 import { sleep } from "../phases/types.ts";
@@ -66,6 +67,8 @@ export class Agent extends EventEmitter {
   private readonly tasks: TaskRunner;
   /** The pre-stage install in progress (install.prepare), if any; plans wait for it. */
   private preparing: Promise<void> = Promise.resolve();
+  /** Temporary listeners for peers' reachability probes, held between passed checks and the plan. */
+  private responders: Promise<Responders | null> = Promise.resolve(null);
   private loop: Promise<void> | undefined;
   private attempt = 0;
   node: string | undefined;
@@ -100,6 +103,7 @@ export class Agent extends EventEmitter {
     if (this.abort.signal.aborted) return this.loop;
     this.log.info("stopping");
     this.abort.abort();
+    await this.closeResponders();
     // Below systemd's TimeoutStopSec (30 s): the running phase gets time to reach a safe point.
     const grace = new Promise<void>((r) => setTimeout(r, this.opts.stopGraceMs ?? 20_000).unref());
     await Promise.race([this.queue.stop(), grace]);
@@ -207,7 +211,24 @@ export class Agent extends EventEmitter {
   }
 
   private async onChecksRun(frame: ChecksRunFrame): Promise<void> {
-    this.send(await answerChecks(frame, this.opts.host, this.config.address, this.log));
+    // Our own listeners would make the ports check fail: closed while the checks run.
+    await this.closeResponders();
+    const reply = await answerChecks(frame, this.opts.host, this.config.address, this.log);
+    const passed = reply.type === "checks.result" && reply.results.every((r) => r.status !== "fail");
+    const address = this.config.address;
+    if (passed && address) {
+      this.responders = openResponders({ role: frame.role, host: address }).catch(() => null);
+      const held = await this.responders;
+      if (held)
+        this.log.info({ tcp: held.tcp, udp: held.udp }, "reachability responders open until the plan");
+    }
+    this.send(reply);
+  }
+
+  private async closeResponders(): Promise<void> {
+    const held = await this.responders;
+    this.responders = Promise.resolve(null);
+    await held?.close();
   }
 
   /** Sends now when welcomed; keeps plan reports for the next session otherwise. */
@@ -252,6 +273,8 @@ export class Agent extends EventEmitter {
       return;
     }
     this.log.info({ checksum: plan.checksum, role: plan.role, init: plan.init }, "applying plan");
+    // RKE2 takes the ports now.
+    await this.closeResponders();
     const outcome = await applyPlan(
       {
         plan,

@@ -1,3 +1,4 @@
+import { expectBody, type InsecureGet, rke2Ready } from "@muster/net";
 import type { NodePlan } from "@muster/shared";
 import { APISERVER_PORT, SUPERVISOR_PORT } from "@muster/shared";
 import type { HostAdapters, HttpGetOptions } from "../adapters/types.ts";
@@ -43,23 +44,14 @@ async function clientCert(host: Host, pair: { cert: string; key: string }) {
   return cert && key ? { cert, key } : {};
 }
 
-/** GET expecting 200 and `want` as the body; retries with a client certificate on 401. */
-async function expectBody(
-  host: Host,
-  url: string,
-  want: string,
-  opts: HttpGetOptions,
-  client?: { cert: string; key: string },
-): Promise<string | null> {
-  try {
-    let res = await host.http.get(url, { ...opts, timeoutMs: TIMEOUT });
+/** A GET for the probes: a client certificate on 401 (the apiserver asks for one). */
+function getter(host: Host, opts: HttpGetOptions, client?: { cert: string; key: string }): InsecureGet {
+  return async (url) => {
+    const res = await host.http.get(url, { ...opts, timeoutMs: TIMEOUT });
     if (res.status === 401 && client)
-      res = await host.http.get(url, { ...opts, ...(await clientCert(host, client)) });
-    if (res.status === 200 && res.body.trim() === want) return null;
-    return `${url} answered HTTP ${res.status} ${res.body.trim().slice(0, 80)}`.trim();
-  } catch (err) {
-    return `${url}: ${err instanceof Error ? err.message : String(err)}`;
-  }
+      return host.http.get(url, { ...opts, ...(await clientCert(host, client)) });
+    return res;
+  };
 }
 
 const tlsOpts = (trust: Trust): HttpGetOptions => (trust.ca ? { ca: trust.ca } : { insecure: true });
@@ -77,16 +69,12 @@ export async function probeServer(
     trustCache.trust = await establishTrust(host, local, hash);
   }
   const tls = tlsOpts(trustCache.trust);
-  const ping = await expectBody(host, `${local}/ping`, "pong", tls);
-  if (ping) return ping;
-  const readyz = await expectBody(
-    host,
-    `${hostPort(nodeIp(plan), APISERVER_PORT)}/readyz`,
-    "ok",
-    tls,
-    RKE2_ADMIN_CLIENT,
+  const ready = await rke2Ready(
+    { supervisor: getter(host, tls), apiserver: getter(host, tls, RKE2_ADMIN_CLIENT) },
+    local,
+    hostPort(nodeIp(plan), APISERVER_PORT),
   );
-  if (readyz) return readyz;
+  if (ready) return ready;
   try {
     const res = await host.http.get(`${local}/db/info`, { ...tls, timeoutMs: TIMEOUT });
     if (res.status !== 200) return `${local}/db/info answered HTTP ${res.status}`;
@@ -106,7 +94,7 @@ export async function probeAgent(
   trustCache: { trust?: Trust },
 ): Promise<string | null> {
   if (!(await host.systemd.isActive(plan.service))) return `${plan.service} is not active`;
-  const kubelet = await expectBody(host, "http://127.0.0.1:10248/healthz", "ok", {});
+  const kubelet = await expectBody(getter(host, {}), "http://127.0.0.1:10248/healthz", "ok");
   if (kubelet) return `kubelet not healthy: ${kubelet}`;
   const reg = plan.readiness.registrationAddress;
   if (!reg) return null;
@@ -116,8 +104,9 @@ export async function probeAgent(
     trustCache.trust = await establishTrust(host, supervisor, hash ?? null);
   }
   const tls = tlsOpts(trustCache.trust);
-  return (
-    (await expectBody(host, `${supervisor}/ping`, "pong", tls)) ??
-    (await expectBody(host, `${hostPort(reg, APISERVER_PORT)}/readyz`, "ok", tls, RKE2_KUBELET_CLIENT))
+  return rke2Ready(
+    { supervisor: getter(host, tls), apiserver: getter(host, tls, RKE2_KUBELET_CLIENT) },
+    supervisor,
+    hostPort(reg, APISERVER_PORT),
   );
 }

@@ -1,4 +1,4 @@
-import { fetchPinnedCa, type Reply, request } from "@muster/net";
+import { fetchPinnedCa, type Reply, request, rke2Ready } from "@muster/net";
 import { APISERVER_PORT, type Logger, parseRke2Token, SUPERVISOR_PORT } from "@muster/shared";
 import type { RegistrationProbe } from "../domain/registration/probe.ts";
 
@@ -64,10 +64,14 @@ export function createRegistrationProbe(opts: ProbeOptions): RegistrationProbe {
         }
         tls = { ca: ca.ca, rejectUnauthorized: true };
       }
-      const ping = await get(`https://${host}:${supervisor}/ping`, tls, timeoutMs);
-      if (ping.status !== 200 || ping.body.toString().trim() !== "pong") return false;
-      const ready = await get(`https://${host}:${apiserver}/readyz`, tls, timeoutMs);
-      return ready.status === 200 && ready.body.toString().trim() === "ok";
+      const probe = (url: string) => get(url, tls, timeoutMs);
+      const why = await rke2Ready(
+        { supervisor: probe, apiserver: probe },
+        `https://${host}:${supervisor}`,
+        `https://${host}:${apiserver}`,
+      );
+      if (why !== null) opts.logger.debug({ address, why }, "registration address not ready");
+      return why === null;
     } catch (err) {
       opts.logger.debug({ address, err: (err as Error).message }, "registration probe failed");
       return false;

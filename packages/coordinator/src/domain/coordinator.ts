@@ -11,6 +11,7 @@ import { createClusterSpec } from "./cluster/cluster-spec.ts";
 import { createOrphanAudit } from "./cluster/orphan-audit.ts";
 import { createQueries } from "./cluster/queries.ts";
 import { createEventWaiters } from "./events/event-waiters.ts";
+import { fetchKubeconfig } from "./kubeconfig/kubeconfig.ts";
 import { createFrameHandler } from "./nodes/agent-frames.ts";
 import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
@@ -239,6 +240,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       return operationAccepted(op);
     },
     listBackups: () => listBackups(tasks, queries.nodes()),
+    getKubeconfig: () => fetchKubeconfig(tasks, queries.nodes(), queries.cluster().registrationAddress),
     listOperations: () => operations.list().map(operationView),
     removeNode: (name, force, requestedBy) =>
       operationAccepted(removals.remove(name, force, requestedBy ?? null)),

@@ -11,6 +11,7 @@ import type {
   EventsPage,
   HelloFrame,
   JoinTokenInfo,
+  KubeconfigView,
   NodeView,
   OperationAccepted,
   OperationView,
@@ -92,6 +93,8 @@ export interface CoordinatorService {
   startBackup(body: CreateBackupBody, requestedBy?: string): OperationAccepted;
   /** The snapshots every joined server lists (local and S3). */
   listBackups(): Promise<BackupList>;
+  /** The admin kubeconfig read on a joined server, its server the registration address (a secret). */
+  getKubeconfig(): Promise<KubeconfigView>;
   /** Long-running operations, newest first. */
   listOperations(): OperationView[];
   /** One operation; NOT_FOUND when there is none with that id. */

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import { createLogger, isRfc1123Hostname } from "@muster/shared";
+import { noPositionals, parseFlags, UsageError } from "@muster/shared/cli-args";
 import { z } from "zod";
 import pkg from "../../package.json" with { type: "json" };
 
@@ -70,8 +70,6 @@ Flags:
   -h, --help         Show this help
 `;
 
-class UsageError extends Error {}
-
 const hostPort = z.string().transform((value, ctx) => {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const host = m?.[1] ?? m?.[2];
@@ -105,21 +103,9 @@ const ServeFlags = z.object({
   "tls-key": existingFile.optional(),
 });
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    const flag = /'(-[^' ]+)/.exec(e.message)?.[1];
-    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown flag ${flag}`);
-    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new UsageError(`${flag} needs a value`);
-    throw new UsageError(e.message.split("\n")[0]);
-  }
-}
-
 async function runServe(argv: string[]): Promise<number> {
   const str = { type: "string" } as const;
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     help: { type: "boolean", short: "h" },
     config: str,
     "state-dir": str,
@@ -132,7 +118,7 @@ async function runServe(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_USAGE);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  noPositionals(positionals);
   const result = ServeFlags.safeParse(values);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -179,7 +165,7 @@ const StateFileFlags = z.object({
 /** `backup --to FILE` and `restore --from FILE`: the coordinator's own state in one file. */
 async function runStateFile(command: "backup" | "restore", argv: string[]): Promise<number> {
   const fileFlag = command === "backup" ? "to" : "from";
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     help: { type: "boolean", short: "h" },
     "state-dir": { type: "string" },
     [fileFlag]: { type: "string" },
@@ -188,7 +174,7 @@ async function runStateFile(command: "backup" | "restore", argv: string[]): Prom
     process.stdout.write(command === "backup" ? BACKUP_USAGE : RESTORE_USAGE);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  noPositionals(positionals);
   const result = StateFileFlags.safeParse({ "state-dir": values["state-dir"], file: values[fileFlag] });
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -1,8 +1,12 @@
 // The e2e world with a VIP run by kube-vip: the spec's vip, kube-vip's image tarball in the
 // coordinator's state dir (served under /v1/artifacts/images/, placed by the agents), and the
 // peer-side questions a test asks: who answers ARP for the VIP, does the API answer through it.
+import { statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { buildKubeVipImage } from "@muster/rke2-sim";
+import { execa } from "execa";
+import { nsInode, pidAlive, pids } from "../world/host.ts";
+import { NETNS_DIR } from "../world/layout.ts";
 import type { World, WorldNode } from "../world/world.ts";
 
 /** The spec fields that give the cluster the world's free VIP on eth0 (kube-vip lease 5/3/1 s). */
@@ -57,10 +61,12 @@ export async function apiThroughVip(from: WorldNode, vip: string): Promise<boole
  * Stops rke2-server on `node` as muster's stopServerSafely does (systemctl stop, rke2-killall.sh,
  * then delete the address SIGKILLed kube-vip left: kube-vip#1786), by hand inside the node.
  */
-export async function stopLikeMuster(node: WorldNode, vip: string): Promise<void> {
-  await node.sh(
-    `systemctl stop rke2-server; /usr/local/bin/rke2-killall.sh >/dev/null 2>&1; ip addr del ${vip}/32 dev eth0 2>/dev/null; true`,
+export async function stopLikeMuster(node: WorldNode, vip: string): Promise<string> {
+  const r = await node.sh(
+    `systemctl stop rke2-server; for p in /usr/local /usr /opt/rke2; do if [ -x "$p/bin/rke2-killall.sh" ]; then "$p/bin/rke2-killall.sh"; break; fi; done; ip addr del ${vip}/32 dev eth0 2>/dev/null; true`,
+    { reject: false, all: true },
   );
+  return r.all ?? "";
 }
 
 export interface Failover {
@@ -88,7 +94,7 @@ export async function failover(
   const fromMac = await macOf(from);
   const others = servers.filter((s) => s !== from);
   const t0 = performance.now();
-  await stopLikeMuster(from, vip);
+  const stopOutput = await stopLikeMuster(from, vip);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const now = await vipHolders(others, vip);
@@ -110,7 +116,39 @@ export async function failover(
       }
     }
     if (Date.now() > deadline)
-      throw new Error(`the VIP did not move off ${from.name} within ${timeoutMs / 1000} s`);
+      throw new Error(
+        `the VIP did not move off ${from.name} within ${timeoutMs / 1000} s (holders: ${now.join(", ") || "none"}); stop said: ${stopOutput.slice(-1500)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Power loss of `node` (what `lab kill` does): SIGKILL to every process in its namespaces at once, then
+ * its link goes dark, so it answers nothing, not even ARP for an address a killed kube-vip left behind.
+ */
+export async function powerOff(node: WorldNode): Promise<number[]> {
+  const inodes = new Set<number>();
+  for (const p of [`${NETNS_DIR}/${node.netns}`, node.mntNs, node.utsNs]) {
+    try {
+      inodes.add(statSync(p).ino);
+    } catch {}
+  }
+  const victims = pids().filter(
+    (pid) =>
+      pid !== process.pid &&
+      (["net", "mnt", "uts"] as const).some((k) => {
+        const ino = nsInode(pid, k);
+        return ino !== undefined && inodes.has(ino);
+      }),
+  );
+  for (const pid of victims) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  const deadline = Date.now() + 5000;
+  while (victims.some(pidAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await execa("ip", ["-n", node.netns, "link", "set", "eth0", "down"], { reject: false });
+  return victims;
 }

@@ -3,7 +3,7 @@
 // failed, 2 bad input (unknown lab, node or flag, cannot run here): one line, nothing changed.
 // Verb modules are imported when their verb runs: a one-line error or `ls` should not pay for loading
 // the simulator's artifact builder.
-import { describeOptions, type OptionSpecs, parseArgv, UsageError } from "@muster/cli/args";
+import { describeOptions, type OptionSpecs, parseArgv, UsageError } from "@muster/shared/cli-args";
 import { canRunWorld } from "../world/prereq.ts";
 import { LabInputError, machineOf, REGISTRATION_MODES, type RegistrationMode, readRecord } from "./state.ts";
 

@@ -3,6 +3,17 @@
 // ("etcdserver: too many learner members in cluster").
 import { execa } from "execa";
 
+/** etcd's member list as its JSON API and `etcdctl member list -w json` answer it. */
+export interface EtcdMemberList {
+  members?: {
+    ID: string;
+    name?: string;
+    peerURLs?: string[];
+    clientURLs?: string[];
+    isLearner?: boolean;
+  }[];
+}
+
 export interface Member {
   /** Decimal uint64 as the gateway returns it; use hexId() for etcdctl. */
   id: string;
@@ -74,16 +85,7 @@ export async function status(endpoints: string[]): Promise<Status> {
 }
 
 export async function memberList(endpoints: string[]): Promise<Member[]> {
-  type R = {
-    members?: {
-      ID: string;
-      name?: string;
-      peerURLs?: string[];
-      clientURLs?: string[];
-      isLearner?: boolean;
-    }[];
-  };
-  const r = await gateway<R>(endpoints, "cluster/member/list", {});
+  const r = await gateway<EtcdMemberList>(endpoints, "cluster/member/list", {});
   return (r.members ?? []).map((m) => ({
     id: m.ID,
     name: m.name ?? "",

@@ -8,6 +8,7 @@ import {
   type TaskResultOf,
 } from "@muster/shared";
 import type { NodeSummary } from "../../store/node-summaries.ts";
+import { stopServerSafely, VipDidNotMove } from "../registration/stop-server.ts";
 import type { OperationDeps } from "./definitions.ts";
 import { type OperationDefinition, type StepContext, StepFailed, type StepKind } from "./types.ts";
 
@@ -152,9 +153,34 @@ export function createRemoveDefinition(deps: OperationDeps): OperationDefinition
     stop: {
       async run(ctx) {
         if (!reachable(ctx)) return { state: "skipped", message: "node unreachable" };
-        const unit = ctx.args.role === "server" ? "rke2-server" : "rke2-agent";
-        await run(ctx, ctx.args.node, { kind: "rke2.stop", unit }, KUBE_MS * 3);
-        return undefined;
+        if (ctx.args.role === "agent") {
+          await run(ctx, ctx.args.node, { kind: "rke2.stop", unit: "rke2-agent" }, KUBE_MS * 3);
+          return undefined;
+        }
+        // A server may hold the VIP: stop it the VIP-safe way and verify the VIP moved (kube-vip#1786).
+        try {
+          const out = await stopServerSafely(
+            {
+              tasks: deps.tasks,
+              spec: deps.spec,
+              observers: () =>
+                deps.store.nodes
+                  .summaries()
+                  .filter((n) => n.role === "server" && n.connected && n.name !== ctx.args.node)
+                  .map((n) => n.name),
+              now: deps.now,
+              sleep: (ms, signal) => wait(ms, signal ?? ctx.signal),
+            },
+            ctx.args.node,
+            { taskId: ctx.taskId, signal: ctx.signal, progress: ctx.progress },
+          );
+          return out.vip
+            ? { message: `rke2-server stopped; VIP moved to ${out.vip.to ?? "another machine"}` }
+            : undefined;
+        } catch (err) {
+          if (err instanceof VipDidNotMove) throw new StepFailed(err.message);
+          throw err;
+        }
       },
     },
     uninstall: {

@@ -1,7 +1,21 @@
-import { type AgentFrame, CloseCodes, type CoordinatorFrame, type Logger, MusterError } from "@muster/shared";
+import {
+  type AgentFrame,
+  CloseCodes,
+  type CoordinatorFrame,
+  type Logger,
+  MAX_FRAME_BYTES,
+  MusterError,
+} from "@muster/shared";
 import { WebSocket } from "ws";
 import type { AgentLink, CoordinatorService } from "../../domain/service.ts";
-import { closeFor, parseAgentFrame, pendingReason, type Refusal, truncateReason } from "./protocol.ts";
+import {
+  AgentSocket,
+  closeFor,
+  parseAgentFrame,
+  pendingReason,
+  type Refusal,
+  truncateReason,
+} from "./protocol.ts";
 
 // The /v1/agent channel. Every frame is parsed against the shared schema before anything acts on
 // it; a frame that fails is answered by closing the socket with a reason that names the problem,
@@ -30,6 +44,13 @@ export const MAX_PRE_AUTH_FRAME_BYTES = 64 * 1024;
 export const MAX_PENDING_SOCKETS = 1024;
 
 const MISSED_HEARTBEATS = 3;
+
+/** ws has one maxPayload per server; its per-socket reader keeps a copy we can lower and lift. */
+function setReceiverLimit(ws: WebSocket, bytes: number): void {
+  if (ws instanceof AgentSocket) ws.preAuthLimit = bytes === MAX_FRAME_BYTES ? null : bytes;
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = bytes;
+}
 
 class Connection implements AgentLink {
   node: string | null = null;
@@ -92,6 +113,14 @@ export class AgentHub {
       return;
     }
     this.#pending.set(conn, conn.lastSeen + this.#authTimeoutMs);
+    // Before auth the socket's reader refuses frames over the pre-auth limit as their header
+    // arrives (close 1009), so a flood of 1 MiB frames is never buffered; lifted after auth.
+    setReceiverLimit(ws, this.#maxPreAuthFrameBytes);
+    ws.on("error", () => {
+      // A protocol error (oversized frame...) starts a close; an unauthenticated peer that ignores
+      // it does not keep its TCP connection for ws's 30 s close timeout.
+      if (conn.node === null) setTimeout(() => ws.terminate(), 1000).unref();
+    });
     ws.on("message", (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary));
     ws.on("close", () => this.#forget(conn));
   }
@@ -192,6 +221,7 @@ export class AgentHub {
         }
       } else ({ node } = this.#service.authenticate(frame));
       conn.node = node;
+      setReceiverLimit(conn.ws, MAX_FRAME_BYTES);
       this.#pending.delete(conn);
       this.#live.add(conn);
       const welcome = { type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds } as const;

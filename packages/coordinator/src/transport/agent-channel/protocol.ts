@@ -26,9 +26,18 @@ export function truncateReason(reason: string): string {
 
 /** ws closes oversized frames with 1009 and no reason; muster answers every bad frame alike. */
 export class AgentSocket extends WebSocket {
+  /** Set by the hub while the socket is unauthenticated: the smaller limit its reader enforces. */
+  preAuthLimit: number | null = null;
   override close(code?: number, data?: string | Buffer): void {
-    if (code === 1009) super.close(CloseCodes.BAD_FRAME, `frame larger than ${MAX_FRAME_BYTES} bytes`);
-    else super.close(code, data);
+    if (code !== 1009) {
+      super.close(code, data);
+      return;
+    }
+    const reason =
+      this.preAuthLimit === null
+        ? `frame larger than ${MAX_FRAME_BYTES} bytes`
+        : `first frame larger than ${this.preAuthLimit} bytes`;
+    super.close(CloseCodes.BAD_FRAME, reason);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   MAX_HEADER_BYTES,
   MAX_JSON_DEPTH,
 } from "./hardening.ts";
+import { DEFAULT_LIMITS, type FrontDoorLimits, registerRateLimits } from "./limits.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { readinessRoutes } from "./readiness.ts";
@@ -27,6 +28,7 @@ import { consoleRoutes } from "./routes/console.ts";
 import type { RouteDeps } from "./routes/deps.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
+import { kubeconfigRoutes } from "./routes/kubeconfig.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { openRoutes } from "./routes/open.ts";
 import { operationRoutes } from "./routes/operations.ts";
@@ -35,8 +37,24 @@ import { operationRoutes } from "./routes/operations.ts";
 // and main.ts only adds a port. The service (domain) is passed in; the app never owns its lifetime.
 
 export const BODY_LIMIT = 64 * 1024;
-export const REQUEST_TIMEOUT_MS = 30_000;
-export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = DEFAULT_LIMITS.requestTimeoutMs;
+export const HEADERS_TIMEOUT_MS = DEFAULT_LIMITS.headersTimeoutMs;
+
+/** TLS 1.2 offers only AEAD suites with forward secrecy (ECDHE + GCM or ChaCha20-Poly1305); the
+ *  TLS 1.3 suites are all AEAD with forward secrecy and are left as Node has them. */
+export const TLS12_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+];
+export const TLS13_CIPHERS = [
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+];
 
 export interface BuildAppOptions {
   service: CoordinatorService;
@@ -62,6 +80,8 @@ export interface BuildAppOptions {
   https?: { cert: string; key: string };
   /** Heartbeat/auth timing of the agent channel (tests shorten them). */
   hub?: Omit<HubOptions, "service" | "logger">;
+  /** Timeouts and per-source rate limits (limits.ts); defaults: DEFAULT_LIMITS. */
+  limits?: FrontDoorLimits;
 }
 
 export interface MusterApp extends FastifyInstance {
@@ -77,6 +97,12 @@ const SECURITY_HEADERS = {
 };
 
 export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  // Node checks header/request deadlines only this often (default 30 s): often enough to keep them.
+  const checking = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4)),
+  };
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     // Request lines go out at debug (below); fastify's own per-request info lines would flood journald.
@@ -89,20 +115,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     clientErrorHandler,
     frameworkErrors,
     // A request (headers and body) must arrive within this; slow senders are cut (slowloris).
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: limits.requestTimeoutMs,
+    // An idle socket (nothing sent) is closed; WebSockets are exempt (ws clears the timeout on upgrade).
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     ...(opts.https
       ? {
           https: {
             cert: opts.https.cert,
             key: opts.https.key,
             minVersion: "TLSv1.2" as const,
-            maxHeaderSize: MAX_HEADER_BYTES,
+            ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(":"),
+            honorCipherOrder: true,
+            ...checking,
           },
         }
-      : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
+      : { http: checking }),
   });
   // Headers must be complete sooner than the whole request (Node checks both every few seconds).
-  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  app.server.headersTimeout = limits.headersTimeoutMs;
   const hub = new AgentHub({
     service: opts.service,
     logger: opts.logger.child({ component: "hub" }),
@@ -110,6 +141,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   });
 
   app.setErrorHandler(errorHandler);
+  // Before every route: per-source budgets, agents apart from the rest, the admin token never limited.
+  await registerRateLimits(app, limits, opts.adminTokenHash);
   app.setNotFoundHandler(notFoundHandler);
   // JSON only: text/plain and the rest get 415. An empty JSON body means "no body" (DELETE, retry).
   app.removeAllContentTypeParsers();
@@ -176,6 +209,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     agentSockets: () => hub.connections,
   });
   await app.register(async (admin) => {
+    // Counted before the token check (a route's own rate-limit hook runs after it): floods of wrong
+    // tokens spend the anonymous budget; the admin token is never limited.
+    admin.addHook("onRequest", app.rateLimit());
     admin.addHook("onRequest", requireAdmin(opts.adminTokenHash));
     // Every admin call that changes something leaves an audit line and event (audit.ts).
     admin.addHook("onSend", auditHook({ service: opts.service, adminTokenHash: opts.adminTokenHash }));
@@ -185,6 +221,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
     eventRoutes(admin, deps);
     operationRoutes(admin, deps);
     backupRoutes(admin, deps);
+    kubeconfigRoutes(admin, deps);
   });
   app.decorate("hub", hub);
   // A fastify instance is thenable (it resolves to itself once ready), so this returns it ready.

@@ -8,6 +8,7 @@ import {
   EventsQuerySchema,
   JoinTokenCreatedSchema,
   JoinTokenInfoSchema,
+  KubeconfigViewSchema,
   NodeNameParamSchema,
   NodeViewSchema,
   OperationAcceptedSchema,
@@ -402,5 +403,18 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     auth: "admin",
     summary: "The etcd snapshots every joined server lists (local and S3)",
     responses: { 200: json("the snapshots", BackupListSchema) },
+  },
+  // --- kubeconfig -------------------------------------------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/kubeconfig",
+    tag: "kubeconfig",
+    auth: "admin",
+    summary: "The admin kubeconfig, its server the registration address (a secret; never logged)",
+    responses: {
+      200: json("the kubeconfig YAML", KubeconfigViewSchema),
+      409: json("no joined server with a connected agent", ErrorBodySchema),
+      503: json("no server could read it", ErrorBodySchema),
+    },
   },
 ];

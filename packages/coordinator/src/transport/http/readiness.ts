@@ -1,4 +1,4 @@
-import { MusterError } from "@muster/shared";
+import { CoordinatorNotReady } from "@muster/shared";
 import type { FastifyInstance } from "fastify";
 import { noQuery } from "./routes/deps.ts";
 
@@ -13,8 +13,7 @@ export function readinessRoutes(app: FastifyInstance): void {
   });
   app.get("/readyz", async (req) => {
     noQuery(req);
-    if (closing || !app.server.listening)
-      throw new MusterError("UNAVAILABLE", closing ? "shutting down" : "not listening yet");
+    if (closing || !app.server.listening) throw new CoordinatorNotReady(closing);
     return { status: "ready" };
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CheckResult, ClusterSpec } from "@muster/shared";
 import type { NodeSummary } from "../../../store/node-summaries.ts";
+import { type ReachTarget, reachabilityTargets } from "../../cluster/reachability.ts";
 import { registrationAddress } from "../../planner/planner.ts";
 import { installSpecFor, serviceFor } from "../plan-builder.ts";
 import type { TransitionDeps } from "./deps.ts";
@@ -34,6 +35,8 @@ export interface PassChecksContext {
   vipInUse: boolean;
   /** The servers' MACs on the VIP interface (vip-free then tells the cluster's own holder apart). */
   vipOwners: string[];
+  /** The reachability matrix's row for this node (peers-ports). */
+  reachability(name: string): ReachTarget[];
 }
 
 type PeerNode = Pick<NodeSummary, "name" | "role" | "state" | "init" | "address">;
@@ -62,6 +65,12 @@ export function checksContext(
   return {
     vipInUse: clusterUp && spec.vip !== undefined && registration === spec.vip.address,
     vipOwners: vipOwners.slice(0, 64),
+    reachability: (name) => {
+      const self = nodes.find((n) => n.name === name);
+      if (!self) return [];
+      const reach = registration ? { address: registration, up: clusterUp } : null;
+      return reachabilityTargets(self, candidates, reach);
+    },
     peers: (name) =>
       candidates
         .filter((n) => n.name !== name)
@@ -91,6 +100,7 @@ export function requestChecks(
       message: null,
     });
     const spec = d.spec();
+    const reachability = shared.reachability(name);
     store.afterCommit(() => {
       d.log.info({ node: name }, "checks requested");
       d.links.send(name, {
@@ -103,6 +113,7 @@ export function requestChecks(
         peers: shared.peers(name),
         vipInUse: shared.vipInUse,
         ...(shared.vipOwners.length > 0 ? { vipOwners: shared.vipOwners } : {}),
+        ...(reachability.length > 0 ? { reachability } : {}),
       });
     });
   }, "relaxed");

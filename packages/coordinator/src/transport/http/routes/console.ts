@@ -1,7 +1,7 @@
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { MusterError } from "@muster/shared";
+import { ConsoleAssetNotFound, ConsoleNotBuilt } from "@muster/shared";
 import type { FastifyInstance, FastifyReply } from "fastify";
 
 // The web console (packages/console, built by `npm run build` into dist/console): GET / is its
@@ -86,11 +86,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
 
   app.get("/", async (_req, reply) => {
     const html = index();
-    if (html === null)
-      throw new MusterError(
-        "UNAVAILABLE",
-        "The web console is not built: run npm run build (it writes dist/console), then reload",
-      );
+    if (html === null) throw new ConsoleNotBuilt();
     return pageHeaders(reply).header("cache-control", "no-cache").type("text/html; charset=utf-8").send(html);
   });
 
@@ -103,7 +99,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
       const st = full ? statSync(full) : null;
       if (st?.isFile()) size = st.size;
     } catch {}
-    if (!full || size < 0) throw new MusterError("NOT_FOUND", `No console asset named ${file.slice(0, 100)}`);
+    if (!full || size < 0) throw new ConsoleAssetNotFound(file);
     return pageHeaders(reply)
       .header("cache-control", "public, max-age=31536000, immutable")
       .header("content-length", size)

@@ -1,0 +1,64 @@
+import { type PortProber, tcpProbe, udpEchoProbe } from "../adapters/ports.ts";
+import { mapLimit } from "../tasks/map-limit.ts";
+import { type Check, fail, pass, type ReachTarget, warn } from "./types.ts";
+
+// The reachability matrix, this node's row: every peer port the coordinator says this node needs
+// (servers <-> servers: 9345, 6443, 2379, 2380, 2381, 10250; everyone -> the registration address:
+// 9345, 6443; everyone <-> everyone: 8472/udp and 10250). Before RKE2 runs, a peer that passed its
+// checks holds muster's temporary listeners (responders.ts), so a refused or silent port is a real
+// failure; a UDP target answers only through that responder (an echo), since RKE2's VXLAN never does.
+export const REACH_TIMEOUT_MS = 2000;
+const CONCURRENCY = 32;
+
+export interface PairFailure {
+  target: ReachTarget;
+  detail: string;
+}
+
+/** The fix for one failing pair, as a firewall rule on the peer (and on anything in between). */
+export function pairFix(from: string, t: ReachTarget): string {
+  return `allow ${t.protocol}/${t.port} from ${from} to ${t.node} (${t.address}) on the peer and any firewall in between (e.g. firewall-cmd --add-port=${t.port}/${t.protocol} --permanent on ${t.node})`;
+}
+
+export function describePair(self: string, f: PairFailure): string {
+  return `${self} -> ${f.target.node} ${f.target.address} ${f.target.protocol}/${f.target.port}: ${f.detail}`;
+}
+
+export const peersPortsCheck: Check = {
+  name: "peers-ports",
+  async run({ request, facts, host }) {
+    const targets = request.reachability ?? [];
+    if (targets.length === 0)
+      return pass("no peer ports to probe yet (the first node, or peers still checking)");
+    const prober: PortProber | undefined = host.ports;
+    const tcp = prober?.tcp ?? tcpProbe;
+    const udp = prober?.udpEcho ?? udpEchoProbe;
+    const results = await mapLimit(targets, CONCURRENCY, async (t) =>
+      t.protocol === "tcp"
+        ? tcp(t.address, t.port, REACH_TIMEOUT_MS)
+        : t.responder
+          ? udp(t.address, t.port, REACH_TIMEOUT_MS)
+          : { ok: true, detail: "not verifiable without a responder" },
+    );
+    const failing: PairFailure[] = targets
+      .map((target, i) => ({ target, ok: results[i]!.ok, detail: results[i]!.detail }))
+      .filter((r) => !r.ok);
+    const self = facts.address;
+    const hard = failing.filter((f) => !f.target.optional);
+    const soft = failing.filter((f) => f.target.optional);
+    const peers = new Set(targets.map((t) => t.node)).size;
+    if (hard.length > 0)
+      return fail(
+        `cannot reach: ${hard.map((f) => describePair(self, f)).join("; ")}`,
+        [...new Set(hard.map((f) => pairFix(self, f.target)))].join("; "),
+      );
+    if (soft.length > 0)
+      return warn(
+        `cannot reach (needed only with etcd-expose-metrics): ${soft.map((f) => describePair(self, f)).join("; ")}`,
+        [...new Set(soft.map((f) => pairFix(self, f.target)))].join("; "),
+      );
+    const udpSkipped = targets.filter((t) => t.protocol === "udp" && !t.responder).length;
+    const note = udpSkipped > 0 ? ` (${udpSkipped} UDP target(s) on running nodes not verifiable)` : "";
+    return pass(`${targets.length} port(s) on ${peers} peer(s) reachable${note}`);
+  },
+};

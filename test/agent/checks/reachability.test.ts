@@ -1,0 +1,103 @@
+import { tcpProbe, udpEchoProbe } from "@muster/agent/adapters/ports";
+import { peersPortsCheck } from "@muster/agent/checks/reachability";
+import { openResponders } from "@muster/agent/checks/responders";
+import type { ReachTarget } from "@muster/agent/checks/types";
+import t from "tap";
+import { checkContext } from "../helpers/check-context.ts";
+
+const target = (o: Partial<ReachTarget>): ReachTarget => ({
+  node: "s2",
+  address: "127.0.0.1",
+  port: 1,
+  protocol: "tcp",
+  responder: true,
+  ...o,
+});
+
+t.test("peers-ports: no targets is a pass without probing", async (t) => {
+  const r = await peersPortsCheck.run(checkContext(t.testdir()));
+  t.equal(r.status, "pass");
+  t.match(r.message, /no peer ports/);
+});
+
+t.test(
+  "peers-ports: real responders on loopback answer TCP and echo UDP; a closed port fails naming the pair and the fix",
+  async (t) => {
+    const base = 20000 + (process.pid % 20000);
+    const r1 = await openResponders({ role: "server", host: "127.0.0.1", tcp: [base], udp: [base + 1] });
+    t.teardown(() => r1.close());
+    t.same(r1.tcp, [base]);
+    t.same(r1.udp, [base + 1]);
+    t.ok((await tcpProbe("127.0.0.1", base, 2000)).ok);
+    t.ok((await udpEchoProbe("127.0.0.1", base + 1, 2000)).ok);
+
+    const ctx = checkContext(t.testdir(), {
+      request: {
+        reachability: [
+          target({ port: base }),
+          target({ port: base + 1, protocol: "udp" }),
+          target({ node: "s3", port: base + 2 }),
+        ],
+      },
+    });
+    ctx.host.ports = { tcp: tcpProbe, udp: udpEchoProbe, udpEcho: udpEchoProbe };
+    const r = await peersPortsCheck.run(ctx);
+    t.equal(r.status, "fail");
+    t.match(r.message, `10.0.0.11 -> s3 127.0.0.1 tcp/${base + 2}`);
+    t.notMatch(r.message, `s2 127.0.0.1 tcp/${base}:`);
+    t.match(r.fix, `allow tcp/${base + 2} from 10.0.0.11 to s3`);
+
+    // Closed, the UDP responder no longer echoes: silence is a failure, not "open or filtered".
+    await r1.close();
+    const udp = await udpEchoProbe("127.0.0.1", base + 1, 300);
+    t.notOk(udp.ok);
+  },
+);
+
+t.test(
+  "peers-ports: an optional port failing is a warning; UDP without a responder is not probed",
+  async (t) => {
+    const calls: string[] = [];
+    const ctx = checkContext(t.testdir(), {
+      request: {
+        reachability: [
+          target({ port: 2381, optional: true }),
+          target({ port: 8472, protocol: "udp", responder: false }),
+        ],
+      },
+    });
+    ctx.host.ports = {
+      tcp: async (a, p) => (calls.push(`tcp ${a}:${p}`), { ok: false, detail: "no answer" }),
+      udp: async () => ({ ok: true, detail: "silence" }),
+      udpEcho: async (a, p) => (calls.push(`udp ${a}:${p}`), { ok: false, detail: "no echo" }),
+    };
+    const r = await peersPortsCheck.run(ctx);
+    t.equal(r.status, "warn");
+    t.match(r.message, /etcd-expose-metrics/);
+    t.same(calls, ["tcp 127.0.0.1:2381"]);
+  },
+);
+
+t.test("peers-ports: every target reachable passes", async (t) => {
+  const ctx = checkContext(t.testdir(), {
+    request: { reachability: [target({ port: 9345 }), target({ port: 8472, protocol: "udp" })] },
+  });
+  ctx.host.ports = {
+    tcp: async () => ({ ok: true, detail: "connected" }),
+    udp: async () => ({ ok: true, detail: "silence" }),
+    udpEcho: async () => ({ ok: true, detail: "echoed" }),
+  };
+  const r = await peersPortsCheck.run(ctx);
+  t.equal(r.status, "pass");
+  t.match(r.message, /2 port\(s\) on 1 peer\(s\) reachable/);
+});
+
+t.test("responders: a port already taken is skipped, not fatal", async (t) => {
+  const base = 40000 + (process.pid % 20000);
+  const a = await openResponders({ role: "agent", host: "127.0.0.1", tcp: [base], udp: [] });
+  t.teardown(() => a.close());
+  const b = await openResponders({ role: "agent", host: "127.0.0.1", tcp: [base], udp: [] });
+  t.teardown(() => b.close());
+  t.same(a.tcp, [base]);
+  t.same(b.tcp, []);
+});

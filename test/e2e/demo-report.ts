@@ -37,6 +37,57 @@ export function lowerBoundSeconds(d: SimDurations, servers: number, agents: numb
   return Math.max(serverPath, agentPath);
 }
 
+/** Where the wall time beyond the lower bound went, in seconds (each rounded to 0.1). */
+export interface OverheadSplit {
+  /** From the demo's start to the init server's plan release (bootstraps, enrolment, checks). */
+  beforeInitRelease: number;
+  /** Between one server's join ending and the next server's plan release, summed. */
+  joinGaps: number;
+  /** Server joins beyond the simulator's duration for them (init: initSeconds, others: joinSeconds), summed. */
+  joinExcess: number;
+  /** From the last server join's end to the end of the wall time (agents still joining). */
+  tail: number;
+}
+
+/**
+ * `overheadSeconds` = wall - lower bound, and its split. The split explains the server path; when an
+ * agent is the critical path the parts need not add up to the total.
+ */
+export function overheadOf(
+  joins: readonly Join[],
+  t0: number,
+  wallSeconds: number,
+  lowerBound: number,
+  d: SimDurations,
+): { overheadSeconds: number; overheadSplit: OverheadSplit } {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  const ended = joins
+    .filter((j): j is Join & { end: string } => j.end !== null)
+    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  const end = t0 + wallSeconds * 1000;
+  const first = ended[0];
+  let joinGaps = 0;
+  let joinExcess = 0;
+  ended.forEach((j, i) => {
+    const start = Date.parse(j.start);
+    const stop = Date.parse(j.end);
+    const expected = (i === 0 ? d.initSeconds : d.joinSeconds) * 1000;
+    joinExcess += Math.max(0, stop - start - expected);
+    const prev = ended[i - 1];
+    if (prev) joinGaps += Math.max(0, start - Date.parse(prev.end));
+  });
+  const last = ended.at(-1);
+  return {
+    overheadSeconds: r(wallSeconds - lowerBound),
+    overheadSplit: {
+      beforeInitRelease: r(first ? (Date.parse(first.start) - t0) / 1000 : wallSeconds),
+      joinGaps: r(joinGaps / 1000),
+      joinExcess: r(joinExcess / 1000),
+      tail: r(last ? Math.max(0, end - Date.parse(last.end)) / 1000 : 0),
+    },
+  };
+}
+
 export interface DemoSummary {
   ok: boolean;
   servers: number;
@@ -46,6 +97,9 @@ export interface DemoSummary {
   serverJoins: Join[];
   wallSeconds: number;
   lowerBoundSeconds: number;
+  /** wallSeconds - lowerBoundSeconds: the coordination overhead. */
+  overheadSeconds: number;
+  overheadSplit: OverheadSplit;
   /** How joiners registered: a VIP muster runs (kube-vip) or the init server's IP. */
   registration: { mode: "vip" | "node" | "lb"; address: string };
   /** --failover: the VIP holder's rke2-server stopped after formation. */
@@ -88,6 +142,11 @@ export function formatSummary(s: DemoSummary, nodes: readonly NodeView[], t0: nu
   const ratio = s.lowerBoundSeconds > 0 ? (s.wallSeconds / s.lowerBoundSeconds).toFixed(2) : "n/a";
   lines.push(
     `  wall         ${s.wallSeconds.toFixed(1)} s (lower bound ${s.lowerBoundSeconds.toFixed(1)} s, ratio ${ratio})`,
+  );
+  const o = s.overheadSplit;
+  lines.push(
+    `  overhead     ${s.overheadSeconds.toFixed(1)} s: ${o.beforeInitRelease.toFixed(1)} s before the init release, ` +
+      `${o.joinGaps.toFixed(1)} s between server joins, ${o.joinExcess.toFixed(1)} s over the simulated join times, ${o.tail.toFixed(1)} s tail`,
   );
   return lines.join("\n");
 }

@@ -10,6 +10,7 @@ import {
   formatEvent,
   formatSummary,
   lowerBoundSeconds,
+  overheadOf,
   serverJoins,
 } from "./demo-report.ts";
 import { cannotRun } from "./scenario.ts";
@@ -154,15 +155,19 @@ async function main(): Promise<number> {
       address: (await cluster.cluster()).registrationAddress ?? "",
     };
     const failover = opts.failover && ok ? await demoFailover(cluster, say) : undefined;
+    const joins = serverJoins(events, nodes);
+    const wall = Math.round(wallSeconds * 10) / 10;
+    const lowerBound = lowerBoundSeconds(opts.durations, opts.servers, opts.agents);
     const summary: DemoSummary = {
       ok: ok && etcdMembers.length === opts.servers && etcdMembers.every((m) => !m.isLearner),
       servers: opts.servers,
       agents: opts.agents,
       etcdMembers,
       nodesReady: nodes.filter((n) => n.state === "joined").length,
-      serverJoins: serverJoins(events, nodes),
-      wallSeconds: Math.round(wallSeconds * 10) / 10,
-      lowerBoundSeconds: lowerBoundSeconds(opts.durations, opts.servers, opts.agents),
+      serverJoins: joins,
+      wallSeconds: wall,
+      lowerBoundSeconds: lowerBound,
+      ...overheadOf(joins, t0, wall, lowerBound, opts.durations),
       registration,
       ...(failover ? { failover } : {}),
     };

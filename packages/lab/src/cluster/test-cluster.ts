@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { writeSystemctlWrapper } from "@muster/rke2-sim";
 import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
 import { stringify } from "yaml";
+import { powerOff, setHubLink } from "../lab/power.ts";
 import type { ApiClient } from "../world/api-client.ts";
 import { REPO_ROOT } from "../world/mounts.ts";
 import { firstLine } from "../world/testing.ts";
@@ -42,6 +43,8 @@ export interface ClusterOptions {
   vip?: boolean;
   /** World nodes not enrolled at first, e.g. an agent added after a failover: `extra-agent-1`... */
   spareAgents?: number;
+  /** World nodes not enrolled at first, e.g. a replacement server: `server-<servers+1>`... */
+  spareServers?: number;
 }
 
 export class TestCluster {
@@ -74,7 +77,7 @@ export class TestCluster {
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
     const names = [
-      ...Array.from({ length: opts.servers }, (_, i) => `server-${i + 1}`),
+      ...Array.from({ length: opts.servers + (opts.spareServers ?? 0) }, (_, i) => `server-${i + 1}`),
       ...Array.from({ length: opts.agents + (opts.spareAgents ?? 0) }, (_, i) => `agent-${i + 1}`),
     ];
     const wrapperDir = await mkdtemp(path.join(tmpdir(), "muster-e2e-systemctl-"));
@@ -159,6 +162,22 @@ export class TestCluster {
     } finally {
       db.close();
     }
+  }
+
+  /** Power loss, as `lab kill` does it: every process of the node SIGKILLed, its link down. */
+  async kill(node: WorldNode): Promise<number[]> {
+    return powerOff(node, this.world.hubNetns, this.#port(node));
+  }
+
+  /** The machine's link back up (its disk kept, nothing running: a machine switched on again). */
+  async powerOn(node: WorldNode): Promise<void> {
+    await setHubLink(this.world.hubNetns, this.#port(node), "up");
+  }
+
+  #port(node: WorldNode): number {
+    const i = this.world.nodes.indexOf(node);
+    if (i < 0) throw new Error(`${node.name} is not a node of this world`);
+    return i + 1;
   }
 
   /** Names of the Kubernetes nodes the simulator's apiserver on `via` lists. */

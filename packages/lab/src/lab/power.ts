@@ -5,12 +5,12 @@ import fs from "node:fs";
 import { execa } from "execa";
 import { nsInode, pidAlive, pids, sleepSync } from "../world/host.ts";
 import { hubNetns, NETNS_DIR } from "../world/layout.ts";
+import type { WorldNode } from "../world/node.ts";
 import { nodeOf } from "./machines.ts";
 import { type LabRecord, machineOf } from "./state.ts";
 
-/** Every process in the node's network, mount or UTS namespace. */
-function membersOf(r: LabRecord, name: string): number[] {
-  const node = nodeOf(r, name);
+/** Every process in a machine's network, mount or UTS namespace. */
+export function processesOf(node: Pick<WorldNode, "netns" | "mntNs" | "utsNs">): number[] {
   const inodes = new Set<number>();
   for (const p of [`${NETNS_DIR}/${node.netns}`, node.mntNs, node.utsNs]) {
     try {
@@ -32,8 +32,16 @@ function membersOf(r: LabRecord, name: string): number[] {
  * link goes dark, so it answers nothing, not even ARP for an address a killed kube-vip left behind.
  */
 export async function killNode(r: LabRecord, name: string): Promise<number[]> {
-  const port = machineOf(r, name).port;
-  const victims = membersOf(r, name);
+  return powerOff(nodeOf(r, name), hubNetns(r.id), machineOf(r, name).port);
+}
+
+/** Power loss of one machine of a world (lab or test cluster): its port is its veth `v<port>` in the hub. */
+export async function powerOff(
+  node: Pick<WorldNode, "netns" | "mntNs" | "utsNs">,
+  hub: string,
+  port: number,
+): Promise<number[]> {
+  const victims = processesOf(node);
   for (const pid of victims) {
     try {
       process.kill(pid, "SIGKILL");
@@ -41,7 +49,7 @@ export async function killNode(r: LabRecord, name: string): Promise<number[]> {
   }
   const deadline = Date.now() + 5000;
   while (victims.some(pidAlive) && Date.now() < deadline) sleepSync(20);
-  await setLink(r, port, "down");
+  await setHubLink(hub, port, "down");
   return victims;
 }
 
@@ -70,6 +78,11 @@ export async function heal(r: LabRecord, name: string): Promise<void> {
 }
 
 async function setLink(r: LabRecord, port: number, state: "up" | "down"): Promise<void> {
-  const res = await execa("ip", ["-n", hubNetns(r.id), "link", "set", `v${port}`, state], { reject: false });
+  await setHubLink(hubNetns(r.id), port, state);
+}
+
+/** Sets a machine's link at the world's bridge up or down. */
+export async function setHubLink(hub: string, port: number, state: "up" | "down"): Promise<void> {
+  const res = await execa("ip", ["-n", hub, "link", "set", `v${port}`, state], { reject: false });
   if (res.exitCode !== 0) throw new Error(`lab: ip link set v${port} ${state}: ${res.stderr.trim()}`);
 }

@@ -16,6 +16,27 @@ const node = (name: string, role: "server" | "agent", address: string, over = {}
   ...over,
 });
 
+t.test("peers: lost, removing and removed machines are not probed", async (t) => {
+  const nodes = [
+    node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),
+    node("s2", "server", "10.0.0.2", { state: "lost" }),
+    node("s3", "server", "10.0.0.3", { state: "removing" }),
+    node("s4", "server", "10.0.0.4", { state: "removed" }),
+    node("a1", "agent", "10.0.0.5", { state: "lost" }),
+    node("s5", "server", "10.0.0.6"),
+  ];
+  const shared = checksContext(spec, nodes);
+  t.same(shared.peers("s5"), ["10.0.0.1"], "only the joined server is a peer");
+  t.same(
+    shared
+      .reachability("s5")
+      .map((r) => r.address)
+      .filter((a, i, all) => all.indexOf(a) === i),
+    ["10.0.0.1"],
+    "the reachability row names no gone machine",
+  );
+});
+
 t.test("peers: every other node's address, servers first", async (t) => {
   const nodes = [
     node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),

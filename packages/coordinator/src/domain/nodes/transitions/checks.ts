@@ -42,6 +42,12 @@ export interface PassChecksContext {
 type PeerNode = Pick<NodeSummary, "name" | "role" | "state" | "init" | "address">;
 
 /**
+ * Machines not expected to answer (power lost, being removed, removed): probing them would fail a
+ * newcomer's peers-arp and peers-ports checks for a node the operator is already replacing.
+ */
+const GONE: ReadonlySet<string> = new Set(["lost", "removing", "removed"]);
+
+/**
  * `macOf(name)`: a server's MAC on the VIP interface from its reported facts (null: unknown). Asked
  * only when the spec has a VIP.
  */
@@ -56,11 +62,20 @@ export function checksContext(
   const servers: PeerNode[] = [];
   const agents: PeerNode[] = [];
   for (const n of nodes)
-    if (n.role === "server") servers.push(n);
+    if (GONE.has(n.state)) continue;
+    else if (n.role === "server") servers.push(n);
     else if (agents.length <= PEERS_LIMIT) agents.push(n);
   const candidates = servers.concat(agents).slice(0, PEERS_LIMIT + 1);
   const vipOwners = spec.vip
-    ? [...new Set(servers.map((n) => macOf(n.name)).filter((m): m is string => !!m && MAC.test(m)))]
+    ? // Every server's MAC, gone ones too: a lost server's kube-vip may still answer for the VIP.
+      [
+        ...new Set(
+          nodes
+            .filter((n) => n.role === "server")
+            .map((n) => macOf(n.name))
+            .filter((m): m is string => !!m && MAC.test(m)),
+        ),
+      ]
     : [];
   return {
     vipInUse: clusterUp && spec.vip !== undefined && registration === spec.vip.address,

@@ -187,11 +187,15 @@ export const ClusterSpecSchema = z.strictObject({
       server: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 50 }),
       agent: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 250 }),
       ignore: z.array(checkName).default([]),
+      // The reachability matrix (peers-ports) is opt-in for now: in clusters forming under load it
+      // failed healthy nodes whose peers were between their checks and RKE2's listeners.
+      reachability: z.boolean().default(false),
     })
     .default({
       server: { cpus: 2, memoryGiB: 4, diskGiB: 50 },
       agent: { cpus: 2, memoryGiB: 4, diskGiB: 250 },
       ignore: [],
+      reachability: false,
     }),
   /** etcd snapshots RKE2 takes on every server; unset: RKE2's defaults, local only. */
   backup: BackupSettingsSchema.optional(),

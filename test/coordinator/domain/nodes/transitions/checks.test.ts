@@ -25,7 +25,10 @@ t.test("peers: lost, removing and removed machines are not probed", async (t) =>
     node("a1", "agent", "10.0.0.5", { state: "lost" }),
     node("s5", "server", "10.0.0.6"),
   ];
-  const shared = checksContext(spec, nodes);
+  const shared = checksContext(
+    ClusterSpecSchema.parse({ name: "peers", checks: { reachability: true } }),
+    nodes,
+  );
   t.same(shared.peers("s5"), ["10.0.0.1"], "only the joined server is a peer");
   t.same(
     shared
@@ -35,6 +38,16 @@ t.test("peers: lost, removing and removed machines are not probed", async (t) =>
     ["10.0.0.1"],
     "the reachability row names no gone machine",
   );
+});
+
+t.test("the reachability matrix is opt-in (checks.reachability)", async (t) => {
+  const nodes = [
+    node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),
+    node("s2", "server", "10.0.0.2"),
+  ];
+  t.same(checksContext(spec, nodes).reachability("s2"), [], "off by default: no targets sent");
+  const on = ClusterSpecSchema.parse({ name: "peers", checks: { reachability: true } });
+  t.ok(checksContext(on, nodes).reachability("s2").length > 0, "on: the row names its targets");
 });
 
 t.test("peers: every other node's address, servers first", async (t) => {

@@ -81,6 +81,7 @@ export function checksContext(
     vipInUse: clusterUp && spec.vip !== undefined && registration === spec.vip.address,
     vipOwners: vipOwners.slice(0, 64),
     reachability: (name) => {
+      if (!spec.checks.reachability) return [];
       const self = nodes.find((n) => n.name === name);
       if (!self) return [];
       const reach = registration ? { address: registration, up: clusterUp } : null;

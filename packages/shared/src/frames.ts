@@ -109,6 +109,19 @@ export const WelcomeFrameSchema = z.strictObject({
   heartbeatSeconds: z.number().int().min(1).max(3600),
 });
 
+/** One cell of the reachability matrix: a peer's port this node must reach (peers-ports check). */
+export const ReachTargetSchema = z.strictObject({
+  node: z.string().max(253),
+  address: z.string().max(64),
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(["tcp", "udp"]),
+  /** The peer holds muster's temporary listeners: a UDP target must echo. */
+  responder: z.boolean(),
+  /** A port only some setups need (etcd metrics): a failure is a warning. */
+  optional: z.boolean().optional(),
+});
+export type ReachTarget = z.infer<typeof ReachTargetSchema>;
+
 export const ChecksRunFrameSchema = z.strictObject({
   type: z.literal("checks.run"),
   requestId: z.string().min(1).max(64),
@@ -133,20 +146,7 @@ export const ChecksRunFrameSchema = z.strictObject({
    * `responder`: the peer holds muster's temporary listeners (it passed its checks and has not
    * installed yet), so a UDP target must echo; otherwise RKE2's own listeners answer (TCP only).
    */
-  reachability: z
-    .array(
-      z.strictObject({
-        node: z.string().max(253),
-        address: z.string().max(64),
-        port: z.number().int().min(1).max(65535),
-        protocol: z.enum(["tcp", "udp"]),
-        responder: z.boolean(),
-        /** A port only some setups need (etcd metrics): a failure is a warning. */
-        optional: z.boolean().optional(),
-      }),
-    )
-    .max(4096)
-    .optional(),
+  reachability: z.array(ReachTargetSchema).max(4096).optional(),
 });
 
 /**

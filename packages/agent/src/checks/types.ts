@@ -1,4 +1,4 @@
-import type { AgentCheckName, CheckVerdict, NodeFacts } from "@muster/shared";
+import type { AgentCheckName, CheckVerdict, NodeFacts, ReachTarget } from "@muster/shared";
 import type { HostAdapters } from "../adapters/types.ts";
 
 // What a check sees: the request (from the coordinator's checks.run, or the CLI's flags), fresh host
@@ -22,16 +22,7 @@ export interface CheckRequest {
   reachability?: readonly ReachTarget[];
 }
 
-export interface ReachTarget {
-  node: string;
-  address: string;
-  port: number;
-  protocol: "tcp" | "udp";
-  /** The peer holds muster's temporary listeners: a UDP target must echo. */
-  responder: boolean;
-  /** Needed only in some setups (etcd metrics): a failure is a warning. */
-  optional?: boolean;
-}
+export type { ReachTarget } from "@muster/shared";
 
 export interface CheckContext {
   request: CheckRequest;

@@ -1,3 +1,4 @@
+import type { ReachTarget } from "@muster/shared";
 // The inter-node reachability matrix: which peer ports a node must reach, sent with its checks.run
 // (the agent's peers-ports check probes them and names each failing pair with its fix). A peer is a
 // target only when something answers on its ports:
@@ -16,14 +17,7 @@ export interface ReachPeer {
   address: string;
 }
 
-export interface ReachTarget {
-  node: string;
-  address: string;
-  port: number;
-  protocol: "tcp" | "udp";
-  responder: boolean;
-  optional?: boolean;
-}
+export type { ReachTarget } from "@muster/shared";
 
 /** server -> server: supervisor, API, etcd client and peer, kubelet; etcd metrics is optional. */
 export const SERVER_TO_SERVER_TCP = [9345, 6443, 2379, 2380, 10250];

@@ -1,11 +1,23 @@
 // The lab driven only through its command line (spawned `npm run lab` children and the `muster` CLI
 // with the environment `up` printed), checked from outside: `ip netns`, /proc/mounts, processes.
 import fs from "node:fs";
+import { LAB_ROOT } from "@muster/lab/lab/state";
+import { netnsPrefix } from "@muster/lab/world/layout";
 import t from "tap";
 import { FAST, type LabJson, lab, labPids, muster, nodes, skip, traces, until } from "./helpers.ts";
 
 t.test("bad input: one line, exit 2, nothing made", { skip }, async (t) => {
-  const before = fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns").length : 0;
+  // Other suites make namespaces of their own in parallel, so the machine-wide count proves nothing.
+  // A lab writes its manifest under the lab root before it makes anything: no new entry there, and
+  // no namespace of a lab, means nothing was made.
+  const labRoot = LAB_ROOT;
+  const entries = () => (fs.existsSync(labRoot) ? fs.readdirSync(labRoot).sort() : []);
+  const labNetns = () =>
+    fs.existsSync("/run/netns")
+      ? fs.readdirSync("/run/netns").filter((n) => entries().some((id) => n.startsWith(netnsPrefix(id))))
+      : [];
+  const before = entries();
+  const nsBefore = labNetns();
   for (const args of [
     ["kill", "abcd", "server-1"],
     ["up", "--servers", "0"],
@@ -16,8 +28,8 @@ t.test("bad input: one line, exit 2, nothing made", { skip }, async (t) => {
     t.equal(r.exitCode, 2, `${args.join(" ")} exits 2`);
     t.match(r.stderr, /^lab: [^\n]+$/, `${args.join(" ")}: one line (${r.stderr})`);
   }
-  const after = fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns").length : 0;
-  t.ok(after <= before, "no namespace was created");
+  t.same(entries(), before, "no lab was recorded");
+  t.same(labNetns(), nsBefore, "no namespace of a lab was created");
 });
 
 t.test("up 3+1, exec, partition and heal, kill, add, stop, down", { skip }, async (t) => {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 missing=""
 for pair in python3:python3-minimal etcd:etcd-server etcdctl:etcd-client arping:arping ip:iproute2 shellcheck:shellcheck \
   unshare:util-linux nsenter:util-linux curl:curl sudo:sudo systemd-analyze:systemd chromium:chromium haproxy:haproxy \
-  prometheus:prometheus; do
+  prometheus:prometheus zsh:zsh; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then

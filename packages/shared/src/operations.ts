@@ -21,6 +21,10 @@ export const OperationStepViewSchema = z.strictObject({
   message: z.string().optional(),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
+  /** How many times the step was started (more than 1: it was retried or resumed). */
+  attempts: z.number().int().optional(),
+  /** The error of the last attempt that did not succeed. */
+  lastError: z.string().optional(),
 });
 export type OperationStepView = z.output<typeof OperationStepViewSchema>;
 

@@ -23,6 +23,7 @@ import { operationDefinitions } from "./operations/definitions.ts";
 import { startRejoins } from "./operations/rejoin.ts";
 import { createRemovals } from "./operations/removal-request.ts";
 import { restoreSteps } from "./operations/restore.ts";
+import type { RetryPolicy } from "./operations/runner.ts";
 import { createOperationRunner } from "./operations/runner.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
@@ -62,6 +63,8 @@ export interface CoordinatorOptions {
   vipPollMs?: { fastMs?: number; slowMs?: number };
   /** sha256 of an air-gap image tarball the coordinator serves (kube-vip's), or null when it has none. */
   imageSha256?: (file: string) => string | null;
+  /** How operation steps are retried after transient errors (tests shorten it). */
+  operationRetry?: Partial<RetryPolicy>;
 }
 
 export interface Coordinator extends CoordinatorService {
@@ -154,6 +157,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     now,
     definitions: operationDefinitions({ store, tasks, log, now, spec, disconnect: links.disconnect }),
     onChanged: changes.notify,
+    ...(opts.operationRetry ? { retry: opts.operationRetry } : {}),
   });
   const audit = createOrphanAudit({ store, tasks, log: log.child({ component: "audit" }), now });
   let auditTimer: NodeJS.Timeout | undefined;

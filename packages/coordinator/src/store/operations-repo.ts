@@ -16,6 +16,10 @@ export interface StepRecord {
   message: string | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** How many times the step was started (retries after transient errors, resumed removals). */
+  attempts?: number;
+  /** The last error of an attempt that was retried (or that failed the step). */
+  lastError?: string | null;
 }
 
 export interface OperationRecord {

@@ -2,7 +2,7 @@ import { NodeNotFound, NodeNotRemovable, projectRemoval, QuorumGuard } from "@mu
 import type { OperationRecord } from "../../store/operations-repo.ts";
 import type { Store } from "../../store/store.ts";
 import { votersOf } from "../cluster/views.ts";
-import { removalSteps } from "./remove.ts";
+import { type RemoveArgs, removalSteps } from "./remove.ts";
 import type { OperationRunner } from "./runner.ts";
 
 // DELETE /v1/nodes/:name: what may be removed, the quorum guard (invariant 10) and the operation.
@@ -10,8 +10,11 @@ import type { OperationRunner } from "./runner.ts";
 // two removals can never both pass a guard computed on the same picture.
 
 export interface RemovalDeps {
-  store: Pick<Store, "tx" | "events"> & { nodes: Pick<Store["nodes"], "summary" | "summaries" | "update"> };
-  runner: Pick<OperationRunner, "submit">;
+  store: Pick<Store, "tx" | "events"> & {
+    nodes: Pick<Store["nodes"], "summary" | "summaries" | "update">;
+    operations: Pick<Store["operations"], "recent">;
+  };
+  runner: Pick<OperationRunner, "submit" | "resume">;
   now(): number;
   /** etcd members with no node behind them (the orphan audit): unhealthy members in the guard. */
   orphans?(): number;
@@ -37,6 +40,11 @@ export function createRemovals(deps: RemovalDeps) {
   }
 
   function guard(name: string): void {
+    quorumGuard(name);
+    store.nodes.update(name, { state: "removing", message: "being removed", stateSince: deps.now() });
+  }
+
+  function quorumGuard(name: string): void {
     const node = store.nodes.summary(name)!;
     if (node.role === "server" && !PRE_RELEASE.has(node.state)) {
       const others = store.nodes
@@ -53,7 +61,24 @@ export function createRemovals(deps: RemovalDeps) {
           quorum: p.quorumAfter,
         });
     }
-    store.nodes.update(name, { state: "removing", message: "being removed", stateSince: deps.now() });
+  }
+
+  /** The node's last removal, when it failed: a new request resumes it at the step it failed at. */
+  function resumeFailed(name: string, force: boolean, requestedBy: string | null): OperationRecord | null {
+    const last = store.operations.recent(500).find((o) => o.type === "remove" && o.node === name);
+    if (!last || last.state === "succeeded") return null;
+    if (last.state !== "failed")
+      throw new NodeNotRemovable(name, `its removal is already running (operation ${last.id})`);
+    // Once its member is gone the guard has nothing left to protect: the rest only cleans up.
+    const memberGone = last.steps.findIndex((s) => s.kind === "wait-member-gone");
+    return deps.runner.resume(last.id, {
+      requestedBy,
+      args: (a) => ({ ...(a as RemoveArgs), force: (a as RemoveArgs).force || force }),
+      guard: (op) => {
+        if (memberGone < 0 || op.step <= memberGone) quorumGuard(name);
+        store.nodes.update(name, { message: "being removed (resumed)", stateSince: deps.now() });
+      },
+    });
   }
 
   return {
@@ -61,6 +86,10 @@ export function createRemovals(deps: RemovalDeps) {
     remove(name: string, force: boolean, requestedBy: string | null): OperationRecord {
       refuseEarly(name, force);
       const node = store.nodes.summary(name)!;
+      if (node.state === "removing") {
+        const resumed = resumeFailed(name, force, requestedBy);
+        if (resumed) return resumed;
+      }
       const args = { node: name, role: node.role, force };
       const steps = PRE_RELEASE.has(node.state)
         ? removalSteps(args).filter((s) => s.kind === "forget")

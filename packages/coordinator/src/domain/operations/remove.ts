@@ -33,6 +33,7 @@ const MEMBER_GONE_MS = 120_000;
 /** After this long still listed, the member is removed directly (what the member controller does). */
 const MEMBER_DIRECT_MS = 30_000;
 const POLL_MS = 1000;
+const clip = (s: string) => (s.length > 1000 ? `${s.slice(0, 999)}…` : s);
 
 type Ctx = StepContext<{ node: string }>;
 type RemoveCtx = StepContext<RemoveArgs>;
@@ -45,7 +46,8 @@ export function stepKit(deps: OperationDeps) {
     const h = deps.store.nodes
       .summaries()
       .find((n) => n.role === "server" && n.state === "joined" && n.connected && n.name !== ctx.args.node);
-    if (!h) throw new StepFailed(`${ctx.step.name}: no other healthy server to act through`);
+    if (!h)
+      throw new StepFailed(`${ctx.step.name}: no other healthy server to act through`, { transient: true });
     return h.name;
   }
 
@@ -233,7 +235,23 @@ export function createRemoveDefinition(deps: OperationDeps): OperationDefinition
       },
     },
   };
-  return { type: "remove", controlPlane: true, kinds: kinds as OperationDefinition["kinds"] };
+  return {
+    type: "remove",
+    controlPlane: true,
+    kinds: kinds as OperationDefinition["kinds"],
+    // The node stays `removing` (its member may be gone already): the way on is a new request.
+    onFailed(op, reason) {
+      if (!op.node || summary(op.node)?.state !== "removing") return;
+      const step = op.steps[op.step]?.name ?? "its last step";
+      const force = (op.params as { force?: boolean } | null)?.force ? " --force" : "";
+      deps.store.nodes.update(op.node, {
+        message: clip(
+          `removal failed at "${step}": ${reason}. Run \`muster remove ${op.node}${force}\` again to resume it at that step`,
+        ),
+        stateSince: deps.now(),
+      });
+    },
+  };
 }
 
 /** The steps of removing a node of `role`, in order. */

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Logger, MusterError, OperationInFlight, type OperationType } from "@muster/shared";
 import type { Lease } from "../../store/lease-repo.ts";
 import type { OperationRecord, OperationsRepo, StepRecord } from "../../store/operations-repo.ts";
 import type { Store } from "../../store/store.ts";
 import { iso } from "../time.ts";
-import { type OperationDefinition, StepFailed, type StepKind } from "./types.ts";
+import { isTransient, type OperationDefinition, StepFailed, type StepKind } from "./types.ts";
 
 // Runs long-running operations: persisted, one step at a time, resumable. A control-plane operation
 // takes the control-plane lease in the same transaction that creates it, so it never runs beside a
@@ -24,7 +25,18 @@ export interface OperationRunnerDeps {
   onChanged(): void;
   /** Describes who holds the lease, for OPERATION_IN_FLIGHT's message. */
   describeLease?(lease: Lease): string;
+  /** Retries of a step after a transient error (isTransient): back-off doubling up to maxMs. */
+  retry?: Partial<RetryPolicy>;
 }
+
+export interface RetryPolicy {
+  /** A step keeps being retried for this long after its first attempt of this run, then fails. */
+  deadlineMs: number;
+  firstMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { deadlineMs: 5 * 60_000, firstMs: 1000, maxMs: 20_000 };
 
 export interface OperationRequest {
   type: OperationType;
@@ -48,6 +60,7 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
   const definitions = new Map(deps.definitions.map((d) => [d.type, d]));
   const drivers = new Map<string, Promise<void>>();
   const abort = new AbortController();
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry };
 
   function definition(type: OperationType): OperationDefinition {
     const d = definitions.get(type);
@@ -106,6 +119,48 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
     return op;
   }
 
+  /**
+   * Runs a failed operation again from the step it failed at (that step gets a new attempt), under
+   * the lease like a new one; `guard` runs in the same transaction (throw to refuse). Throws
+   * OPERATION_IN_FLIGHT while someone else holds the lease.
+   */
+  function resume(
+    id: string,
+    opts: {
+      requestedBy?: string | null;
+      guard?(op: OperationRecord): void;
+      args?(args: unknown): unknown;
+    } = {},
+  ): OperationRecord {
+    const now = deps.now();
+    const op = store.tx(() => {
+      const failed = store.operations.get(id);
+      if (failed?.state !== "failed") throw new Error(`operation ${id} is not failed`);
+      if (failed.controlPlane) {
+        const lease = store.lease.current();
+        if (lease) throw inFlight(lease);
+      }
+      opts.guard?.(failed);
+      const steps = failed.steps.map((s, i) =>
+        i < failed.step
+          ? s
+          : { ...s, state: "pending" as const, endedAt: null, args: opts.args ? opts.args(s.args) : s.args },
+      );
+      const reason = `resumed at step ${failed.step + 1} (${failed.steps[failed.step]?.name ?? "end"})`;
+      store.operations.update(id, { state: "running", steps, reason, endedAt: null });
+      if (failed.controlPlane) store.lease.takeForOperation(id, failed.node, now);
+      store.events.append(
+        "operation.requested",
+        failed.node,
+        `${failed.type}${failed.node ? ` of ${failed.node}` : ""} ${reason} (operation ${id}${opts.requestedBy ? `, from ${opts.requestedBy}` : ""})`,
+      );
+      return store.operations.get(id)!;
+    });
+    log.info({ operation: id, type: op.type, node: op.node, step: op.step }, "operation resumed");
+    store.afterCommit(() => drive(op.id));
+    return op;
+  }
+
   function drive(id: string): void {
     if (drivers.has(id) || abort.signal.aborted) return;
     const run = execute(id)
@@ -128,16 +183,30 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
     let op = store.operations.get(id);
     if (op?.state !== "running") return;
     const def = definition(op.type);
+    let retrying = { index: -1, since: 0, delay: retry.firstMs };
     while (op.step < op.steps.length) {
       if (abort.signal.aborted) return;
       const index = op.step;
       const step = op.steps[index]!;
       const started = deps.now();
-      op = saveStep(op, index, { state: "running", startedAt: step.startedAt ?? started, message: null });
+      if (retrying.index !== index) retrying = { index, since: started, delay: retry.firstMs };
+      // Counted across runs and resumptions: a retried attempt's task ids are new (an agent keeps a
+      // failed task's answer under its id), a re-run after a restart keeps the attempt's ids.
+      const attempt = step.state === "running" ? (step.attempts ?? 1) : (step.attempts ?? 0) + 1;
+      op = saveStep(op, index, {
+        state: "running",
+        startedAt: step.startedAt ?? started,
+        message: null,
+        attempts: attempt,
+      });
       const current = op;
       store.tx(() => {
         store.operations.update(id, { steps: current.steps, reason: null });
-        store.events.append("operation.step", current.node, `${current.type} ${id}: ${step.name} started`);
+        store.events.append(
+          "operation.step",
+          current.node,
+          `${current.type} ${id}: ${step.name} started${attempt > 1 ? ` (attempt ${attempt})` : ""}`,
+        );
       });
       let message: string | null = null;
       const kind = def.kinds[step.kind] as StepKind<unknown>;
@@ -157,7 +226,8 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
             // Relaxed: progress is re-derived by the step when it runs again after a restart.
             store.tx(() => store.operations.update(id, { steps, reason: message }), "relaxed");
           },
-          taskId: (suffix) => `${id}-${index}${suffix ? `-${suffix}` : ""}`,
+          taskId: (suffix) =>
+            `${id}-${index}${attempt > 1 ? `-a${attempt}` : ""}${suffix ? `-${suffix}` : ""}`,
         });
         if (abort.signal.aborted) return;
         const state = outcome?.state ?? "succeeded";
@@ -179,11 +249,37 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
             ? err.message
             : `${step.name}: ${(err as Error).message}`,
         );
+        const left = retrying.since + retry.deadlineMs - deps.now();
+        if (isTransient(err) && left > 0) {
+          const delay = Math.min(retrying.delay, retry.maxMs, left);
+          retrying.delay = Math.min(retrying.delay * 2, retry.maxMs);
+          const note = clip(
+            `attempt ${attempt} failed: ${reason}; retrying in ${Math.max(1, Math.round(delay / 1000))} s`,
+          );
+          // Back to pending with the error kept: a restart during the back-off runs the next attempt.
+          op = saveStep(op, index, { state: "pending", message: note, lastError: reason });
+          const waiting = op;
+          store.tx(() => {
+            store.operations.update(id, { steps: waiting.steps, reason: note });
+            store.events.append(
+              "operation.step",
+              waiting.node,
+              `${waiting.type} ${id}: ${step.name} ${note}`,
+            );
+          });
+          log.warn({ operation: id, step: step.name, attempt, reason }, "step failed, retrying");
+          await sleep(delay, undefined, { signal: abort.signal }).catch(() => undefined);
+          continue;
+        }
+        const final = isTransient(err)
+          ? clip(`${reason} (gave up after ${attempt} attempts in ${Math.round(retry.deadlineMs / 1000)} s)`)
+          : reason;
         finish(
           op,
           "failed",
-          reason,
-          saveStep(op, index, { state: "failed", endedAt: deps.now(), message: reason }).steps,
+          final,
+          saveStep(op, index, { state: "failed", endedAt: deps.now(), message: final, lastError: reason })
+            .steps,
         );
         return;
       }
@@ -200,6 +296,7 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
     const now = deps.now();
     store.tx(() => {
       store.operations.update(op.id, { state, reason, steps, endedAt: now });
+      if (state === "failed") definitions.get(op.type)?.onFailed?.({ ...op, steps }, reason ?? "");
       if (op.controlPlane) store.lease.releaseOperation(op.id);
       const about = op.node ? ` of ${op.node}` : "";
       store.events.append(
@@ -215,6 +312,7 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
 
   return {
     submit,
+    resume,
     get: (id: string) => store.operations.get(id),
     list: (limit = 100) => store.operations.recent(limit),
     /** Resumes running operations (after a restart) at the step each reached. */

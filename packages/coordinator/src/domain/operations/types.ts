@@ -38,9 +38,34 @@ export interface OperationDefinition {
   /** Holds the control-plane lease while running (removal, upgrade, restore; not a backup). */
   controlPlane: boolean;
   kinds: Record<string, StepKind<never>>;
+  /** Runs in the transaction that marks the operation failed (e.g. tell the node how to go on). */
+  onFailed?(op: OperationRecord, reason: string): void;
 }
 
-/** A step cannot go on: the operation fails with this message (safe to show; never a secret). */
+/**
+ * A step cannot go on: the operation fails with this message (safe to show; never a secret). A
+ * `transient` failure (e.g. no healthy server to act through right now) is retried like a timeout.
+ */
 export class StepFailed extends Error {
   override name = "StepFailed";
+  readonly transient: boolean;
+  constructor(message: string, opts: { transient?: boolean } = {}) {
+    super(message);
+    this.transient = opts.transient ?? false;
+  }
+}
+
+/**
+ * What etcd, the apiserver and the agent link answer when they are slow or between leaders: worth
+ * another try of an idempotent step (docs/operations.md#when-a-removal-fails).
+ */
+const TRANSIENT =
+  /timed? ?out|timeout|deadline exceeded|no leader|leader changed|unhealthy cluster|too many requests|connection (refused|reset)|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|not connected|link (dropped|closed)|temporarily unavailable|etcdserver: request/i;
+
+/** A step's error is worth retrying (a timeout, an agent link drop, etcd or the apiserver busy). */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof StepFailed) return err.transient;
+  if (!(err instanceof Error)) return false;
+  if (err.name === "TaskTimedOutError") return true;
+  return TRANSIENT.test(err.message);
 }

@@ -17,6 +17,8 @@ export function operationView(op: OperationRecord): OperationView {
       ...(s.message !== null ? { message: s.message } : {}),
       ...(s.startedAt !== null ? { startedAt: iso(s.startedAt) } : {}),
       ...(s.endedAt !== null ? { endedAt: iso(s.endedAt) } : {}),
+      ...(s.attempts ? { attempts: s.attempts } : {}),
+      ...(s.lastError ? { lastError: s.lastError } : {}),
     })),
     createdAt: iso(op.createdAt),
     ...(op.startedAt !== null ? { startedAt: iso(op.startedAt) } : {}),

@@ -15,9 +15,10 @@ import {
 import { z } from "zod";
 import { approveNode, joinTokens } from "./access-commands.ts";
 import { type OptionSpecs, UsageError } from "./args.ts";
-import type { ClientOptions, OperatorClient } from "./client.ts";
+import { ApiError, type ClientOptions, type OperatorClient } from "./client.ts";
 import { dayTwoCommands } from "./day-two-commands.ts";
 import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts";
+import { followOperation } from "./operation-follow.ts";
 
 // The subcommands: each one REST call (or a poll loop), its answer validated by the shared schema,
 // printed as text or, with -o json, as the coordinator's JSON.
@@ -125,9 +126,10 @@ export const COMMANDS: Record<string, Command> = {
   },
   restore: {
     summary: "restore etcd from a snapshot (stops every server; rejoins them one at a time)",
-    usage: "muster restore SNAPSHOT --yes [-o json]",
+    usage: "muster restore SNAPSHOT --yes [--no-wait] [-o json]",
     options: {
       yes: { type: "boolean", help: "confirm: the cluster goes back to the snapshot's state" },
+      "no-wait": { type: "boolean", help: "print the operation and return once it is accepted" },
       ...OUTPUT,
     },
     async run(ctx) {
@@ -144,12 +146,20 @@ export const COMMANDS: Record<string, Command> = {
       const accepted = await ctx.client.request("POST", "/v1/restores", OperationAcceptedSchema, {
         snapshot,
       });
-      print(
-        ctx,
-        accepted,
-        () =>
-          `restore from ${snapshot} started: operation ${accepted.operation.id} (muster: GET /v1/operations/${accepted.operation.id})`,
-      );
+      const id = accepted.operation.id;
+      if (ctx.values["no-wait"]) {
+        print(
+          ctx,
+          accepted,
+          () => `restore from ${snapshot} started: operation ${id} (muster: GET /v1/operations/${id})`,
+        );
+        return;
+      }
+      ctx.err(`muster: restoring from ${snapshot} (operation ${id})`);
+      const op = await followOperation(ctx, id);
+      if (json(ctx)) ctx.out(JSON.stringify(op, null, 2));
+      if (op.state === "failed") throw new ApiError(`restore failed: ${op.reason ?? "no reason given"}`);
+      if (!json(ctx)) ctx.out(`etcd restored from ${snapshot} (operation ${id})`);
     },
   },
   status: {

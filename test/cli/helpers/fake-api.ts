@@ -78,6 +78,39 @@ export async function startFakeApi(tls: TestTls) {
     reply.code(202);
     return { operation: { id: "op-restore-000001", type: "restore", node: null, state: "running" } };
   });
+  // The restore operation: running with its first steps, then succeeded (or failed for a snapshot
+  // named like "broken-...") on the next poll.
+  let restorePolls = 0;
+  app.get<{ Params: { id: string } }>("/v1/operations/:id", async (req, reply) => {
+    if (req.params.id !== "op-restore-000001")
+      return reply.code(404).send({ error: { code: "NOT_FOUND", message: "no such operation" } });
+    const body = state.backupBodies.at(-1) as { snapshot?: string } | undefined;
+    const broken = body?.snapshot?.startsWith("broken-") === true;
+    const done = ++restorePolls % 2 === 0;
+    const step = (name: string, st: string, message?: string) => ({
+      name,
+      state: st,
+      ...(message ? { message } : {}),
+    });
+    return {
+      id: "op-restore-000001",
+      type: "restore",
+      node: null,
+      state: done ? (broken ? "failed" : "succeeded") : "running",
+      ...(done && broken ? { reason: "reset etcd on cp-1: snapshot file missing" } : {}),
+      steps: [
+        step("stop rke2-server on cp-1", "succeeded", "rke2-server stopped (killall)"),
+        done
+          ? step(
+              "reset etcd on cp-1",
+              broken ? "failed" : "succeeded",
+              broken ? "snapshot file missing" : "membership reset",
+            )
+          : step("reset etcd on cp-1", "running"),
+      ],
+      createdAt: "2030-01-01T00:00:00.000Z",
+    };
+  });
   app.get("/v1/kubeconfig", async () => ({
     kubeconfig:
       "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.9.0.100:6443\n  name: default\nkind: Config\n",

@@ -4,7 +4,6 @@ import {
   NoServerForSnapshot,
   OperationNotFound,
   type PlanView,
-  SnapshotNotFound,
 } from "@muster/shared";
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
@@ -22,7 +21,7 @@ import { listBackups, snapshotServer } from "./operations/backup.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
 import { startRejoins } from "./operations/rejoin.ts";
 import { createRemovals } from "./operations/removal-request.ts";
-import { restoreSteps } from "./operations/restore.ts";
+import { restoreServer, restoreSteps } from "./operations/restore.ts";
 import { createOperationRunner } from "./operations/runner.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
@@ -246,17 +245,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       const nodes = queries.nodes();
       const { backups } = await listBackups(tasks, nodes);
       const found = backups.filter((b) => b.name === body.snapshot);
-      // A local snapshot is restored on the server that holds its file; one in S3 on any server
-      // (the init server first: its config has no `server:` to join).
-      const local = found.find((b) => b.location === "local");
-      const connected = (name: string) => nodes.some((n) => n.name === name && n.connected);
-      const init = nodes.find((n) => n.init && n.role === "server" && n.state === "joined" && n.connected);
-      const reset = local
-        ? local.node
-        : found.length > 0
-          ? (init?.name ?? found.find((b) => connected(b.node))?.node)
-          : undefined;
-      if (!reset) throw new SnapshotNotFound(body.snapshot);
+      const reset = restoreServer(body.snapshot, found, nodes);
       const op = operations.submit({
         type: "restore",
         node: null,

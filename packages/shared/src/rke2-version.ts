@@ -46,3 +46,10 @@ export function upgradeRefusal(from: string, to: string): string | null {
     return `${from} -> ${to} skips ${y.minor - x.minor - 1} minor version(s): upgrade one minor at a time (to v${x.major}.${x.minor + 1}.x first)`;
   return null;
 }
+
+/** POST /v1/upgrades: the RKE2 version to roll the cluster to, and whether to drain each node first. */
+export const CreateUpgradeBodySchema = z.strictObject({
+  version: Rke2VersionSchema,
+  drain: z.boolean().default(false),
+});
+export type CreateUpgradeBody = z.output<typeof CreateUpgradeBodySchema>;

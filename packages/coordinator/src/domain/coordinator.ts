@@ -4,6 +4,8 @@ import {
   NoServerForSnapshot,
   OperationNotFound,
   type PlanView,
+  UpgradeRefused,
+  upgradeRefusal,
 } from "@muster/shared";
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
@@ -23,6 +25,7 @@ import { startRejoins } from "./operations/rejoin.ts";
 import { createRemovals } from "./operations/removal-request.ts";
 import { restoreServer, restoreSteps } from "./operations/restore.ts";
 import { createOperationRunner } from "./operations/runner.ts";
+import { clusterVersion, upgradeSteps } from "./operations/upgrade-plan.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
@@ -251,6 +254,22 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
         node: null,
         params: body,
         steps: restoreSteps(body.snapshot, reset, nodes),
+        requestedBy: requestedBy ?? null,
+      });
+      return operationAccepted(op);
+    },
+    startUpgrade(body, requestedBy) {
+      const from = clusterVersion(spec(), store.nodes.list());
+      const refusal = upgradeRefusal(from, body.version);
+      if (refusal) throw new UpgradeRefused(refusal);
+      const op = operations.submit({
+        type: "upgrade",
+        node: null,
+        params: body,
+        steps: upgradeSteps(body.version, queries.nodes(), {
+          concurrency: spec().agents.concurrency,
+          drain: body.drain,
+        }),
         requestedBy: requestedBy ?? null,
       });
       return operationAccepted(op);

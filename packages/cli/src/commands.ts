@@ -9,6 +9,7 @@ import {
   NodeViewSchema,
   OperationAcceptedSchema,
   PlanViewSchema,
+  Rke2VersionSchema,
   SnapshotNameSchema,
   SnapshotPrefixSchema,
 } from "@muster/shared";
@@ -160,6 +161,41 @@ export const COMMANDS: Record<string, Command> = {
       if (json(ctx)) ctx.out(JSON.stringify(op, null, 2));
       if (op.state === "failed") throw new ApiError(`restore failed: ${op.reason ?? "no reason given"}`);
       if (!json(ctx)) ctx.out(`etcd restored from ${snapshot} (operation ${id})`);
+    },
+  },
+  upgrade: {
+    summary: "rolling RKE2 upgrade: servers one at a time, then agents; waits until it ends",
+    usage: "muster upgrade --version vX.Y.Z+rke2rN [--drain] [--no-wait] [-o json]",
+    options: {
+      version: { type: "string", help: "the RKE2 version to upgrade to (at most one minor ahead)" },
+      drain: { type: "boolean", help: "drain each node before its upgrade" },
+      "no-wait": { type: "boolean", help: "print the operation and return once it is accepted" },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      noPositionals(ctx);
+      const version = ctx.values["version"];
+      if (typeof version !== "string") throw new UsageError("upgrade needs --version vX.Y.Z+rke2rN");
+      if (!Rke2VersionSchema.safeParse(version).success)
+        throw new UsageError(`--version: not an RKE2 version (like v1.33.5+rke2r1): ${version}`);
+      const accepted = await ctx.client.request("POST", "/v1/upgrades", OperationAcceptedSchema, {
+        version,
+        drain: ctx.values["drain"] === true,
+      });
+      const id = accepted.operation.id;
+      if (ctx.values["no-wait"]) {
+        print(
+          ctx,
+          accepted,
+          () => `upgrade to ${version} started: operation ${id} (muster: GET /v1/operations/${id})`,
+        );
+        return;
+      }
+      ctx.err(`muster: upgrading to ${version} (operation ${id})`);
+      const op = await followOperation(ctx, id);
+      if (json(ctx)) ctx.out(JSON.stringify(op, null, 2));
+      if (op.state === "failed") throw new ApiError(`upgrade failed: ${op.reason ?? "no reason given"}`);
+      if (!json(ctx)) ctx.out(`cluster upgraded to ${version} (operation ${id})`);
     },
   },
   status: {

@@ -73,6 +73,18 @@ export async function startFakeApi(tls: TestTls) {
     reply.code(202);
     return { operation: { id: "op-backup-000001", type: "backup", node: null, state: "running" } };
   });
+  app.post<{ Body: { version?: string } }>("/v1/upgrades", async (req, reply) => {
+    state.backupBodies.push(req.body);
+    if (req.body.version === "v1.32.0+rke2r1")
+      return reply.code(400).send({
+        error: {
+          code: "VALIDATION_FAILED",
+          message: "v1.32.0+rke2r1 is older than the cluster's v1.33.5+rke2r1: a downgrade is not supported",
+        },
+      });
+    reply.code(202);
+    return { operation: { id: "op-upgrade-000001", type: "upgrade", node: null, state: "running" } };
+  });
   app.post<{ Body: { snapshot?: string } }>("/v1/restores", async (req, reply) => {
     state.backupBodies.push(req.body);
     reply.code(202);

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CheckResultSchema } from "./checks.ts";
 import { NodeFactsSchema } from "./facts.ts";
 import { JOIN_TOKEN_PATTERN } from "./join-token.ts";

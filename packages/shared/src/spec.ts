@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CHECK_NAMES, isCheckName } from "./checks.ts";
 import { isHostOrIp, isIPv4, isRfc1123Hostname } from "./net.ts";
 import { isValidRke2Token } from "./rke2-token.ts";

@@ -243,6 +243,17 @@ async function whatIfPanel({ t, page, noErrors }: Ctx): Promise<void> {
   // The coordinator's own what-if first, for the cluster that formed.
   const panel = page.getByRole("region", { name: "What if a server is lost" });
   await panel.waitFor();
+  // Remove asks first and shows the quorum guard's verdict from the coordinator's what-if (3 servers:
+  // without one, quorum is kept and no further server may be lost). Cancelled: nothing is removed.
+  await page.getByRole("button", { name: "Remove server-2" }).click();
+  const remove = page.getByRole("dialog", { name: "Remove server-2?" });
+  t.match(
+    await remove.innerText(),
+    /Quorum guard: without server-2, quorum kept; no further server may be lost\./,
+    "the remove confirmation shows the quorum guard's verdict",
+  );
+  await remove.getByRole("button", { name: "Cancel" }).click();
+  await remove.waitFor({ state: "detached" });
   t.match(await panel.innerText(), /server-1: quorum (kept|lost)/, "the coordinator's what-if is shown");
   // Then a verdict this small cluster cannot give (quorum lost), answered in the route's shape.
   await page.route("**/v1/whatif", (route) =>

@@ -4,7 +4,7 @@
 // relay). The test signs in with the admin token, mints each node's join command with "Add node",
 // runs it inside the node as pasted, and watches the cluster form on the page: every node reaches
 // joined, the phase ready, and the join timeline shows the servers one after another, never
-// overlapping. It saves screenshots and fails on any page error, console error or error banner.
+// overlapping; Remove's confirmation shows the quorum guard's verdict. It saves screenshots and fails on any page error, console error or error banner.
 // Heavy (namespaces, root): run it through /work/bin/heavy.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,6 +127,19 @@ t.test("the web console in Chromium, over a lab cluster that forms", { skip: rea
     );
     const events = (await page.locator(".event-list li").allInnerTexts()).join("\n");
     t.match(events, "node.join.succeeded", "join events in the event stream");
+
+    // Remove asks first, with the quorum guard's verdict from the coordinator's what-if; cancelled.
+    await page.getByRole("button", { name: "Remove server-2" }).click();
+    const remove = page.getByRole("dialog", { name: "Remove server-2?" });
+    await waitFor("the what-if verdict in the remove confirmation", page, async () =>
+      /Quorum guard: without server-2, quorum kept; no further server may be lost\./.test(
+        await remove.innerText(),
+      ),
+    );
+    await page.screenshot({ path: path.join(shots, "console-lab-remove.png") });
+    await remove.getByRole("button", { name: "Cancel" }).click();
+    await remove.waitFor({ state: "detached" });
+    t.pass("the remove confirmation showed the quorum guard's verdict and was cancelled");
 
     const shot = path.join(shots, "console-lab-formed.png");
     await page.screenshot({ path: shot, fullPage: true });

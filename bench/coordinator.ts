@@ -171,6 +171,12 @@ async function runOne(kind: Kind): Promise<Run> {
   try {
     // Agents may all join at once; the fleet's checks always pass, so minimums are moot.
     await writeFile(join(dir, "cluster.yaml"), `name: bench\nagents:\n  concurrency: ${K}\n`);
+    // The whole fleet comes from one address: lift the per-source front-door limits (a real fleet
+    // spreads over many addresses).
+    await writeFile(
+      join(dir, "limits.yaml"),
+      "pendingAgentSocketsPerSource: 100000\nrateLimit:\n  agent: { max: 1000000, windowMs: 60000 }\n",
+    );
     // BENCH_COORDINATOR_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the coordinator only.
     const coordOptions = process.env["BENCH_COORDINATOR_NODE_OPTIONS"];
     const env: Record<string, string> = coordOptions ? { NODE_OPTIONS: coordOptions } : {};
@@ -190,6 +196,8 @@ async function runOne(kind: Kind): Promise<Run> {
                 "127.0.0.1:0",
                 "--config",
                 join(dir, "cluster.yaml"),
+                "--limits",
+                join(dir, "limits.yaml"),
               ],
               env,
             );

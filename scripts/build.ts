@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   for (const b of result.bundles) {
     const what = b.packed ? "packed" : "unchanged";
     console.log(`build: ${path.relative(ROOT, b.file)}  ${mib(b.size)}  sha256 ${b.sha256}  (${what})`);
+    if (b.stripped === false) console.warn(`build: ${b.arch}: bin/node not stripped: ${b.stripNote}`);
   }
   console.log(`build: ${path.relative(ROOT, result.sumsFile)} written`);
 

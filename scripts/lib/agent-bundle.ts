@@ -1,6 +1,14 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { type Arch, extractRuntime, fetchRuntime, type RuntimeSource } from "./node-runtime.ts";
+import {
+  type Arch,
+  extractRuntime,
+  fetchRuntime,
+  type RuntimeSource,
+  STRIPPED_NODE_SHA256,
+  type StripResult,
+  stripRuntime,
+} from "./node-runtime.ts";
 import { buildMtime, bundleJs, launcher, type Packed, packIfChanged, readText, writeAtomic } from "./pack.ts";
 
 // Builds dist/artifacts/muster-agent-linux-<arch>.tar.gz: the agent bundled into one ESM file plus
@@ -8,7 +16,7 @@ import { buildMtime, bundleJs, launcher, type Packed, packIfChanged, readText, w
 //   VERSION  bin/muster-agent  bin/node  lib/muster-agent.mjs  share/muster-agent.service  share/node-LICENSE
 
 /** Bumped whenever the tarball layout or packing changes, so old stamps stop matching. */
-const FORMAT = "muster-agent-bundle/1";
+const FORMAT = "muster-agent-bundle/2";
 /**
  * V8 flags the agent runs with. A 1 MiB young-generation semi-space (Node's default is 16 MiB on
  * 64-bit) keeps the idle daemon ~9 MiB smaller; the agent allocates little, so the extra scavenges
@@ -28,9 +36,12 @@ export interface AgentBundleOptions extends RuntimeSource {
   unitFile: string;
   arches: readonly Arch[];
   mtime?: number;
+  /** Strips bin/node (default stripRuntime: only to the hash STRIPPED_NODE_SHA256 records). */
+  strip?: (node: Buffer, arch: Arch, version: string) => Promise<StripResult>;
 }
 
-export type BundleResult = Packed & { arch: Arch };
+/** `stripped`/`stripNote` are known only when the tarball was packed this time. */
+export type BundleResult = Packed & { arch: Arch; stripped?: boolean; stripNote?: string };
 
 export interface BuildResult {
   js: { bytes: number };
@@ -41,6 +52,8 @@ export interface BuildResult {
 export const bundleFileName = (arch: Arch) => `muster-agent-linux-${arch}.tar.gz`;
 
 export async function buildAgentBundles(opts: AgentBundleOptions): Promise<BuildResult> {
+  const defaultStrip = (node: Buffer, arch: Arch, version: string) =>
+    stripRuntime(node, arch, version, { workDir: opts.cacheDir });
   const fetch = opts.fetch ?? fetchRuntime;
   const extract = opts.extract ?? extractRuntime;
   const mtime = opts.mtime ?? buildMtime();
@@ -53,9 +66,14 @@ export async function buildAgentBundles(opts: AgentBundleOptions): Promise<Build
     opts.arches.map(async (arch): Promise<BundleResult> => {
       const runtime = await fetch(arch, opts.nodeVersion, opts.cacheDir);
       const file = path.join(opts.outDir, bundleFileName(arch));
-      const inputs = [FORMAT, runtime.integrity, js, unit, WRAPPER, version];
+      const strippedHash = STRIPPED_NODE_SHA256[`${opts.nodeVersion}-${arch}`] ?? "unstripped";
+      const inputs = [FORMAT, runtime.integrity, strippedHash, js, unit, WRAPPER, version];
+      let strip: StripResult | undefined;
       const packed = await packIfChanged(file, inputs, mtime, async () => {
-        const { node, license } = await extract(runtime);
+        const extracted = await extract(runtime);
+        strip = await (opts.strip ?? defaultStrip)(extracted.node, arch, opts.nodeVersion);
+        const { node } = strip;
+        const { license } = extracted;
         return [
           { name: "VERSION", type: "file", mode: 0o644, data: version },
           { name: "bin", type: "dir", mode: 0o755 },
@@ -68,7 +86,9 @@ export async function buildAgentBundles(opts: AgentBundleOptions): Promise<Build
           { name: "share/node-LICENSE", type: "file", mode: 0o644, data: license },
         ];
       });
-      return { ...packed, arch };
+      return strip
+        ? { ...packed, arch, stripped: strip.stripped, stripNote: strip.note }
+        : { ...packed, arch };
     }),
   );
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JOIN_TOKEN_PATTERN } from "./join-token.ts";
 
 // /etc/muster/agent.yaml (0600). Written by the bootstrap with a join token; the agent rewrites it

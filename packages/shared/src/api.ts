@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CheckResultSchema } from "./checks.ts";
 import { EventSchema } from "./events.ts";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { SnapshotNameSchema, SnapshotPrefixSchema } from "./tasks.ts";
 
 // REST bodies and answers of the cluster's etcd snapshots (POST/GET /v1/backups), taken by RKE2 on

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // kubeadm-style check results: a stable name, a status, what is wrong and how to fix it.
 

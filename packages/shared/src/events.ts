@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Cluster events as the REST API shows them. Messages are for people; they never hold a secret.
 export const EVENT_TYPES = [

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // What an agent reports about its host. Collected by the agent, judged by checks on both sides.
 export const InterfaceFactSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CheckResultSchema } from "./checks.ts";
 import { NodeFactsSchema } from "./facts.ts";
 import { JOIN_TOKEN_PATTERN } from "./join-token.ts";
@@ -140,6 +140,13 @@ export const ChecksRunFrameSchema = z.strictObject({
   vipOwners: z
     .array(z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, "must be a MAC address"))
     .max(64)
+    .optional(),
+  /** The node each vipOwners MAC belongs to (lower-case MAC -> node name), so vip-free names the holder. */
+  vipOwnerNames: z
+    .record(
+      z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, "must be a lower-case MAC address"),
+      z.string().max(253),
+    )
     .optional(),
   /**
    * The reachability matrix from this node: the peers' ports it must reach (peers-ports check).

@@ -1,5 +1,5 @@
 import { parseDocument } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 
 // The admin kubeconfig handed to the operator (GET /v1/kubeconfig, `muster kubeconfig`): RKE2's
 // /etc/rancher/rke2/rke2.yaml read on a server by its agent, with every cluster's server rewritten

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Long-running operations (removal, upgrade, backup, restore, agent-token rollout) as the REST API
 // shows them: persisted, made of named steps that each record what they did, resumable after a

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { canonicalJson } from "./canonical-json.ts";
 
 // The declarative node plan (after rancher/system-agent): what a node must converge to. The

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { InstallSpecSchema } from "./plan.ts";
 
 // Day-two work on a node, asked by the coordinator and carried out by the node's agent: a closed set

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { faultTolerance, quorum } from "./quorum.ts";
 
 // What losing or removing a server would do to etcd quorum (docs/rke2-behaviour.md "Quorum"). Pure:

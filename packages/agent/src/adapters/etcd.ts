@@ -1,5 +1,5 @@
 import { type Reply, request } from "@muster/net";
-import { z } from "zod";
+import * as z from "zod";
 import { RKE2_DATA_DIR } from "../rke2-paths.ts";
 import type { Files } from "./types.ts";
 

@@ -1,5 +1,5 @@
 import { PHASES, type PhaseName } from "@muster/shared";
-import { z } from "zod";
+import * as z from "zod";
 import type { Files } from "../adapters/types.ts";
 
 // Small JSON state files in the agent's state dir (0700 dir, 0600 files). They hold checksums and

@@ -15,6 +15,17 @@ t.test("sockets beyond the unauthenticated limit are closed at once", async (t) 
   for (const s of idle) t.equal(s.ws.readyState, 1, "the first three stay until their deadline");
 });
 
+t.test("one source holds at most its share of unauthenticated sockets; more upgrades get 429", async (t) => {
+  const { app } = await makeApp(t, { app: { hub: { maxPendingPerSource: 2, shutdownGraceMs: 50 } } });
+  const idle = await Promise.all([1, 2].map(() => FakeAgent.connect(app)));
+  await t.rejects(FakeAgent.connect(app), /Unexpected server response: 429/, "the third upgrade is refused");
+  // Once one of them authenticates or goes, the source may open another.
+  idle[0]!.ws.terminate();
+  await idle[0]!.closed;
+  const again = await FakeAgent.connect(app);
+  t.equal(again.ws.readyState, 1, "a freed slot is usable again");
+});
+
 t.test("a first frame over 64 KiB closes the socket before it is parsed", async (t) => {
   const { app } = await makeApp(t);
   const agent = await FakeAgent.connect(app);

@@ -1,5 +1,5 @@
 import { isRfc1123Hostname, type KubeNode } from "@muster/shared";
-import { z } from "zod";
+import * as z from "zod";
 import { reportWhile } from "../progress.ts";
 import { errorLine } from "../scrub.ts";
 import { type TaskContext, TaskFailed, type TaskHandler } from "../types.ts";

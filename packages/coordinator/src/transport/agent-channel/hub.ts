@@ -37,11 +37,14 @@ export interface HubOptions {
   maxPending?: number;
   /** The largest first (enrol/hello) frame; a bigger one closes the socket (default 64 KiB). */
   maxPreAuthFrameBytes?: number;
+  /** Unauthenticated sockets from one source address, at most (default 32); see mayAccept. */
+  maxPendingPerSource?: number;
 }
 
 /** An enrol frame with a host's facts is a few KiB: 64 KiB is ample, 1 MiB is not needed before auth. */
 export const MAX_PRE_AUTH_FRAME_BYTES = 64 * 1024;
 export const MAX_PENDING_SOCKETS = 1024;
+export const MAX_PENDING_PER_SOURCE = 32;
 
 const MISSED_HEARTBEATS = 3;
 
@@ -50,6 +53,25 @@ function setReceiverLimit(ws: WebSocket, bytes: number): void {
   if (ws instanceof AgentSocket) ws.preAuthLimit = bytes === MAX_FRAME_BYTES ? null : bytes;
   const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
   if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = bytes;
+}
+
+/**
+ * After a protocol error ws keeps reading (and discarding) the rest of the frame, so 300 peers
+ * announcing 1 MiB each still push 300 MiB through TLS into short-lived buffers, and the process
+ * keeps that memory. An unauthenticated peer has nothing more to say: its close frame is written,
+ * and the socket stops reading (ws resumes it on the next tick, so pause after that).
+ */
+function stopReading(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: import("node:net").Socket })._socket;
+  if (!socket) return;
+  process.nextTick(() => {
+    socket.pause();
+    socket.removeAllListeners("data");
+  });
+}
+
+function source(remoteAddress: string | undefined): string {
+  return (remoteAddress ?? "").replace(/^::ffff:/, "");
 }
 
 class Connection implements AgentLink {
@@ -83,7 +105,10 @@ export class AgentHub {
   #shutdownGraceMs: number;
   #maxPending: number;
   #maxPreAuthFrameBytes: number;
+  #maxPendingPerSource: number;
   #pending = new Map<Connection, number>();
+  /** Unauthenticated sockets per source address (entries removed at zero). */
+  #pendingBySource = new Map<string, number>();
   #live = new Set<Connection>();
   #timer: NodeJS.Timeout;
   #lastHeartbeatSweep = Date.now();
@@ -96,6 +121,7 @@ export class AgentHub {
     this.#shutdownGraceMs = opts.shutdownGraceMs ?? 3000;
     this.#maxPending = opts.maxPending ?? MAX_PENDING_SOCKETS;
     this.#maxPreAuthFrameBytes = opts.maxPreAuthFrameBytes ?? MAX_PRE_AUTH_FRAME_BYTES;
+    this.#maxPendingPerSource = opts.maxPendingPerSource ?? MAX_PENDING_PER_SOURCE;
     this.#timer = setInterval(() => this.#sweep(Date.now()), opts.sweepMs ?? 1000);
     this.#timer.unref();
   }
@@ -104,8 +130,18 @@ export class AgentHub {
     return this.#pending.size + this.#live.size;
   }
 
+  /**
+   * Whether an upgrade from `remoteAddress` may go ahead: asked before the WebSocket handshake, so a
+   * source that already holds its share of unauthenticated sockets is answered 429 over plain HTTP
+   * and costs no WebSocket state or pre-auth buffers (each unauthenticated socket may hold up to
+   * the pre-auth frame limit plus a read's worth of data until it is refused).
+   */
+  mayAccept(remoteAddress: string | undefined): boolean {
+    return (this.#pendingBySource.get(source(remoteAddress)) ?? 0) < this.#maxPendingPerSource;
+  }
+
   accept(ws: WebSocket, remoteAddress: string | undefined): void {
-    const conn = new Connection(ws, (remoteAddress ?? "").replace(/^::ffff:/, ""), Date.now());
+    const conn = new Connection(ws, source(remoteAddress), Date.now());
     if (this.#pending.size >= this.#maxPending) {
       // A flood of sockets that never authenticate must not hold memory or starve real agents.
       ws.close(CloseCodes.TRY_LATER, "too many unauthenticated connections; retry later");
@@ -113,13 +149,17 @@ export class AgentHub {
       return;
     }
     this.#pending.set(conn, conn.lastSeen + this.#authTimeoutMs);
+    this.#pendingBySource.set(conn.remote, (this.#pendingBySource.get(conn.remote) ?? 0) + 1);
     // Before auth the socket's reader refuses frames over the pre-auth limit as their header
     // arrives (close 1009), so a flood of 1 MiB frames is never buffered; lifted after auth.
     setReceiverLimit(ws, this.#maxPreAuthFrameBytes);
     ws.on("error", () => {
       // A protocol error (oversized frame...) starts a close; an unauthenticated peer that ignores
       // it does not keep its TCP connection for ws's 30 s close timeout.
-      if (conn.node === null) setTimeout(() => ws.terminate(), 1000).unref();
+      if (conn.node === null) {
+        stopReading(ws);
+        setTimeout(() => ws.terminate(), 1000).unref();
+      }
     });
     ws.on("message", (data, isBinary) => this.#onMessage(conn, data as Buffer, isBinary));
     ws.on("close", () => this.#forget(conn));
@@ -222,7 +262,7 @@ export class AgentHub {
       } else ({ node } = this.#service.authenticate(frame));
       conn.node = node;
       setReceiverLimit(conn.ws, MAX_FRAME_BYTES);
-      this.#pending.delete(conn);
+      this.#unpend(conn);
       this.#live.add(conn);
       const welcome = { type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds } as const;
       conn.send(credential ? { ...welcome, credential } : welcome);
@@ -258,8 +298,15 @@ export class AgentHub {
     if (conn.node === null) setTimeout(() => conn.ws.terminate(), 1000).unref();
   }
 
+  #unpend(conn: Connection): void {
+    if (!this.#pending.delete(conn)) return;
+    const left = (this.#pendingBySource.get(conn.remote) ?? 1) - 1;
+    if (left > 0) this.#pendingBySource.set(conn.remote, left);
+    else this.#pendingBySource.delete(conn.remote);
+  }
+
   #forget(conn: Connection): void {
-    this.#pending.delete(conn);
+    this.#unpend(conn);
     this.#live.delete(conn);
     if (conn.detached) return;
     conn.detached = true;

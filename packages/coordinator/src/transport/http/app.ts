@@ -137,6 +137,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   const hub = new AgentHub({
     service: opts.service,
     logger: opts.logger.child({ component: "hub" }),
+    maxPendingPerSource: limits.pendingAgentSocketsPerSource,
     ...opts.hub,
   });
 
@@ -198,6 +199,17 @@ export async function buildApp(opts: BuildAppOptions): Promise<MusterApp> {
   app.route({
     method: "GET",
     url: "/v1/agent",
+    // Before the handshake: a source already holding its share of unauthenticated sockets gets a
+    // 429 in the error shape (the agent retries with backoff), not another WebSocket.
+    onRequest: async (req) => {
+      if (req.raw.headers.upgrade && !hub.mayAccept(req.ip))
+        throw Object.assign(
+          new Error("too many unauthenticated agent connections from this address; retry later"),
+          {
+            statusCode: 429,
+          },
+        );
+    },
     handler: async () => {
       throw new WebSocketUpgradeRequired("/v1/agent");
     },

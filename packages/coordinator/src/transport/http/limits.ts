@@ -26,6 +26,11 @@ export const FrontDoorLimitsSchema = z.strictObject({
   headersTimeoutMs: ms.default(10_000),
   /** A whole request (headers and body) must arrive within this. */
   requestTimeoutMs: ms.default(30_000),
+  /**
+   * Unauthenticated /v1/agent sockets one source address may hold at once; more upgrades get 429
+   * (each such socket may buffer up to the pre-auth frame limit plus one read until it is refused).
+   */
+  pendingAgentSocketsPerSource: z.number().int().min(1).max(100_000).default(32),
   rateLimit: z
     .strictObject({
       /** Agent traffic: the /v1/agent upgrade, bootstrap script and artifacts. */

@@ -5,8 +5,8 @@ import type { WorldNode } from "@muster/lab/world/world";
 
 // npm run bench:failover [-- --runs 5 --json]   (builds a lab world: run it through the slot wrapper)
 // A 3-server cluster (+1 agent as the observer) with the VIP kube-vip runs, lease 5/3/1 s. Each run
-// stops rke2-server on the VIP holder the way muster does (systemctl stop, rke2-killall.sh, stale
-// address deleted) and times, from the start of the stop, until the observer's ARP shows exactly one
+// stops rke2-server on the VIP holder the way muster does (systemctl stop, crictl stop of kube-vip,
+// rke2-killall.sh, stale address deleted) and times, from the start of the stop, until the observer's ARP shows exactly one
 // MAC for the VIP and it is another server's; the API must then answer through the VIP. The stopped
 // server is started again (and its apiserver answers) before the next run. Prints each run and the
 // median; `--json`: the last line is {"runs":[seconds...],"medianSeconds","goalSeconds":5}.

@@ -150,6 +150,9 @@ const service: CoordinatorService = {
   startRestore: async () => {
     throw new Error("the bench stub restores nothing");
   },
+  startUpgrade: () => {
+    throw new Error("the bench stub upgrades nothing");
+  },
   getKubeconfig: async () => {
     throw new Error("the bench stub has no servers");
   },

@@ -58,8 +58,39 @@ t.test("restore: refuses without --yes; POST /v1/restores with the snapshot", as
   const missing = await muster(["restore", "--yes"]);
   t.equal(missing.code, 2);
   t.match(missing.stderr, /SNAPSHOT/);
-  const r = await muster(["restore", "nightly-cp-1-1796183600", "--yes"]);
+  const r = await muster(["restore", "nightly-cp-1-1796183600", "--yes", "--no-wait"]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /restore from nightly-cp-1-1796183600 started: operation op-restore-000001/);
   t.same(api.state.backupBodies.at(-1), { snapshot: "nightly-cp-1-1796183600" });
+});
+
+t.test("upgrade: POST /v1/upgrades with the version and drain; a refusal is said", async (t) => {
+  const none = await muster(["upgrade"]);
+  t.equal(none.code, 2);
+  t.match(none.stderr, /--version/);
+  const bad = await muster(["upgrade", "--version", "1.34"]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /not an RKE2 version/);
+  const r = await muster(["upgrade", "--version", "v1.34.1+rke2r1", "--drain", "--no-wait"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /upgrade to v1\.34\.1\+rke2r1 started: operation op-upgrade-000001/);
+  t.same(api.state.backupBodies.at(-1), { version: "v1.34.1+rke2r1", drain: true });
+  const down = await muster(["upgrade", "--version", "v1.32.0+rke2r1"]);
+  t.equal(down.code, 1);
+  t.match(down.stderr, /v1\.32\.0\+rke2r1 is older than the cluster's v1\.33\.5\+rke2r1/);
+});
+
+t.test("restore follows the operation's steps on stderr until it ends", async (t) => {
+  const r = await muster(["restore", "nightly-cp-1-1796183600", "--yes"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /muster: restoring from nightly-cp-1-1796183600 \(operation op-restore-000001\)/);
+  t.match(r.stderr, /muster: reset etcd on cp-1: running/, "a step in progress is shown");
+  t.match(r.stderr, /muster: reset etcd on cp-1: succeeded \(membership reset\)/, "and its end");
+  t.equal(r.stderr.match(/stop rke2-server on cp-1: succeeded/g)?.length, 1, "an unchanged step once");
+  t.match(r.stdout, /etcd restored from nightly-cp-1-1796183600 \(operation op-restore-000001\)/);
+
+  const failed = await muster(["restore", "broken-cp-1-1796183600", "--yes"]);
+  t.equal(failed.code, 1, "a failed restore exits 1");
+  t.match(failed.stderr, /restore failed: reset etcd on cp-1: snapshot file missing/);
+  t.notMatch(failed.stdout, /restored/);
 });

@@ -1,6 +1,15 @@
 import type { MusterEvent, NodeView } from "@muster/shared";
 import t from "tap";
-import { lowerBoundSeconds, overheadOf, serverJoins } from "./demo-report.ts";
+import {
+  formatEvent,
+  formatSummary,
+  lowerBoundSeconds,
+  overheadOf,
+  overlappingServerJoins,
+  progressLine,
+  serverJoins,
+  withoutNodeName,
+} from "./demo-report.ts";
 
 const d = { initSeconds: 30, joinSeconds: 20, agentSeconds: 10, promoteIntervalSeconds: 1 };
 
@@ -59,4 +68,87 @@ t.test("overhead is wall minus the lower bound, split into before-init, gaps, ex
   t.equal(5 + 3 + 3 + 3, 84 - lower, "on the server path the parts add up to the total");
   const none = overheadOf([{ node: "s1", start: at(9), end: null }], t0, 50, 30, d);
   t.same(none.overheadSplit, { beforeInitRelease: 50, joinGaps: 0, joinExcess: 0, tail: 0 });
+});
+
+t.test("overlapping server joins are found; joins in turn are not", async (t) => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+  t.same(
+    overlappingServerJoins([
+      { node: "s1", start: at(1), end: at(10) },
+      { node: "s2", start: at(10), end: at(20) },
+      { node: "s3", start: at(20), end: null },
+    ]),
+    [],
+    "one after another (a release at the previous ready is not an overlap)",
+  );
+  t.same(
+    overlappingServerJoins([
+      { node: "s2", start: at(5), end: at(12) },
+      { node: "s1", start: at(1), end: at(10) },
+      { node: "s3", start: at(30), end: at(40) },
+    ]),
+    ["s1 / s2"],
+  );
+  t.same(
+    overlappingServerJoins([
+      { node: "s1", start: at(1), end: null },
+      { node: "s2", start: at(50), end: at(60) },
+    ]),
+    ["s1 / s2"],
+    "a join that never ended overlaps every later one",
+  );
+});
+
+t.test("the summary says FAILED and names the overlap", async (t) => {
+  const t0 = Date.UTC(2026, 0, 1);
+  const base = {
+    ok: false,
+    servers: 2,
+    agents: 0,
+    etcdMembers: [],
+    nodesReady: 2,
+    serverJoins: [],
+    wallSeconds: 1,
+    lowerBoundSeconds: 1,
+    overheadSeconds: 0,
+    overheadSplit: { beforeInitRelease: 0, joinGaps: 0, joinExcess: 0, tail: 0 },
+    registration: { mode: "node" as const, address: "10.0.0.1" },
+  };
+  const out = formatSummary({ ...base, overlaps: ["s1 / s2"] }, [], t0);
+  t.match(out, /result +FAILED/);
+  t.match(out, /OVERLAPPED: s1 \/ s2/);
+  t.match(formatSummary({ ...base, ok: true, overlaps: [] }, [], t0), /never overlapping/);
+});
+
+t.test("each event line names its node once", async (t) => {
+  const t0 = Date.UTC(2026, 0, 1);
+  const line = (node: string, message: string) =>
+    formatEvent({ seq: 1, time: new Date(t0 + 1500).toISOString(), type: "node.phase", node, message }, t0);
+  const cases: Array<[string, string, string]> = [
+    ["server-2", "server server-2 joined in 21 s (released 2026-01-01T00:00:00Z)", "server joined in 21 s"],
+    ["server-2", "server-2 connected", "connected"],
+    ["agent-1", "agent-1: install running", "install running"],
+    ["server-3", "plan released to server server-3", "plan released to server"],
+    ["agent-1", "checks failed on agent-1: disk", "checks failed: disk"],
+    ["agent-10", "agent agent-10 enrolled from 10.0.0.5 (join token abc)", "agent enrolled from 10.0.0.5"],
+  ];
+  for (const [node, message, starts] of cases) {
+    const l = line(node, message);
+    t.equal(l.split(node).length - 1, 1, `"${message}": the name appears once`);
+    t.ok(l.includes(starts), `"${l}" reads "${starts}"`);
+  }
+  t.equal(withoutNodeName("agent-1 connected", "agent-10"), "agent-1 connected", "another node's name stays");
+  t.match(line("", "join token abc created"), /^ +\+ +1\.5s +join token abc created$/);
+});
+
+t.test("the progress line covers every node, before and after enrolment", async (t) => {
+  const nodes = [
+    { name: "server-1", state: "joining" },
+    { name: "agent-1", state: "enrolled" },
+  ] as NodeView[];
+  const l = progressLine(4, ["server-1", "server-2", "agent-1"], nodes);
+  t.match(l, /^ +\+ +4\.0s +waiting: /);
+  t.match(l, "joining 1 (server-1)");
+  t.match(l, "bootstrapping 1 (server-2)");
+  t.match(l, "enrolled 1 (agent-1)");
 });

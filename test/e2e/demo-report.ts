@@ -100,16 +100,63 @@ export interface DemoSummary {
   /** wallSeconds - lowerBoundSeconds: the coordination overhead. */
   overheadSeconds: number;
   overheadSplit: OverheadSplit;
+  /** Pairs of server joins that overlapped ("a / b"); any makes `ok` false. */
+  overlaps: string[];
   /** How joiners registered: a VIP muster runs (kube-vip) or the init server's IP. */
   registration: { mode: "vip" | "node" | "lb"; address: string };
   /** --failover: the VIP holder's rke2-server stopped after formation. */
   failover?: { from: string; to: string; seconds: number; apiReachable: boolean };
 }
 
-/** One line per event for the live view: elapsed seconds, node, what happened. */
+/**
+ * Pairs of server joins whose windows overlap (a join still open overlaps every later one): what
+ * "one server at a time" forbids. Empty when the servers joined strictly in turn.
+ */
+export function overlappingServerJoins(joins: readonly Join[]): string[] {
+  const sorted = [...joins].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; i++)
+    for (let j = i + 1; j < sorted.length; j++) {
+      const a = sorted[i]!;
+      const b = sorted[j]!;
+      if (a.end === null || Date.parse(b.start) < Date.parse(a.end)) out.push(`${a.node} / ${b.node}`);
+    }
+  return out;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The event's message without its node's name, which the line already shows in its own column. */
+export function withoutNodeName(message: string, node: string | undefined): string {
+  if (!node) return message;
+  const n = escapeRe(node);
+  return message
+    .replace(new RegExp(`^${n}:? `), "")
+    .replace(new RegExp(` on ${n}(?=[: ]|$)`), "")
+    .replace(new RegExp(` ${n}(?=[: ]|$)`), "")
+    .trim();
+}
+
+/** One line per event for the live view: elapsed seconds, node (once), what happened. */
 export function formatEvent(e: MusterEvent, t0: number): string {
   const elapsed = ((Date.parse(e.time) - t0) / 1000).toFixed(1).padStart(6);
-  return `  +${elapsed}s  ${(e.node ?? "").padEnd(10)} ${e.message}`;
+  return `  +${elapsed}s  ${(e.node ?? "").padEnd(10)} ${withoutNodeName(e.message, e.node)}`;
+}
+
+/** Where each node is while the demo waits: its state, or `bootstrapping` before it enrolled. */
+export function progressLine(
+  elapsedSeconds: number,
+  names: readonly string[],
+  nodes: readonly NodeView[],
+): string {
+  const state = new Map(nodes.map((n) => [n.name, n.state as string]));
+  const groups = new Map<string, string[]>();
+  for (const name of names) {
+    const s = state.get(name) ?? "bootstrapping";
+    groups.set(s, [...(groups.get(s) ?? []), name]);
+  }
+  const parts = [...groups].map(([s, ns]) => `${s} ${ns.length} (${ns.join(", ")})`);
+  return `  +${elapsedSeconds.toFixed(1).padStart(6)}s  ${"".padEnd(10)} waiting: ${parts.join("; ")}`;
 }
 
 export function formatSummary(s: DemoSummary, nodes: readonly NodeView[], t0: number): string {
@@ -119,7 +166,11 @@ export function formatSummary(s: DemoSummary, nodes: readonly NodeView[], t0: nu
   lines.push(
     `  etcd         ${voters.length} voters (${voters.join(", ")}), ${s.etcdMembers.length - voters.length} learners`,
   );
-  lines.push("  server joins (plan released -> ready; never overlapping):");
+  lines.push(
+    s.overlaps.length === 0
+      ? "  server joins (plan released -> ready; never overlapping):"
+      : `  server joins (plan released -> ready) OVERLAPPED: ${s.overlaps.join(", ")}`,
+  );
   for (const j of s.serverJoins) {
     const from = ((Date.parse(j.start) - t0) / 1000).toFixed(1);
     const to = j.end ? ((Date.parse(j.end) - t0) / 1000).toFixed(1) : "…";

@@ -11,6 +11,8 @@ import {
   formatSummary,
   lowerBoundSeconds,
   overheadOf,
+  overlappingServerJoins,
+  progressLine,
   serverJoins,
 } from "./demo-report.ts";
 import { cannotRun } from "./scenario.ts";
@@ -129,12 +131,23 @@ async function main(): Promise<number> {
     const total = opts.servers + opts.agents;
     const deadline = t0 + (120 + 3 * lowerBoundSeconds(opts.durations, opts.servers, opts.agents)) * 1000;
     let nodes = await cluster.nodes();
+    const names = cluster.world.nodes.map((n) => n.name);
+    // Every node's progress from the first second: a line of where each one is whenever 3 s pass
+    // without an event (before enrolment the coordinator has nothing to say about a node).
+    let quietSince = 0;
     for (;;) {
+      let any = false;
       for (const e of await cluster.events(seen)) {
         seen = e.seq;
+        any = true;
         say(formatEvent(e, t0));
       }
       nodes = await cluster.nodes();
+      if (any) quietSince = Date.now();
+      else if (Date.now() - quietSince >= 3000) {
+        say(progressLine((Date.now() - t0) / 1000, names, nodes));
+        quietSince = Date.now();
+      }
       if (nodes.length === total && nodes.every((n) => n.state === "joined")) break;
       if (nodes.some((n) => n.state === "failed" || n.state === "check-failed")) ok = false;
       if (!ok || Date.now() > deadline) {
@@ -156,15 +169,21 @@ async function main(): Promise<number> {
     };
     const failover = opts.failover && ok ? await demoFailover(cluster, say) : undefined;
     const joins = serverJoins(events, nodes);
+    const overlaps = overlappingServerJoins(joins);
     const wall = Math.round(wallSeconds * 10) / 10;
     const lowerBound = lowerBoundSeconds(opts.durations, opts.servers, opts.agents);
     const summary: DemoSummary = {
-      ok: ok && etcdMembers.length === opts.servers && etcdMembers.every((m) => !m.isLearner),
+      ok:
+        ok &&
+        overlaps.length === 0 &&
+        etcdMembers.length === opts.servers &&
+        etcdMembers.every((m) => !m.isLearner),
       servers: opts.servers,
       agents: opts.agents,
       etcdMembers,
       nodesReady: nodes.filter((n) => n.state === "joined").length,
       serverJoins: joins,
+      overlaps,
       wallSeconds: wall,
       lowerBoundSeconds: lowerBound,
       ...overheadOf(joins, t0, wall, lowerBound, opts.durations),

@@ -11,6 +11,9 @@ export const RKE2_MANIFESTS_DIR = `${RKE2_DATA_DIR}/server/manifests`;
 export const RKE2_IMAGES_DIR = `${RKE2_DATA_DIR}/agent/images`;
 export const RKE2_TOKEN_FILE = `${RKE2_DATA_DIR}/server/token`;
 export const RKE2_SERVER_DB = `${RKE2_DATA_DIR}/server/db`;
+/** RKE2's crictl (unpacked from its runtime image) and the containerd socket it must be pointed at. */
+export const RKE2_CRICTL = `${RKE2_DATA_DIR}/bin/crictl`;
+export const RKE2_CONTAINERD_ENDPOINT = "unix:///run/k3s/containerd/containerd.sock";
 /** Client certificates for probes when the apiserver refuses anonymous /readyz. */
 export const RKE2_ADMIN_CLIENT = {
   cert: `${RKE2_DATA_DIR}/server/tls/client-admin.crt`,

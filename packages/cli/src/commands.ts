@@ -9,15 +9,17 @@ import {
   NodeViewSchema,
   OperationAcceptedSchema,
   PlanViewSchema,
+  Rke2VersionSchema,
   SnapshotNameSchema,
   SnapshotPrefixSchema,
 } from "@muster/shared";
 import { z } from "zod";
 import { approveNode, joinTokens } from "./access-commands.ts";
 import { type OptionSpecs, UsageError } from "./args.ts";
-import type { ClientOptions, OperatorClient } from "./client.ts";
+import { ApiError, type ClientOptions, type OperatorClient } from "./client.ts";
 import { dayTwoCommands } from "./day-two-commands.ts";
 import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts";
+import { followOperation } from "./operation-follow.ts";
 
 // The subcommands: each one REST call (or a poll loop), its answer validated by the shared schema,
 // printed as text or, with -o json, as the coordinator's JSON.
@@ -125,9 +127,10 @@ export const COMMANDS: Record<string, Command> = {
   },
   restore: {
     summary: "restore etcd from a snapshot (stops every server; rejoins them one at a time)",
-    usage: "muster restore SNAPSHOT --yes [-o json]",
+    usage: "muster restore SNAPSHOT --yes [--no-wait] [-o json]",
     options: {
       yes: { type: "boolean", help: "confirm: the cluster goes back to the snapshot's state" },
+      "no-wait": { type: "boolean", help: "print the operation and return once it is accepted" },
       ...OUTPUT,
     },
     async run(ctx) {
@@ -144,12 +147,55 @@ export const COMMANDS: Record<string, Command> = {
       const accepted = await ctx.client.request("POST", "/v1/restores", OperationAcceptedSchema, {
         snapshot,
       });
-      print(
-        ctx,
-        accepted,
-        () =>
-          `restore from ${snapshot} started: operation ${accepted.operation.id} (muster: GET /v1/operations/${accepted.operation.id})`,
-      );
+      const id = accepted.operation.id;
+      if (ctx.values["no-wait"]) {
+        print(
+          ctx,
+          accepted,
+          () => `restore from ${snapshot} started: operation ${id} (muster: GET /v1/operations/${id})`,
+        );
+        return;
+      }
+      ctx.err(`muster: restoring from ${snapshot} (operation ${id})`);
+      const op = await followOperation(ctx, id);
+      if (json(ctx)) ctx.out(JSON.stringify(op, null, 2));
+      if (op.state === "failed") throw new ApiError(`restore failed: ${op.reason ?? "no reason given"}`);
+      if (!json(ctx)) ctx.out(`etcd restored from ${snapshot} (operation ${id})`);
+    },
+  },
+  upgrade: {
+    summary: "rolling RKE2 upgrade: servers one at a time, then agents; waits until it ends",
+    usage: "muster upgrade --version vX.Y.Z+rke2rN [--drain] [--no-wait] [-o json]",
+    options: {
+      version: { type: "string", help: "the RKE2 version to upgrade to (at most one minor ahead)" },
+      drain: { type: "boolean", help: "drain each node before its upgrade" },
+      "no-wait": { type: "boolean", help: "print the operation and return once it is accepted" },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      noPositionals(ctx);
+      const version = ctx.values["version"];
+      if (typeof version !== "string") throw new UsageError("upgrade needs --version vX.Y.Z+rke2rN");
+      if (!Rke2VersionSchema.safeParse(version).success)
+        throw new UsageError(`--version: not an RKE2 version (like v1.33.5+rke2r1): ${version}`);
+      const accepted = await ctx.client.request("POST", "/v1/upgrades", OperationAcceptedSchema, {
+        version,
+        drain: ctx.values["drain"] === true,
+      });
+      const id = accepted.operation.id;
+      if (ctx.values["no-wait"]) {
+        print(
+          ctx,
+          accepted,
+          () => `upgrade to ${version} started: operation ${id} (muster: GET /v1/operations/${id})`,
+        );
+        return;
+      }
+      ctx.err(`muster: upgrading to ${version} (operation ${id})`);
+      const op = await followOperation(ctx, id);
+      if (json(ctx)) ctx.out(JSON.stringify(op, null, 2));
+      if (op.state === "failed") throw new ApiError(`upgrade failed: ${op.reason ?? "no reason given"}`);
+      if (!json(ctx)) ctx.out(`cluster upgraded to ${version} (operation ${id})`);
     },
   },
   status: {

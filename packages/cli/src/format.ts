@@ -2,15 +2,78 @@ import type { ClusterView, MusterEvent, NodeView, PlanView } from "@muster/share
 
 // Human output of the operator CLI: plain aligned text that reads well in a terminal and greps well.
 
-/** Left-aligned columns, two spaces apart; the last column is not padded. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** The terminal's width when stdout is a terminal; undefined when piped (output then never wraps). */
+export function terminalWidth(
+  out: { isTTY?: boolean; columns?: number } = process.stdout,
+): number | undefined {
+  return out.isTTY && out.columns && out.columns > 0 ? out.columns : undefined;
+}
+
+/** A cell's text in lines of at most `width` characters: at spaces where it can, else mid-word. */
+export function wrapCell(text: string, width: number): string[] {
+  if (text.length <= width) return [text];
+  const lines: string[] = [];
+  let line = "";
+  for (let word of text.split(" ")) {
+    while (word.length > width) {
+      const room = line ? width - line.length - 1 : width;
+      if (room <= 0) {
+        lines.push(line);
+        line = "";
+        continue;
+      }
+      lines.push(line ? `${line} ${word.slice(0, room)}` : word.slice(0, room));
+      line = "";
+      word = word.slice(room);
+    }
+    if (!line) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+const GAP = 2;
+
+/**
+ * Left-aligned columns, two spaces apart; the last column is not padded. Given a width (the
+ * terminal's; none when piped), the widest columns are narrowed until a line fits and their cells
+ * wrap onto continuation lines; a header is never narrowed below its own length.
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  width: number | undefined = terminalWidth(),
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  if (width !== undefined) {
+    const total = () => widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
+    const floor = header.map((h) => Math.max(h.length, 4));
+    while (total() > width) {
+      const i = widths.reduce((best, w, j) => (w - floor[j]! > widths[best]! - floor[best]! ? j : best), 0);
+      const spare = widths[i]! - floor[i]!;
+      if (spare <= 0) break; // cannot fit: leave it to the terminal
+      // Narrow the widest column down to the next widest (or as far as needed), then look again.
+      const next = Math.max(floor[i]!, ...widths.filter((_, j) => j !== i));
+      widths[i] = Math.max(floor[i]!, Math.min(widths[i]! - (total() - width), next));
+      if (widths[i]! === next && next > floor[i]! && total() > width) widths[i] = next - 1;
+    }
+  }
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
+      .join(" ".repeat(GAP))
       .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  const render = (cells: readonly string[]) => {
+    const wrapped = header.map((_, i) => wrapCell(cells[i] ?? "", widths[i]!));
+    const height = Math.max(...wrapped.map((w) => w.length));
+    return Array.from({ length: height }, (_, k) => line(wrapped.map((w) => w[k] ?? ""))).join("\n");
+  };
+  return [line(header), ...rows.map(render)].join("\n");
 }
 
 /** "3m ago", "2h ago": how long since an ISO time, relative to now. */

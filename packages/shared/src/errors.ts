@@ -255,6 +255,24 @@ export const SnapshotNotFound = defineError(
   "NOT_FOUND",
   (name: string) => `no joined server lists snapshot ${name}; see muster backups`,
 );
+/**
+ * A restore of a local snapshot held by a server other than the init server: the init server's
+ * config has no `server:`, so wiped and started it would form a new cluster instead of rejoining.
+ */
+export const SnapshotNotOnInitServer = defineError(
+  "SnapshotNotOnInitServer",
+  "CONFLICT",
+  (name: string, holder: string, init: string) =>
+    `snapshot ${name} is on ${holder}, not on the init server ${init} (it has no server: to rejoin through); restore a snapshot ${init} holds or one in S3; see muster backups`,
+);
+/** POST /v1/upgrades refused by the version rules (rke2-version.ts): the message names both versions. */
+export const UpgradeRefused = defineError("UpgradeRefused", "VALIDATION_FAILED", (why: string) => why);
+/** An upgrade needs the cluster's current RKE2 version: the spec's, or what every joined server reports. */
+export const ClusterVersionUnknown = defineError(
+  "ClusterVersionUnknown",
+  "CONFLICT",
+  (seen: string) => `the cluster's RKE2 version is not known (${seen}); set rke2.version in the spec`,
+);
 
 // kubeconfig
 /** The admin kubeconfig is read on a joined server whose agent is connected. */

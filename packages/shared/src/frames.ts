@@ -141,6 +141,13 @@ export const ChecksRunFrameSchema = z.strictObject({
     .array(z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, "must be a MAC address"))
     .max(64)
     .optional(),
+  /** The node each vipOwners MAC belongs to (lower-case MAC -> node name), so vip-free names the holder. */
+  vipOwnerNames: z
+    .record(
+      z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, "must be a lower-case MAC address"),
+      z.string().max(253),
+    )
+    .optional(),
   /**
    * The reachability matrix from this node: the peers' ports it must reach (peers-ports check).
    * `responder`: the peer holds muster's temporary listeners (it passed its checks and has not

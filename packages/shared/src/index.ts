@@ -18,6 +18,7 @@ export * from "./plan.ts";
 export * from "./quorum.ts";
 export * from "./rke2-config.ts";
 export * from "./rke2-token.ts";
+export * from "./rke2-version.ts";
 export * from "./spec.ts";
 export * from "./tasks.ts";
 export * from "./validate.ts";

@@ -187,8 +187,8 @@ export const ClusterSpecSchema = z.strictObject({
       server: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 50 }),
       agent: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 250 }),
       ignore: z.array(checkName).default([]),
-      // The reachability matrix (peers-ports) is opt-in for now: in clusters forming under load it
-      // failed healthy nodes whose peers were between their checks and RKE2's listeners.
+      // The reachability matrix (peers-ports) is opt-in: a joined server whose rke2-server is stopped
+      // (muster still counts it joined) fails every newcomer's check (docs/reference.md).
       reachability: z.boolean().default(false),
     })
     .default({

@@ -1,5 +1,5 @@
 import { tcpProbe, udpEchoProbe } from "@muster/agent/adapters/ports";
-import { peersPortsCheck } from "@muster/agent/checks/reachability";
+import { peersPortsCheck, reachRetry } from "@muster/agent/checks/reachability";
 import { openResponders } from "@muster/agent/checks/responders";
 import type { ReachTarget } from "@muster/agent/checks/types";
 import t from "tap";
@@ -13,6 +13,10 @@ const target = (o: Partial<ReachTarget>): ReachTarget => ({
   responder: true,
   ...o,
 });
+
+// Retries inside a short deadline here (15 s in the agent).
+reachRetry.deadlineMs = 1500;
+reachRetry.intervalMs = 200;
 
 t.test("peers-ports: no targets is a pass without probing", async (t) => {
   const r = await peersPortsCheck.run(checkContext(t.testdir()));
@@ -36,7 +40,7 @@ t.test(
         reachability: [
           target({ port: base }),
           target({ port: base + 1, protocol: "udp" }),
-          target({ node: "s3", port: base + 2 }),
+          target({ node: "s3", port: base + 2, responder: false }),
         ],
       },
     });
@@ -46,6 +50,16 @@ t.test(
     t.match(r.message, `10.0.0.11 -> s3 127.0.0.1 tcp/${base + 2}`);
     t.notMatch(r.message, `s2 127.0.0.1 tcp/${base}:`);
     t.match(r.fix, `allow tcp/${base + 2} from 10.0.0.11 to s3`);
+
+    // A waiting peer's closed listener only warns: it may have been released to install meanwhile.
+    const waiting = checkContext(t.testdir(), {
+      request: { reachability: [target({ port: base }), target({ node: "s4", port: base + 2 })] },
+    });
+    waiting.host.ports = ctx.host.ports;
+    const w = await peersPortsCheck.run(waiting);
+    t.equal(w.status, "warn");
+    t.match(w.message, `-> s4 127.0.0.1 tcp/${base + 2}`);
+    t.match(w.message, /may have started installing/);
 
     // Closed, the UDP responder no longer echoes: silence is a failure, not "open or filtered".
     await r1.close();
@@ -74,7 +88,11 @@ t.test(
     const r = await peersPortsCheck.run(ctx);
     t.equal(r.status, "warn");
     t.match(r.message, /etcd-expose-metrics/);
-    t.same(calls, ["tcp 127.0.0.1:2381"]);
+    t.same(
+      [...new Set(calls)],
+      ["tcp 127.0.0.1:2381"],
+      "retried, but never the UDP target without a responder",
+    );
   },
 );
 
@@ -100,4 +118,22 @@ t.test("responders: a port already taken is skipped, not fatal", async (t) => {
   t.teardown(() => b.close());
   t.same(a.tcp, [base]);
   t.same(b.tcp, []);
+});
+
+t.test("peers-ports: a joined peer's port that opens within the deadline passes (retried)", async (t) => {
+  let tries = 0;
+  const ctx = checkContext(t.testdir(), {
+    request: {
+      reachability: [target({ port: 6443, responder: false }), target({ port: 9345, responder: false })],
+    },
+  });
+  ctx.host.ports = {
+    tcp: async (_a, p) =>
+      p === 6443 && ++tries < 3 ? { ok: false, detail: "refused" } : { ok: true, detail: "connected" },
+    udp: async () => ({ ok: true, detail: "silence" }),
+    udpEcho: async () => ({ ok: true, detail: "echoed" }),
+  };
+  const r = await peersPortsCheck.run(ctx);
+  t.equal(r.status, "pass", r.message);
+  t.equal(tries, 3, "only the failing pair is probed again, until it answers");
 });

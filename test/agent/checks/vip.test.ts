@@ -167,6 +167,28 @@ t.test("vip-free with vipOwners: the cluster's MACs pass, a foreign MAC fails by
   t.match(none.message, /nothing answers ARP for VIP 10.0.0.100 on eth0 yet/);
 });
 
+t.test("vip-free names the holder's node when the coordinator sent vipOwnerNames", async (t) => {
+  const dir = t.testdir();
+  const run = (macs: string[], names?: Record<string, string>) =>
+    vipFreeCheck.run(
+      checkContext(dir, {
+        request: { vip, vipInUse: true, vipOwners: CLUSTER, ...(names ? { vipOwnerNames: names } : {}) },
+        facts: twoNics(false),
+        host: { arp: fakeArp({}, { "10.0.0.100": macs }).arp },
+      }),
+    );
+  const names = { "02:00:00:00:00:02": "server-2", "02:00:00:00:00:03": "server-3" };
+  const held = await run(["02:00:00:00:00:02"], names);
+  t.equal(held.status, "pass");
+  t.match(held.message, "held by the cluster: server-2 (02:00:00:00:00:02)");
+  const taken = await run(["02:00:00:00:00:03", "0a:bb:cc:dd:ee:ff"], names);
+  t.equal(taken.status, "fail");
+  t.match(taken.message, "by 0a:bb:cc:dd:ee:ff, not one of the cluster's servers");
+  t.match(taken.message, "also held by server-3 (02:00:00:00:00:03)");
+  const unnamed = await run(["02:00:00:00:00:02"]);
+  t.match(unnamed.message, /held by the cluster: 02:00:00:00:00:02$/, "no names: the MAC alone");
+});
+
 t.test(
   "negative control: the same foreign answer without vipOwners but vipInUse is not examined",
   async (t) => {

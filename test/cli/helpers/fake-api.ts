@@ -73,10 +73,55 @@ export async function startFakeApi(tls: TestTls) {
     reply.code(202);
     return { operation: { id: "op-backup-000001", type: "backup", node: null, state: "running" } };
   });
+  app.post<{ Body: { version?: string } }>("/v1/upgrades", async (req, reply) => {
+    state.backupBodies.push(req.body);
+    if (req.body.version === "v1.32.0+rke2r1")
+      return reply.code(400).send({
+        error: {
+          code: "VALIDATION_FAILED",
+          message: "v1.32.0+rke2r1 is older than the cluster's v1.33.5+rke2r1: a downgrade is not supported",
+        },
+      });
+    reply.code(202);
+    return { operation: { id: "op-upgrade-000001", type: "upgrade", node: null, state: "running" } };
+  });
   app.post<{ Body: { snapshot?: string } }>("/v1/restores", async (req, reply) => {
     state.backupBodies.push(req.body);
     reply.code(202);
     return { operation: { id: "op-restore-000001", type: "restore", node: null, state: "running" } };
+  });
+  // The restore operation: running with its first steps, then succeeded (or failed for a snapshot
+  // named like "broken-...") on the next poll.
+  let restorePolls = 0;
+  app.get<{ Params: { id: string } }>("/v1/operations/:id", async (req, reply) => {
+    if (req.params.id !== "op-restore-000001")
+      return reply.code(404).send({ error: { code: "NOT_FOUND", message: "no such operation" } });
+    const body = state.backupBodies.at(-1) as { snapshot?: string } | undefined;
+    const broken = body?.snapshot?.startsWith("broken-") === true;
+    const done = ++restorePolls % 2 === 0;
+    const step = (name: string, st: string, message?: string) => ({
+      name,
+      state: st,
+      ...(message ? { message } : {}),
+    });
+    return {
+      id: "op-restore-000001",
+      type: "restore",
+      node: null,
+      state: done ? (broken ? "failed" : "succeeded") : "running",
+      ...(done && broken ? { reason: "reset etcd on cp-1: snapshot file missing" } : {}),
+      steps: [
+        step("stop rke2-server on cp-1", "succeeded", "rke2-server stopped (killall)"),
+        done
+          ? step(
+              "reset etcd on cp-1",
+              broken ? "failed" : "succeeded",
+              broken ? "snapshot file missing" : "membership reset",
+            )
+          : step("reset etcd on cp-1", "running"),
+      ],
+      createdAt: "2030-01-01T00:00:00.000Z",
+    };
   });
   app.get("/v1/kubeconfig", async () => ({
     kubeconfig:

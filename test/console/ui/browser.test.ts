@@ -13,6 +13,7 @@ import type { Page } from "playwright-core";
 import t, { type Test } from "tap";
 import { buildConsole } from "../../../scripts/lib/console-bundle.ts";
 import { type Browser, browserMissing, openBrowser, type PageProblem } from "../helpers/browser.ts";
+import { mintJoinCommand, text, waitFor } from "../helpers/console-page.ts";
 import { type ClusterSource, NEEDS_ROOT, startCluster } from "../helpers/fake-cluster.ts";
 
 const missing =
@@ -32,33 +33,6 @@ interface Ctx {
   expecting(status: number, route: string, step: () => Promise<void>): Promise<void>;
   noErrors(when: string): Promise<void>;
   shots: string;
-}
-
-async function waitFor(what: string, page: Page, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; the page says:\n${await page.innerText("body")}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const text = (page: Page, selector: string) =>
-  page
-    .locator(selector)
-    .innerText()
-    .catch(() => "");
-
-async function mintJoinCommand(page: Page, role: "server" | "agent"): Promise<string> {
-  await page.getByRole("button", { name: "Add node" }).click();
-  const dialog = page.getByRole("dialog", { name: "Add a node" });
-  await dialog.getByRole("radio", { name: role === "server" ? /^Server/ : /^Agent/ }).check();
-  await dialog.getByLabel("Join token valid for").selectOption({ label: "1 hour" });
-  await dialog.getByRole("button", { name: "Create join command" }).click();
-  const command = (await dialog.locator("#join-command").innerText()).trim();
-  await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
-  return command;
 }
 
 async function signIn({ t, page, cluster, expecting, noErrors }: Ctx): Promise<void> {
@@ -269,6 +243,17 @@ async function whatIfPanel({ t, page, noErrors }: Ctx): Promise<void> {
   // The coordinator's own what-if first, for the cluster that formed.
   const panel = page.getByRole("region", { name: "What if a server is lost" });
   await panel.waitFor();
+  // Remove asks first and shows the quorum guard's verdict from the coordinator's what-if (3 servers:
+  // without one, quorum is kept and no further server may be lost). Cancelled: nothing is removed.
+  await page.getByRole("button", { name: "Remove server-2" }).click();
+  const remove = page.getByRole("dialog", { name: "Remove server-2?" });
+  t.match(
+    await remove.innerText(),
+    /Quorum guard: without server-2, quorum kept; no further server may be lost\./,
+    "the remove confirmation shows the quorum guard's verdict",
+  );
+  await remove.getByRole("button", { name: "Cancel" }).click();
+  await remove.waitFor({ state: "detached" });
   t.match(await panel.innerText(), /server-1: quorum (kept|lost)/, "the coordinator's what-if is shown");
   // Then a verdict this small cluster cannot give (quorum lost), answered in the route's shape.
   await page.route("**/v1/whatif", (route) =>

@@ -28,7 +28,16 @@ export interface SimCluster {
   failures: Map<string, string>;
   /** Tasks held unanswered because their node is silent. */
   held: { node: string; id: string; task: Task }[];
+  /**
+   * kube-vip's VIP, when the spec has one: who holds it, and whether it stays put when its holder
+   * stops (kube-vip#1786: a stopped rke2-server that leaves kube-vip running).
+   */
+  vip: { holder: string | null; stuck: boolean };
 }
+
+/** A node's MAC in the simulation (the VIP's ARP answers). */
+export const simMac = (node: string) =>
+  `02:00:00:00:00:${(([...node].reduce((a, c) => a + c.charCodeAt(0), 0) % 250) + 2).toString(16).padStart(2, "0")}`;
 
 export function newSim(): SimCluster {
   return {
@@ -42,6 +51,7 @@ export function newSim(): SimCluster {
     holdKinds: new Set(),
     failures: new Map(),
     held: [],
+    vip: { holder: null, stuck: false },
   };
 }
 
@@ -105,6 +115,13 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
     case "rke2.stop": {
       const r = sim.rke2.get(node);
       if (r) r.running = false;
+      if (sim.vip.holder === node && !sim.vip.stuck) {
+        // kube-vip stopped with it: a running server takes the Lease and the VIP.
+        const next = [...sim.rke2].find(
+          ([n, v]) => n !== node && v.running && sim.members.some((m) => m.name === n),
+        );
+        sim.vip.holder = next?.[0] ?? null;
+      }
       if (sim.kube.has(node)) sim.kube.get(node)!.ready = "False";
       return { killed: true };
     }
@@ -125,6 +142,14 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
       if (r) r.db = false;
       return { existed };
     }
+    case "vip.observe":
+      return {
+        macs: sim.vip.holder ? [simMac(sim.vip.holder)] : [],
+        local: sim.vip.holder === node,
+        localMac: simMac(node),
+      };
+    case "vip.release":
+      return { removed: false };
     default:
       throw new Error(`the simulation has no ${task.kind}`);
   }
@@ -194,7 +219,19 @@ export async function joinSim(
   w.coord.tick();
   answerChecks(w, node);
   await w.coord.settle(); // probes the registration address, then plans: the plan is released
-  finish(w, node);
+  // With a VIP, the plan waits until the VIP watch (on real timers) saw exactly one holder.
+  const deadline = Date.now() + (w.coord.getNode(node).state === "waiting" ? 15_000 : 0);
+  for (;;) {
+    try {
+      finish(w, node);
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+      w.coord.tick();
+      await w.coord.settle();
+    }
+  }
   if (w.coord.getNode(node).state !== "joined") throw new Error(`${node} did not join`);
   sim.kube.set(node, { ready: "True", unschedulable: false });
   sim.passwords.add(node);

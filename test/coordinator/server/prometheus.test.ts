@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { serve } from "@muster/coordinator/server/serve";
 import { createLogger } from "@muster/shared";
 import t from "tap";
-import { nodeFacts } from "../helpers/domain.ts";
+import { answerChecks, finish, join as joinNode, nodeFacts, type World } from "../helpers/domain.ts";
 
 // A real Prometheus (Debian's `prometheus`) scrapes a real coordinator over HTTPS, verifying the
 // serving cert with the coordinator's CA and sending the metrics token from its 0600 file
@@ -129,6 +129,45 @@ t.test(
       t.equal(empty[0]?.value[1], "1", "an agent but no server yet: initializing");
       const heap = await query(promUrl, "nodejs_heap_size_used_bytes");
       t.ok(Number(heap[0]?.value[1]) > 0, "process metrics scraped too");
+      const ops = await query(promUrl, 'muster_operations{type="remove"}');
+      t.ok(ops.length > 0, "operations by type and state are exported (0 while none ran)");
+
+      // A server joins: while its plan is out it holds the control-plane lease; once it is ready the
+      // lease is free and the join's durations are in the histograms, by role (and result).
+      // The domain helpers drive the real coordinator behind serve() with a fake agent link.
+      const w = {
+        coord: coordinator.service,
+        links: new Map(),
+        clock: { now: Date.now() },
+      } as unknown as World;
+      joinNode(w, "s1", "server");
+      answerChecks(w, "s1");
+      w.coord.tick(); // releases s1's plan
+      const held = await waitFor(
+        promUrl,
+        'muster_lease_held{kind="server-join",holder="s1"}',
+        (r) => r[0]?.value[1] === "1",
+      );
+      t.equal(held[0]!.metric["holder"], "s1", "the lease holder, as Prometheus stored it");
+      const age = await query(promUrl, 'muster_lease_age_seconds{holder="s1"}');
+      t.ok(Number(age[0]?.value[1]) >= 0, `the lease's age (${age[0]?.value[1]} s)`);
+      finish(w, "s1");
+      const results = await waitFor(
+        promUrl,
+        'muster_plan_result_seconds_count{role="server",result="succeeded"}',
+        (r) => r[0]?.value[1] === "1",
+      );
+      t.equal(results.length, 1, "plan release to result latency, by role and result");
+      const joins = await waitFor(
+        promUrl,
+        'muster_node_join_duration_seconds_count{role="server"}',
+        (r) => r[0]?.value[1] === "1",
+      );
+      t.equal(joins.length, 1, "join duration histogram, by role");
+      const buckets = await query(promUrl, 'muster_node_join_duration_seconds_bucket{role="server"}');
+      t.ok(buckets.length > 1, `the histogram's buckets (${buckets.length})`);
+      await waitFor(promUrl, "muster_lease_held", (r) => r.length === 0);
+      t.pass("the lease series is gone once the join ended");
     } catch (err) {
       t.comment(promLog);
       throw err;

@@ -9,6 +9,13 @@ import { type Check, fail, pass, type ReachTarget, warn } from "./types.ts";
 // failure; a UDP target answers only through that responder (an echo), since RKE2's VXLAN never does.
 export const REACH_TIMEOUT_MS = 2000;
 const CONCURRENCY = 32;
+/**
+ * A failing pair is probed again every `intervalMs` until `deadlineMs` (a listener slow under load, an
+ * RKE2 restarting). Then a joined peer's port (RKE2's own listener) still closed fails the check; a
+ * waiting peer's (muster's temporary listener) only warns: that peer may have been released to
+ * install meanwhile, which closes its listeners for minutes before RKE2 listens.
+ */
+export const reachRetry = { deadlineMs: 15_000, intervalMs: 1000 };
 
 export interface PairFailure {
   target: ReachTarget;
@@ -33,24 +40,38 @@ export const peersPortsCheck: Check = {
     const prober: PortProber | undefined = host.ports;
     const tcp = prober?.tcp ?? tcpProbe;
     const udp = prober?.udpEcho ?? udpEchoProbe;
-    const results = await mapLimit(targets, CONCURRENCY, async (t) =>
+    const probe = (t: ReachTarget) =>
       t.protocol === "tcp"
         ? tcp(t.address, t.port, REACH_TIMEOUT_MS)
         : t.responder
           ? udp(t.address, t.port, REACH_TIMEOUT_MS)
-          : { ok: true, detail: "not verifiable without a responder" },
-    );
-    const failing: PairFailure[] = targets
-      .map((target, i) => ({ target, ok: results[i]!.ok, detail: results[i]!.detail }))
-      .filter((r) => !r.ok);
+          : Promise.resolve({ ok: true, detail: "not verifiable without a responder" });
+    const deadline = Date.now() + reachRetry.deadlineMs;
+    let failing: PairFailure[] = [];
+    let pending = [...targets];
+    for (;;) {
+      const results = await mapLimit(pending, CONCURRENCY, probe);
+      failing = pending
+        .map((target, i) => ({ target, ok: results[i]!.ok, detail: results[i]!.detail }))
+        .filter((r) => !r.ok);
+      if (failing.length === 0 || Date.now() + reachRetry.intervalMs > deadline) break;
+      pending = failing.map((f) => f.target);
+      await new Promise((r) => setTimeout(r, reachRetry.intervalMs));
+    }
     const self = facts.address;
-    const hard = failing.filter((f) => !f.target.optional);
+    const hard = failing.filter((f) => !f.target.optional && !f.target.responder);
+    const moved = failing.filter((f) => !f.target.optional && f.target.responder);
     const soft = failing.filter((f) => f.target.optional);
     const peers = new Set(targets.map((t) => t.node)).size;
     if (hard.length > 0)
       return fail(
         `cannot reach: ${hard.map((f) => describePair(self, f)).join("; ")}`,
         [...new Set(hard.map((f) => pairFix(self, f.target)))].join("; "),
+      );
+    if (moved.length > 0)
+      return warn(
+        `cannot reach (a peer that was waiting may have started installing; re-run the checks to test again): ${moved.map((f) => describePair(self, f)).join("; ")}`,
+        [...new Set(moved.map((f) => pairFix(self, f.target)))].join("; "),
       );
     if (soft.length > 0)
       return warn(

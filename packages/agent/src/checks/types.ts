@@ -14,6 +14,8 @@ export interface CheckRequest {
   vipInUse: boolean;
   /** MACs of the cluster's servers: once the cluster holds the VIP, only these may answer for it. */
   vipOwners?: readonly string[];
+  /** Lower-case owner MAC -> node name (from the coordinator), for vip-free's messages. */
+  vipOwnerNames?: Readonly<Record<string, string>>;
   /** Expected RKE2 version, when the plan pins one. */
   expectedVersion?: string;
   /** sha256 of the cluster CA, when known: an existing server data dir with another CA is foreign. */

@@ -73,7 +73,12 @@ export const vipFreeCheck: Check = {
         `could not check who answers ARP for VIP ${vip}: ${probe.detail}`,
         "install arping and run as root, or check by hand: arping -c 2 <vip>",
       );
-    const holders = [...(localIsCluster ? ["this node"] : []), ...probe.macs];
+    const names = ctx.request.vipOwnerNames ?? {};
+    const named = (mac: string) => {
+      const name = names[mac.toLowerCase()];
+      return name ? `${name} (${mac})` : mac;
+    };
+    const holders = [...(localIsCluster ? ["this node"] : []), ...probe.macs.map(named)];
     if (!owners) {
       if (probe.macs.length > 0)
         return fail(

@@ -1,4 +1,5 @@
 import type { NodeView } from "@muster/shared";
+import { type WhatIfView, whatIfVerdict } from "./whatif.ts";
 
 // What an operator can do to a node from the node table, each behind a confirmation. The dialog
 // sends `request` and shows the coordinator's refusal (message and details, verbatim): the place
@@ -16,7 +17,19 @@ export interface NodeAction {
   request: { method: "POST" | "DELETE"; path: string };
 }
 
-export function nodeActions(node: NodeView): NodeAction[] {
+/** States a node can be removed from (DELETE /v1/nodes/:name); lost ones with force=true. */
+const REMOVABLE = new Set<NodeView["state"]>(["joined", "lost", "failed", "check-failed"]);
+
+/** The quorum guard's verdict on removing `node`, in words, from the coordinator's what-if. */
+export function removeVerdict(node: NodeView, whatif: WhatIfView | null | undefined): string {
+  if (node.role !== "server") return "An agent carries no etcd member: quorum is not affected.";
+  const ifLost = whatif?.servers.find((s) => s.node === node.name)?.ifLost;
+  if (!ifLost) return "The coordinator checks quorum first and refuses the remove if it would break it.";
+  const verdict = `Quorum guard: without ${node.name}, ${whatIfVerdict(ifLost)}.`;
+  return ifLost.quorumKept ? verdict : `${verdict} The coordinator will refuse this remove.`;
+}
+
+export function nodeActions(node: NodeView, whatif?: WhatIfView | null): NodeAction[] {
   const actions: NodeAction[] = [];
   const path = `/v1/nodes/${encodeURIComponent(node.name)}`;
   if (node.state === "failed" || node.state === "check-failed") {
@@ -31,6 +44,18 @@ export function nodeActions(node: NodeView): NodeAction[] {
       confirmLabel: "Retry",
       danger: false,
       request: { method: "POST", path: `${path}/retry` },
+    });
+  }
+  if (REMOVABLE.has(node.state)) {
+    const force = node.state === "lost";
+    actions.push({
+      id: "remove",
+      label: "Remove",
+      title: `Remove ${node.name}?`,
+      description: `${node.role} ${node.name} leaves the cluster${force ? " (its agent is gone: force, skipping the steps on the node itself)" : ""}. ${removeVerdict(node, whatif)}`,
+      confirmLabel: "Remove",
+      danger: true,
+      request: { method: "DELETE", path: force ? `${path}?force=true` : path },
     });
   }
   return actions;

@@ -55,6 +55,7 @@ export function Dashboard(props: { token: string; onSignOut(why: string | null):
             nodes={data.nodes}
             steps={data.steps}
             loaded={data.cluster !== null}
+            whatif={data.whatif}
             onAction={(node, action) => setDialog({ kind: "action", node, action })}
           />
           <JoinTimeline joinEvents={data.joinEvents} nodes={data.nodes} />

@@ -1,12 +1,15 @@
 import type { NodeView, PlanStep } from "@muster/shared";
 import { nodeState, sortNodes, waitReasons, whyItWaits } from "../model/format.ts";
 import { type NodeAction, nodeActions } from "../model/node-actions.ts";
+import type { WhatIfView } from "../model/whatif.ts";
 import { Badge } from "./badge.tsx";
 
 export function NodeTable(props: {
   nodes: NodeView[];
   steps: PlanStep[];
   loaded: boolean;
+  /** The coordinator's what-if: the remove confirmation shows the quorum guard's verdict from it. */
+  whatif?: WhatIfView | null | undefined;
   onAction(node: NodeView, action: NodeAction): void;
 }) {
   const reasons = waitReasons(props.steps);
@@ -36,7 +39,7 @@ export function NodeTable(props: {
             <tbody>
               {nodes.map((n) => {
                 const state = nodeState(n.state);
-                const actions = nodeActions(n);
+                const actions = nodeActions(n, props.whatif);
                 return (
                   <tr key={n.name} data-node={n.name}>
                     <th scope="row">{n.name}</th>

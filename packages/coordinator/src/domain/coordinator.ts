@@ -4,7 +4,8 @@ import {
   NoServerForSnapshot,
   OperationNotFound,
   type PlanView,
-  SnapshotNotFound,
+  UpgradeRefused,
+  upgradeRefusal,
 } from "@muster/shared";
 import { openStore } from "../store/store.ts";
 import { createChanges } from "./changes.ts";
@@ -22,9 +23,10 @@ import { listBackups, snapshotServer } from "./operations/backup.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
 import { startRejoins } from "./operations/rejoin.ts";
 import { createRemovals } from "./operations/removal-request.ts";
-import { restoreSteps } from "./operations/restore.ts";
+import { restoreServer, restoreSteps } from "./operations/restore.ts";
 import type { RetryPolicy } from "./operations/runner.ts";
 import { createOperationRunner } from "./operations/runner.ts";
+import { clusterVersion, upgradeSteps } from "./operations/upgrade-plan.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
@@ -250,22 +252,28 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       const nodes = queries.nodes();
       const { backups } = await listBackups(tasks, nodes);
       const found = backups.filter((b) => b.name === body.snapshot);
-      // A local snapshot is restored on the server that holds its file; one in S3 on any server
-      // (the init server first: its config has no `server:` to join).
-      const local = found.find((b) => b.location === "local");
-      const connected = (name: string) => nodes.some((n) => n.name === name && n.connected);
-      const init = nodes.find((n) => n.init && n.role === "server" && n.state === "joined" && n.connected);
-      const reset = local
-        ? local.node
-        : found.length > 0
-          ? (init?.name ?? found.find((b) => connected(b.node))?.node)
-          : undefined;
-      if (!reset) throw new SnapshotNotFound(body.snapshot);
+      const reset = restoreServer(body.snapshot, found, nodes);
       const op = operations.submit({
         type: "restore",
         node: null,
         params: body,
         steps: restoreSteps(body.snapshot, reset, nodes),
+        requestedBy: requestedBy ?? null,
+      });
+      return operationAccepted(op);
+    },
+    startUpgrade(body, requestedBy) {
+      const from = clusterVersion(spec(), store.nodes.list());
+      const refusal = upgradeRefusal(from, body.version);
+      if (refusal) throw new UpgradeRefused(refusal);
+      const op = operations.submit({
+        type: "upgrade",
+        node: null,
+        params: body,
+        steps: upgradeSteps(body.version, queries.nodes(), {
+          concurrency: spec().agents.concurrency,
+          drain: body.drain,
+        }),
         requestedBy: requestedBy ?? null,
       });
       return operationAccepted(op);

@@ -8,6 +8,7 @@ import type {
   CreateBackupBody,
   CreateJoinTokenBody,
   CreateRestoreBody,
+  CreateUpgradeBody,
   EnrolFrame,
   EventsPage,
   HelloFrame,
@@ -100,6 +101,11 @@ export interface CoordinatorService {
    * OPERATION_IN_FLIGHT while the lease is held.
    */
   startRestore(body: CreateRestoreBody, requestedBy?: string): Promise<OperationAccepted>;
+  /**
+   * A rolling RKE2 upgrade (docs/reference.md#upgrades): an upgrade operation under the
+   * control-plane lease. VALIDATION_FAILED naming both versions for a downgrade or a >1 minor skip.
+   */
+  startUpgrade(body: CreateUpgradeBody, requestedBy?: string): OperationAccepted;
   /** The admin kubeconfig read on a joined server, its server the registration address (a secret). */
   getKubeconfig(): Promise<KubeconfigView>;
   /** Long-running operations, newest first. */

@@ -58,12 +58,16 @@ export async function apiThroughVip(from: WorldNode, vip: string): Promise<boole
 }
 
 /**
- * Stops rke2-server on `node` as muster's stopServerSafely does (systemctl stop, rke2-killall.sh,
- * then delete the address SIGKILLed kube-vip left: kube-vip#1786), by hand inside the node.
+ * Stops rke2-server on `node` as muster's stopServerSafely does, by hand inside the node: systemctl
+ * stop, `crictl stop` of kube-vip (SIGTERM: it releases its Lease and deletes the VIP, so a follower
+ * takes over at its next retry instead of after the lease expires), rke2-killall.sh, then delete an
+ * address a SIGKILLed kube-vip left (kube-vip#1786).
  */
 export async function stopLikeMuster(node: WorldNode, vip: string): Promise<string> {
+  const crictl =
+    "CONTAINER_RUNTIME_ENDPOINT=unix:///run/k3s/containerd/containerd.sock /var/lib/rancher/rke2/bin/crictl";
   const r = await node.sh(
-    `systemctl stop rke2-server; for p in /usr/local /usr /opt/rke2; do if [ -x "$p/bin/rke2-killall.sh" ]; then "$p/bin/rke2-killall.sh"; break; fi; done; ip addr del ${vip}/32 dev eth0 2>/dev/null; true`,
+    `systemctl stop rke2-server; if [ -x /var/lib/rancher/rke2/bin/crictl ]; then ids=$(${crictl} ps --name '^kube-vip$' --state running -q); [ -n "$ids" ] && ${crictl} stop --timeout 10 $ids; fi; for p in /usr/local /usr /opt/rke2; do if [ -x "$p/bin/rke2-killall.sh" ]; then "$p/bin/rke2-killall.sh"; break; fi; done; ip addr del ${vip}/32 dev eth0 2>/dev/null; true`,
     { reject: false, all: true },
   );
   return r.all ?? "";

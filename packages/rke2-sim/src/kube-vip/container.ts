@@ -5,8 +5,9 @@
 // restarted with the kubelet's exponential back-off (10 s doubling to 5 min) when it exits. Its pid is
 // recorded under <data-dir>/sim/pids/ so rke2-killall.sh can kill it (SIGKILL, like the real script's
 // killtree of the shims), and a restarted rke2 adopts a container that is still running instead of
-// starting a second one.
+// starting a second one. The simulated crictl (../crictl.ts) lists and stops it from those records.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { nodeBinary, SIM_DIR } from "../paths.ts";
@@ -91,7 +92,19 @@ export class Container {
     mkdirSync(path.dirname(this.#stateFile()), { recursive: true });
     writeFileSync(
       this.#stateFile(),
-      JSON.stringify({ uid: this.spec.podUid, restartCount: this.restartCount, startedAt }),
+      JSON.stringify({
+        uid: this.spec.podUid,
+        restartCount: this.restartCount,
+        startedAt,
+        // What the simulated crictl lists (../crictl.ts): one id per container attempt.
+        id: createHash("sha256")
+          .update(`${this.spec.podUid}/${this.spec.containerName}/${this.restartCount}`)
+          .digest("hex"),
+        container: this.spec.containerName,
+        image: this.spec.image,
+        podName: this.spec.podName,
+        namespace: this.spec.namespace,
+      }),
     );
   }
 

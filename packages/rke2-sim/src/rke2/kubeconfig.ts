@@ -79,3 +79,21 @@ export function installKubectl(dataDir: string, version: string): string {
   chmodSync(file, 0o755);
   return file;
 }
+
+/** <data-dir>/bin/crictl: the stand-in for the containers the simulated kubelet runs (../crictl.ts). */
+export function installCrictl(dataDir: string): string {
+  const bin = path.join(dataDir, "bin");
+  mkdirSync(bin, { recursive: true });
+  const file = path.join(bin, "crictl");
+  const script = [
+    "#!/bin/sh",
+    "# crictl (simulator), installed by the simulated rke2 like the binaries RKE2 unpacks into data-dir/bin.",
+    `CRICTL_SIM_DATA_DIR=${shQuote(dataDir)}`,
+    "export CRICTL_SIM_DATA_DIR",
+    `exec ${shQuote(nodeBinary())} ${shQuote(path.join(SIM_DIR, "crictl.ts"))} "$@"`,
+    "",
+  ].join("\n");
+  writeFileSync(file, script, { mode: 0o755 });
+  chmodSync(file, 0o755);
+  return file;
+}

@@ -12,6 +12,7 @@ import { Container, type ContainerHost, type ContainerSpec } from "../kube-vip/c
 import { kubeVipContainer, metaOf, podSpecOf, readManifestDir, resolveEnv } from "../kube-vip/manifest.ts";
 import { DEFAULT_DATA_DIR, type SimConfig } from "./config.ts";
 import type { Knobs } from "./env.ts";
+import { installCrictl } from "./kubeconfig.ts";
 import { log } from "./log.ts";
 import type { KubeNode } from "./nodes.ts";
 
@@ -110,6 +111,8 @@ function containerStatus(c: Container): Pod["status"] {
 
 export function startKubeletPods(o: KubeletPodsOptions): () => Promise<void> {
   const { cfg } = o;
+  // RKE2 unpacks crictl (with kubectl and ctr) into <data-dir>/bin before its kubelet starts.
+  installCrictl(cfg.dataDir);
   const host: ContainerHost = {
     dataDir: cfg.dataDir,
     nodeName: cfg.nodeName,

@@ -78,7 +78,13 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   const loopback = loopbackFor(cfg.nodeIP);
   const joining = cfg.server !== null;
   if (joining && !cfg.token) throw new FatalError("--token is required when joining a cluster with --server");
-  const access = joining ? await bootstrapFromServer(cfg) : null;
+  // A joiner whose etcd data, CA and token are already on disk does not ask the server again (k3s's
+  // "bootstrap already complete and initialized"): it restarts from its own data, so a server whose
+  // cluster was reset on it (--cluster-reset) comes back while its `server:` peer is still stopped.
+  const initialised =
+    joining && isInitialised(cfg.dataDir) && loadCA(cfg.dataDir) !== null && readToken(cfg.dataDir) !== null;
+  if (initialised) log.info("Managed etcd cluster bootstrap already complete and initialized");
+  const access = joining && !initialised ? await bootstrapFromServer(cfg) : null;
   const { ca, password } = access
     ? { ca: access.ca, password: access.auth.password }
     : await initCluster(cfg);
@@ -112,11 +118,11 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
 
   const peerURL = peerURLFor(cfg.nodeIP);
   let initialCluster = `${cfg.nodeName}=${peerURL}`;
-  if (access) {
+  if (joining) {
     // Image import, container runtime and kubelet start come before the etcd join (half the total).
     await untilUptime(knobs.joinSeconds / 2);
     if (isInitialised(cfg.dataDir)) log.info("etcd data already present: restarting the existing member");
-    else initialCluster = await joinEtcd(cfg, knobs, access, peerURL);
+    else if (access) initialCluster = await joinEtcd(cfg, knobs, access, peerURL);
   } else {
     log.info("Starting etcd for new cluster");
   }
@@ -128,7 +134,7 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
       loopback,
       exposeMetrics: cfg.etcdExposeMetrics,
       initialCluster,
-      initialState: access ? "existing" : "new",
+      initialState: joining ? "existing" : "new",
     },
     knobs,
   );
@@ -137,7 +143,7 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
   watchEtcd(etcd, cfg.dataDir, life);
   if (!(await waitHealthy(etcd, 120_000))) throw new FatalError("etcd did not become healthy within 120s");
   log.info("etcd is healthy");
-  if (!access) await untilUptime(knobs.initSeconds); // control-plane static pods starting
+  if (!joining) await untilUptime(knobs.initSeconds); // control-plane static pods starting
   listeners.push(await startApiserver(ctx));
   log.info(`Running kube-apiserver on ${cfg.bindAddress}:6443`);
   const stopLearners = startLearnerManager(ctx);
@@ -147,7 +153,7 @@ export async function runServer(cfg: SimConfig, knobs: Knobs, life: Lifecycle): 
 
   await registerServerNode(ctx, life);
   // A joiner's total (RKE2_SIM_JOIN_SECONDS) ends here, after etcd promoted it to voter.
-  if (access) await untilUptime(knobs.joinSeconds);
+  if (joining) await untilUptime(knobs.joinSeconds);
   ctx.ready = true;
   log.info("rke2 is up and running");
   await notifyReady("rke2 server is ready");

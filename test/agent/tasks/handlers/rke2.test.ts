@@ -204,3 +204,54 @@ t.test("rke2.install: installer errors and a wrong resulting version are TaskFai
     },
   );
 });
+
+t.test("rke2.stop with killall: crictl stops kube-vip gracefully before rke2-killall.sh", async (t) => {
+  const root = t.testdir();
+  put(root, "/usr/local/bin/rke2-killall.sh");
+  put(root, "/var/lib/rancher/rke2/bin/crictl");
+  const id = "a".repeat(64);
+  const ex = fakeExec((cmd, args) =>
+    args[0] === "ps" ? ok(`${id}\n`) : ok(cmd.endsWith("crictl") ? `${id}\n` : ""),
+  );
+  const sd = fakeSystemd({ "rke2-server": { active: true, enabled: true } });
+  const { ctx, progress } = taskContext(root, { systemd: sd.systemd, exec: ex.exec });
+  t.same(await rke2Stop({ kind: "rke2.stop", unit: "rke2-server", killall: true }, ctx), { killed: true });
+  t.same(
+    scriptsRun(root, ex.calls).map((c, i) => [c, ...ex.calls[i]!.args]),
+    [
+      ["/var/lib/rancher/rke2/bin/crictl", "ps", "--name", "^kube-vip$", "--state", "running", "-q"],
+      ["/var/lib/rancher/rke2/bin/crictl", "stop", "--timeout", "10", id],
+      ["/usr/local/bin/rke2-killall.sh"],
+    ],
+    "kube-vip gets SIGTERM (and time to release its lease) before killall SIGKILLs what is left",
+  );
+  t.equal(
+    ex.calls[0]!.opts.env?.["CONTAINER_RUNTIME_ENDPOINT"],
+    "unix:///run/k3s/containerd/containerd.sock",
+    "crictl is pointed at RKE2's containerd",
+  );
+  t.match(progress.join("\n"), /stopped kube-vip \(crictl stop\)/);
+});
+
+t.test("rke2.stop: no kube-vip container, or no containerd, still runs rke2-killall.sh", async (t) => {
+  const root = t.testdir();
+  put(root, "/usr/local/bin/rke2-killall.sh");
+  put(root, "/var/lib/rancher/rke2/bin/crictl");
+  const none = fakeExec(() => ok(""));
+  const a = taskContext(root, { exec: none.exec });
+  t.same(await rke2Stop({ kind: "rke2.stop", unit: "rke2-server", killall: true }, a.ctx), { killed: true });
+  t.same(
+    none.calls.map((c) => c.args[0] ?? c.cmd.slice(root.length)),
+    ["ps", "/usr/local/bin/rke2-killall.sh"],
+    "nothing to stop: no crictl stop",
+  );
+  const down = fakeExec((_cmd, args) =>
+    args[0] === "ps"
+      ? failed(1, "dial unix /run/k3s/containerd/containerd.sock: connect: connection refused\n")
+      : ok(),
+  );
+  const b = taskContext(root, { exec: down.exec });
+  t.same(await rke2Stop({ kind: "rke2.stop", unit: "rke2-server", killall: true }, b.ctx), { killed: true });
+  t.match(b.progress.join("\n"), /kube-vip not stopped first/);
+  t.equal(down.calls.at(-1)!.cmd, path.join(root, "/usr/local/bin/rke2-killall.sh"));
+});

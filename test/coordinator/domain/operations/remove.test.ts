@@ -1,6 +1,14 @@
-import { MusterError } from "@muster/shared";
-import t from "tap";
-import { formSim, joinSim, killAgent, reconnect, type SimCluster, until } from "../../helpers/day-two.ts";
+import { ClusterSpecSchema, MusterError } from "@muster/shared";
+import t, { type Test } from "tap";
+import {
+  formSim,
+  joinSim,
+  killAgent,
+  newSim,
+  reconnect,
+  type SimCluster,
+  until,
+} from "../../helpers/day-two.ts";
 import { answerChecks, eventsOf, join, makeWorld, type World } from "../../helpers/domain.ts";
 
 // Removal through the real coordinator domain, its operations runner and task dispatcher, against a
@@ -198,3 +206,59 @@ t.test("a coordinator killed mid-removal resumes at the step it reached and comp
   t.same(memberNames(sim), ["s1", "s2"]);
   t.equal(again.coord.getNode("s3").state, "removed");
 });
+
+// With the VIP kube-vip runs: removal's stop step is the VIP-safe stop (stopServerSafely), and a VIP
+// that stays on the stopped server (kube-vip#1786) fails the step with the message.
+const vipSpec = ClusterSpecSchema.parse({ vip: { address: "10.0.0.100", interface: "eth0" } });
+
+/** Three servers formed with the VIP (s1's kube-vip holds it, so the VIP gate opens), and the holder. */
+async function withVip(t: Test, holder: string) {
+  const w = makeWorld(t, { spec: vipSpec });
+  const sim = newSim();
+  sim.vip.holder = "s1";
+  for (const s of ["s1", "s2", "s3"]) await joinSim(w, sim, s, "server");
+  sim.vip.holder = holder;
+  return Object.assign(w, { sim });
+}
+
+t.test("removing the VIP holder: the stop step verifies the VIP moved to another server", async (t) => {
+  const w = await withVip(t, "s3");
+  const sim = w.sim;
+  const { operation } = w.coord.removeNode("s3", false, "10.0.0.1");
+  const done = await finished(w, operation.id);
+  t.equal(done.state, "succeeded", done.reason ?? "");
+  const stop = done.steps.find((s) => s.name === "stop RKE2");
+  t.equal(stop?.state, "succeeded");
+  t.match(stop?.message, /rke2-server stopped; VIP moved to /);
+  t.ok(sim.log.includes("s3 rke2.stop"), "the holder was stopped");
+  t.ok(sim.log.includes("s3 vip.release"), "its stale VIP was deleted if left");
+  t.ok(
+    sim.log.some((l) => /^s[12] vip\.observe$/.test(l)),
+    "the other servers were asked who answers for the VIP",
+  );
+  t.not(sim.vip.holder, "s3");
+});
+
+t.test(
+  "removing the VIP holder: a VIP that does not move fails the stop step, and removal stops",
+  async (t) => {
+    const w = await withVip(t, "s3");
+    const sim = w.sim;
+    sim.vip.stuck = true;
+    const { operation } = w.coord.removeNode("s3", false, "10.0.0.1");
+    // verifyVipMoved waits 3 x lease + 15 s on the coordinator's clock: let that time pass.
+    const deadline = Date.now() + 30_000;
+    while (w.coord.getOperation(operation.id).state === "running") {
+      if (Date.now() > deadline) throw new Error("the removal did not end");
+      w.clock.now += 2000;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const done = w.coord.getOperation(operation.id);
+    t.equal(done.state, "failed");
+    const stop = done.steps.find((s) => s.name === "stop RKE2");
+    t.equal(stop?.state, "failed");
+    t.match(stop?.message ?? done.reason, /the VIP 10\.0\.0\.100 did not move off s3 within 30 s/);
+    t.match(done.reason ?? "", /did not move off s3/);
+    t.notOk(sim.log.includes("s3 rke2.uninstall"), "no later step ran");
+  },
+);

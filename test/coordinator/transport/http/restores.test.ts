@@ -1,4 +1,4 @@
-import { restoreSteps } from "@muster/coordinator/domain/operations/restore";
+import { restoreServer, restoreSteps } from "@muster/coordinator/domain/operations/restore";
 import t from "tap";
 import { auth, createJoinToken, enrol, facts, makeApp, passChecks } from "../../helpers/harness.ts";
 
@@ -105,8 +105,8 @@ t.test(
     const n = (name: string, role: "server" | "agent", init = false) =>
       ({ name, role, init, state: "joined", connected: true }) as never;
     const steps = restoreSteps("s1", "cp-2", [
-      n("cp-1", "server", true),
-      n("cp-2", "server"),
+      n("cp-1", "server"),
+      n("cp-2", "server", true),
       n("cp-3", "server"),
       n("w-1", "agent"),
     ]);
@@ -127,6 +127,24 @@ t.test(
     t.ok(steps.every((s) => s.args.reset === "cp-2" && s.args.snapshot === "s1"));
   },
 );
+
+t.test("the reset server is the init server; a local snapshot elsewhere is refused (409)", async (t) => {
+  const n = (name: string, init = false, state = "joined") =>
+    ({ name, role: "server", init, state, connected: true }) as never;
+  const nodes = [n("cp-1", true), n("cp-2"), n("cp-3")];
+  const at = (node: string, location: "local" | "s3" = "local") => ({ ...snapshot, node, location });
+  t.equal(restoreServer(snapshot.name, [at("cp-1"), at("cp-2")], nodes), "cp-1", "init server holds it");
+  t.equal(restoreServer(snapshot.name, [at("cp-2", "s3")], nodes), "cp-1", "S3: fetched by the init server");
+  t.throws(
+    () => restoreServer(snapshot.name, [at("cp-2")], nodes),
+    { code: "CONFLICT", message: /on cp-2, not on the init server cp-1/ },
+    "wiped and started, the init server would form a new cluster: refused",
+  );
+  t.throws(() => restoreServer(snapshot.name, [], nodes), { code: "NOT_FOUND" });
+  // No joined init server (it was lost): the holder of the local copy.
+  const noInit = [n("cp-1", true, "lost"), n("cp-2"), n("cp-3")];
+  t.equal(restoreServer(snapshot.name, [at("cp-3")], noInit), "cp-3");
+});
 
 async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -1,7 +1,14 @@
 import { rke2Arch } from "../../adapters/host-facts.ts";
 import { installRke2 } from "../../phases/install.ts";
 import { PhaseAborted, PhaseError } from "../../phases/types.ts";
-import { findInstalledRke2, findRke2Script, RKE2_SERVER_DB, unitFileExists } from "../../rke2-paths.ts";
+import {
+  findInstalledRke2,
+  findRke2Script,
+  RKE2_CONTAINERD_ENDPOINT,
+  RKE2_CRICTL,
+  RKE2_SERVER_DB,
+  unitFileExists,
+} from "../../rke2-paths.ts";
 import { reportWhile } from "../progress.ts";
 import { errorLine, scrubSecrets } from "../scrub.ts";
 import { TaskFailed, type TaskHandler } from "../types.ts";
@@ -12,6 +19,9 @@ const START_TIMEOUT_MS = 15 * 60_000;
 const SCRIPT_TIMEOUT_MS = 10 * 60_000;
 /** systemctl's exit status for "Unit ... not loaded." (nothing to stop). */
 const UNIT_NOT_LOADED = 5;
+
+/** How long kube-vip gets to release its lease and delete the VIP before containerd SIGKILLs it. */
+export const KUBE_VIP_STOP_TIMEOUT_S = 10;
 
 /** A script's last words (its failing command, under set -x), scrubbed. */
 const lastLines = (r: { stderr: string; stdout: string }) =>
@@ -26,6 +36,9 @@ export const rke2Stop: TaskHandler<"rke2.stop"> = async (task, ctx) => {
     );
   if (!task.killall) return { killed: false };
   // A plain stop leaves containerd-shim children (kube-vip among them, holding the VIP) running.
+  // rke2-killall.sh SIGKILLs them: kube-vip would keep its Lease until it expires. Stop kube-vip
+  // gracefully first, so it releases the Lease and deletes the VIP and a follower takes over at once.
+  await stopKubeVip(ctx);
   const script = await findRke2Script(files, "rke2-killall.sh");
   if (!script) {
     ctx.progress("rke2-killall.sh is not installed: only the service was stopped");
@@ -35,6 +48,37 @@ export const rke2Stop: TaskHandler<"rke2.stop"> = async (task, ctx) => {
   if (r.exitCode !== 0) throw new TaskFailed(`${script} failed (exit ${r.exitCode}): ${lastLines(r)}`);
   return { killed: true };
 };
+
+/**
+ * `crictl stop` of every running kube-vip container (SIGTERM; SIGKILL after KUBE_VIP_STOP_TIMEOUT_S).
+ * containerd outlives `systemctl stop rke2-server` (KillMode=process), so RKE2's crictl still reaches
+ * it here. Best effort: without crictl, containerd or a kube-vip container, rke2-killall.sh follows
+ * anyway (and the caller deletes a VIP a killed kube-vip left behind).
+ */
+export async function stopKubeVip(ctx: Parameters<TaskHandler<"rke2.stop">>[1]): Promise<number> {
+  const { files, exec } = ctx.host;
+  if (!(await files.exists(RKE2_CRICTL))) return 0;
+  const crictl = files.resolve(RKE2_CRICTL);
+  const env = { CONTAINER_RUNTIME_ENDPOINT: RKE2_CONTAINERD_ENDPOINT };
+  const opts = { env, timeoutMs: 30_000, signal: ctx.signal };
+  const ps = await exec.run(crictl, ["ps", "--name", "^kube-vip$", "--state", "running", "-q"], opts);
+  if (ps.exitCode !== 0) {
+    ctx.progress(`crictl ps found no containerd (${errorLine(ps.stderr)}): kube-vip not stopped first`);
+    return 0;
+  }
+  const ids = ps.stdout.split(/\s+/).filter((id) => /^[0-9a-f]{12,64}$/.test(id));
+  if (!ids.length) return 0;
+  const stop = await exec.run(crictl, ["stop", "--timeout", String(KUBE_VIP_STOP_TIMEOUT_S), ...ids], {
+    ...opts,
+    timeoutMs: (KUBE_VIP_STOP_TIMEOUT_S + 20) * 1000,
+  });
+  if (stop.exitCode !== 0) {
+    ctx.progress(`crictl stop of kube-vip failed (exit ${stop.exitCode}): ${errorLine(stop.stderr)}`);
+    return 0;
+  }
+  ctx.progress("stopped kube-vip (crictl stop): it released its lease and the VIP");
+  return ids.length;
+}
 
 export const rke2Start: TaskHandler<"rke2.start"> = async (task, ctx) => {
   if (!(await unitFileExists(ctx.host.files, task.unit)))

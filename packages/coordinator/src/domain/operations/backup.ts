@@ -31,7 +31,10 @@ export function backupDefinition(deps: { tasks: TaskDispatcher }): OperationDefi
 /** The server to snapshot on: a joined server with a connected agent (the init server last). */
 export function snapshotServer(nodes: NodeView[]): string | null {
   const ready = nodes.filter((n) => n.role === "server" && n.state === "joined" && n.connected);
-  ready.sort((a, b) => Number(a.init) - Number(b.init));
+  // The init server first: a restore resets etcd on the server holding the snapshot, and only the
+  // init server can be that one (its config has no `server:`; wiped and started, it would form a new
+  // cluster instead of rejoining the reset one).
+  ready.sort((a, b) => Number(b.init) - Number(a.init));
   return ready[0]?.name ?? null;
 }
 

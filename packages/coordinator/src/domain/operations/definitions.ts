@@ -6,6 +6,7 @@ import { createRejoinDefinition } from "./rejoin.ts";
 import { createRemoveDefinition } from "./remove.ts";
 import { createRestoreDefinition } from "./restore.ts";
 import type { OperationDefinition } from "./types.ts";
+import { createUpgradeDefinition } from "./upgrade.ts";
 
 // Every operation type the coordinator can run, with what their steps need. Each type lives in a
 // module of its own (remove.ts, upgrade.ts, ...) and is listed here.
@@ -25,5 +26,6 @@ export function operationDefinitions(deps: OperationDeps): OperationDefinition[]
     createRejoinDefinition(deps),
     backupDefinition(deps),
     createRestoreDefinition(deps),
+    createUpgradeDefinition(deps),
   ];
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { NodeView } from "@muster/shared";
+import { type BackupView, type NodeView, SnapshotNotFound, SnapshotNotOnInitServer } from "@muster/shared";
 import type { OperationDeps } from "./definitions.ts";
 import { KUBE_MS, stepKit } from "./remove.ts";
 import { type OperationDefinition, type StepContext, StepFailed, type StepKind } from "./types.ts";
@@ -156,4 +156,26 @@ export function restoreSteps(snapshot: string, reset: string, nodes: NodeView[])
     ...others.map((s) => ({ name: `rejoin ${s} (server/db wiped)`, kind: "rejoin", args: args(s) })),
     { name: "wait for every node to reconnect", kind: "reconnect", args: args(reset) },
   ];
+}
+
+/**
+ * The server etcd is reset on for a restore of `snapshot` (`found`: the listings of that name).
+ * The init server whenever it is joined: its config has no `server:`, so it cannot be one of the
+ * servers that rejoin after the reset (wiped and started, it would form a new cluster). A local
+ * snapshot must therefore be one the init server holds (backups are taken there first); one in S3
+ * is fetched by it. Without a joined init server: the holder of a local copy, or any connected lister.
+ */
+export function restoreServer(snapshot: string, found: BackupView[], nodes: NodeView[]): string {
+  if (found.length === 0) throw new SnapshotNotFound(snapshot);
+  const local = found.filter((b) => b.location === "local");
+  const init = nodes.find((n) => n.init && n.role === "server" && n.state === "joined");
+  if (init) {
+    if (local.length > 0 && !local.some((b) => b.node === init.name))
+      throw new SnapshotNotOnInitServer(snapshot, local[0]!.node, init.name);
+    return init.name;
+  }
+  const connected = (name: string) => nodes.some((n) => n.name === name && n.connected);
+  const reset = local[0]?.node ?? found.find((b) => connected(b.node))?.node;
+  if (!reset) throw new SnapshotNotFound(snapshot);
+  return reset;
 }

@@ -3,8 +3,8 @@ import type { TaskDispatcher } from "../tasks/dispatcher.ts";
 import { judgeVip, type VipObservation, type VipVerdict } from "./vip-verdict.ts";
 
 // Stopping rke2-server on a server, the one way muster does it anywhere (retries, removal, upgrade):
-// `systemctl stop` then rke2-killall.sh (a plain stop leaves kube-vip running and holding the VIP,
-// kube-vip#1786), then, with a VIP, delete the address SIGKILLed kube-vip left on the interface, and
+// `systemctl stop`, then (the agent) `crictl stop` of kube-vip so it releases its Lease, then
+// rke2-killall.sh (a plain stop leaves kube-vip running and holding the VIP, kube-vip#1786), then, with a VIP, delete the address SIGKILLed kube-vip left on the interface, and
 // verify from the other servers that the VIP moved: exactly one machine answers ARP for it and it is
 // not the stopped one. If it did not move in time, VipDidNotMove says so and the caller (an
 // operation step) stops there. docs/architecture.md#stopping-a-server-and-the-vip
@@ -69,7 +69,9 @@ export async function stopServerSafely(
   const id = (suffix: string) => (opts.taskId ? { id: opts.taskId(suffix) } : {});
   const timeoutMs = opts.taskTimeoutMs ?? 10 * 60_000;
   const signal = opts.signal ? { signal: opts.signal } : {};
-  opts.progress?.(`stopping rke2-server on ${node} (systemctl stop, then rke2-killall.sh)`);
+  opts.progress?.(
+    `stopping rke2-server on ${node} (systemctl stop, crictl stop kube-vip, then rke2-killall.sh)`,
+  );
   const stop = await deps.tasks.run(
     node,
     { kind: "rke2.stop", unit: "rke2-server", killall: true },

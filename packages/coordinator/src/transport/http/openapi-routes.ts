@@ -5,6 +5,7 @@ import {
   CreateBackupBodySchema,
   CreateJoinTokenBodySchema,
   CreateRestoreBodySchema,
+  CreateUpgradeBodySchema,
   EventsPageSchema,
   EventsQuerySchema,
   JoinTokenCreatedSchema,
@@ -417,6 +418,19 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       400: json("invalid snapshot name", ErrorBodySchema),
       404: json("no joined server lists the snapshot", ErrorBodySchema),
       409: json("the control-plane lease is held", ErrorBodySchema),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/upgrades",
+    tag: "backups",
+    auth: "admin",
+    summary: "Rolling RKE2 upgrade (an upgrade operation under the control-plane lease)",
+    body: CreateUpgradeBodySchema,
+    responses: {
+      202: json("the upgrade operation", OperationAcceptedSchema),
+      400: json("a downgrade, a skip of more than one minor, or not a version", ErrorBodySchema),
+      409: json("the control-plane lease is held, or the cluster's version is unknown", ErrorBodySchema),
     },
   },
   // --- kubeconfig -------------------------------------------------------------------------------

@@ -50,6 +50,30 @@ t.test("the reachability matrix is opt-in (checks.reachability)", async (t) => {
   t.ok(checksContext(on, nodes).reachability("s2").length > 0, "on: the row names its targets");
 });
 
+t.test("vipOwnerNames: each server's MAC names it, for vip-free's messages", async (t) => {
+  const withVip = ClusterSpecSchema.parse({
+    name: "peers",
+    vip: { address: "10.0.0.100", interface: "eth0" },
+  });
+  const nodes = [
+    node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),
+    node("s2", "server", "10.0.0.2"),
+    node("a1", "agent", "10.0.0.3"),
+  ];
+  const macs: Record<string, string> = {
+    s1: "02:00:00:00:00:0A",
+    s2: "02:00:00:00:00:0b",
+    a1: "02:00:00:00:00:0c",
+  };
+  const shared = checksContext(withVip, nodes, (n) => macs[n] ?? null);
+  t.same(
+    shared.vipOwnerNames,
+    { "02:00:00:00:00:0a": "s1", "02:00:00:00:00:0b": "s2" },
+    "servers only, lower case",
+  );
+  t.same(checksContext(spec, nodes, (n) => macs[n] ?? null).vipOwnerNames, {}, "no VIP: none");
+});
+
 t.test("peers: every other node's address, servers first", async (t) => {
   const nodes = [
     node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),

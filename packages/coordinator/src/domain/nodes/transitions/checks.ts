@@ -35,6 +35,8 @@ export interface PassChecksContext {
   vipInUse: boolean;
   /** The servers' MACs on the VIP interface (vip-free then tells the cluster's own holder apart). */
   vipOwners: string[];
+  /** Each owner MAC (lower case) -> its server's name, so vip-free names the holder. */
+  vipOwnerNames?: Record<string, string>;
   /** The reachability matrix's row for this node (peers-ports). */
   reachability(name: string): ReachTarget[];
 }
@@ -77,9 +79,16 @@ export function checksContext(
         ),
       ]
     : [];
+  const vipOwnerNames: Record<string, string> = {};
+  if (spec.vip)
+    for (const n of nodes) {
+      const mac = n.role === "server" ? macOf(n.name)?.toLowerCase() : undefined;
+      if (mac && MAC.test(mac) && Object.keys(vipOwnerNames).length < 64) vipOwnerNames[mac] = n.name;
+    }
   return {
     vipInUse: clusterUp && spec.vip !== undefined && registration === spec.vip.address,
     vipOwners: vipOwners.slice(0, 64),
+    vipOwnerNames,
     reachability: (name) => {
       if (!spec.checks.reachability) return [];
       const self = nodes.find((n) => n.name === name);
@@ -128,7 +137,9 @@ export function requestChecks(
         ...(spec.vip ? { vip: { address: spec.vip.address, interface: spec.vip.interface } } : {}),
         peers: shared.peers(name),
         vipInUse: shared.vipInUse,
-        ...(shared.vipOwners.length > 0 ? { vipOwners: shared.vipOwners } : {}),
+        ...(shared.vipOwners.length > 0
+          ? { vipOwners: shared.vipOwners, vipOwnerNames: shared.vipOwnerNames ?? {} }
+          : {}),
         ...(reachability.length > 0 ? { reachability } : {}),
       });
     });

@@ -1,4 +1,9 @@
-import { CreateBackupBodySchema, CreateRestoreBodySchema, parseOrThrow } from "@muster/shared";
+import {
+  CreateBackupBodySchema,
+  CreateRestoreBodySchema,
+  CreateUpgradeBodySchema,
+  parseOrThrow,
+} from "@muster/shared";
 import type { RouteModule } from "./deps.ts";
 import { noQuery } from "./deps.ts";
 
@@ -20,6 +25,15 @@ export const backupRoutes: RouteModule = (app, { service }) => {
     noQuery(req);
     const body = parseOrThrow(CreateRestoreBodySchema, req.body ?? {}, "request body");
     const accepted = await service.startRestore(body, req.ip);
+    reply.code(202);
+    return accepted;
+  });
+
+  // A rolling RKE2 upgrade (docs/reference.md#upgrades): 400 naming both versions when refused.
+  app.post("/v1/upgrades", async (req, reply) => {
+    noQuery(req);
+    const body = parseOrThrow(CreateUpgradeBodySchema, req.body ?? {}, "request body");
+    const accepted = service.startUpgrade(body, req.ip);
     reply.code(202);
     return accepted;
   });

@@ -187,15 +187,16 @@ export const ClusterSpecSchema = z.strictObject({
       server: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 50 }),
       agent: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 250 }),
       ignore: z.array(checkName).default([]),
-      // The reachability matrix (peers-ports) is opt-in: a joined server whose rke2-server is stopped
-      // (muster still counts it joined) fails every newcomer's check (docs/reference.md).
-      reachability: z.boolean().default(false),
+      // The reachability matrix (peers-ports). On by default; false turns the probes off (a network
+      // that rate-limits connection attempts, say). A joined server whose RKE2 is stopped answers with
+      // a reset, which warns rather than fails (docs/reference.md).
+      reachability: z.boolean().default(true),
     })
     .default({
       server: { cpus: 2, memoryGiB: 4, diskGiB: 50 },
       agent: { cpus: 2, memoryGiB: 4, diskGiB: 250 },
       ignore: [],
-      reachability: false,
+      reachability: true,
     }),
   /** etcd snapshots RKE2 takes on every server; unset: RKE2's defaults, local only. */
   backup: BackupSettingsSchema.optional(),

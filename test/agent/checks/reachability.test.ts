@@ -45,11 +45,29 @@ t.test(
       },
     });
     ctx.host.ports = { tcp: tcpProbe, udp: udpEchoProbe, udpEcho: udpEchoProbe };
+    // A joined peer's closed port answers with a reset: reachable, RKE2 not listening there (stopped,
+    // restarting): a warning that names the peer, not a network failure.
+    t.equal((await tcpProbe("127.0.0.1", base + 2, 2000)).refused, true, "a closed port is refused");
     const r = await peersPortsCheck.run(ctx);
-    t.equal(r.status, "fail");
+    t.equal(r.status, "warn", r.message);
+    t.match(r.message, /nothing listens/);
     t.match(r.message, `10.0.0.11 -> s3 127.0.0.1 tcp/${base + 2}`);
     t.notMatch(r.message, `s2 127.0.0.1 tcp/${base}:`);
-    t.match(r.fix, `allow tcp/${base + 2} from 10.0.0.11 to s3`);
+    t.match(r.fix, /start rke2 on s3/);
+
+    // The same pair silent (dropped) or unreachable is the network: the check fails with the fix.
+    const cut = checkContext(t.testdir(), { request: ctx.request });
+    cut.host.ports = {
+      tcp: async (a, p, ms) =>
+        p === base + 2 ? { ok: false, detail: "host unreachable" } : tcpProbe(a, p, ms),
+      udp: udpEchoProbe,
+      udpEcho: udpEchoProbe,
+    };
+    const f = await peersPortsCheck.run(cut);
+    t.equal(f.status, "fail", f.message);
+    t.match(f.message, `10.0.0.11 -> s3 127.0.0.1 tcp/${base + 2}: host unreachable`);
+    t.notMatch(f.message, `s2 127.0.0.1 tcp/${base}:`);
+    t.match(f.fix, `allow tcp/${base + 2} from 10.0.0.11 to s3`);
 
     // A waiting peer's closed listener only warns: it may have been released to install meanwhile.
     const waiting = checkContext(t.testdir(), {

@@ -7,6 +7,8 @@ import net from "node:net";
 export interface PortProbe {
   ok: boolean;
   detail: string;
+  /** TCP answered with a reset: the path to the host works, nothing listens on the port. */
+  refused?: boolean;
 }
 
 export interface PortProber {
@@ -43,7 +45,7 @@ export function tcpProbe(address: string, port: number, timeoutMs: number): Prom
     );
     socket.once("error", (err) => {
       const code = errno(err);
-      done({ ok: false, detail: WHY[code] ?? code });
+      done({ ok: false, detail: WHY[code] ?? code, ...(code === "ECONNREFUSED" ? { refused: true } : {}) });
     });
   });
 }

@@ -1,4 +1,4 @@
-import { type PortProber, tcpProbe, udpEchoProbe } from "../adapters/ports.ts";
+import { type PortProbe, type PortProber, tcpProbe, udpEchoProbe } from "../adapters/ports.ts";
 import { mapLimit } from "../tasks/map-limit.ts";
 import { type Check, fail, pass, type ReachTarget, warn } from "./types.ts";
 
@@ -11,15 +11,17 @@ export const REACH_TIMEOUT_MS = 2000;
 const CONCURRENCY = 32;
 /**
  * A failing pair is probed again every `intervalMs` until `deadlineMs` (a listener slow under load, an
- * RKE2 restarting). Then a joined peer's port (RKE2's own listener) still closed fails the check; a
- * waiting peer's (muster's temporary listener) only warns: that peer may have been released to
- * install meanwhile, which closes its listeners for minutes before RKE2 listens.
+ * RKE2 restarting). Then a joined peer's port (RKE2's own listener) still silent or unreachable fails
+ * the check, and one that refuses warns (the host answers; RKE2 is down there); a waiting peer's
+ * (muster's temporary listener) only warns: that peer may have been released to install meanwhile,
+ * which closes its listeners for minutes before RKE2 listens.
  */
 export const reachRetry = { deadlineMs: 15_000, intervalMs: 1000 };
 
 export interface PairFailure {
   target: ReachTarget;
   detail: string;
+  refused?: boolean;
 }
 
 /** The fix for one failing pair, as a firewall rule on the peer (and on anything in between). */
@@ -40,7 +42,7 @@ export const peersPortsCheck: Check = {
     const prober: PortProber | undefined = host.ports;
     const tcp = prober?.tcp ?? tcpProbe;
     const udp = prober?.udpEcho ?? udpEchoProbe;
-    const probe = (t: ReachTarget) =>
+    const probe = (t: ReachTarget): Promise<PortProbe> =>
       t.protocol === "tcp"
         ? tcp(t.address, t.port, REACH_TIMEOUT_MS)
         : t.responder
@@ -52,14 +54,24 @@ export const peersPortsCheck: Check = {
     for (;;) {
       const results = await mapLimit(pending, CONCURRENCY, probe);
       failing = pending
-        .map((target, i) => ({ target, ok: results[i]!.ok, detail: results[i]!.detail }))
+        .map((target, i) => ({
+          target,
+          ok: results[i]!.ok,
+          detail: results[i]!.detail,
+          refused: results[i]!.refused === true,
+        }))
         .filter((r) => !r.ok);
       if (failing.length === 0 || Date.now() + reachRetry.intervalMs > deadline) break;
       pending = failing.map((f) => f.target);
       await new Promise((r) => setTimeout(r, reachRetry.intervalMs));
     }
     const self = facts.address;
-    const hard = failing.filter((f) => !f.target.optional && !f.target.responder);
+    // A joined server's own port that answers with a reset is reachable: RKE2 is not listening there
+    // (stopped, restarting, being upgraded), which is that node's state, not this node's network.
+    // Only silence or an unreachable route fails; a refusal warns.
+    const required = failing.filter((f) => !f.target.optional && !f.target.responder);
+    const hard = required.filter((f) => !f.refused);
+    const down = required.filter((f) => f.refused);
     const moved = failing.filter((f) => !f.target.optional && f.target.responder);
     const soft = failing.filter((f) => f.target.optional);
     const peers = new Set(targets.map((t) => t.node)).size;
@@ -67,6 +79,11 @@ export const peersPortsCheck: Check = {
       return fail(
         `cannot reach: ${hard.map((f) => describePair(self, f)).join("; ")}`,
         [...new Set(hard.map((f) => pairFix(self, f.target)))].join("; "),
+      );
+    if (down.length > 0)
+      return warn(
+        `reachable but nothing listens (is RKE2 stopped there?): ${down.map((f) => describePair(self, f)).join("; ")}`,
+        `start rke2 on ${[...new Set(down.map((f) => f.target.node))].join(", ")}, or remove it if it is gone (muster remove NAME)`,
       );
     if (moved.length > 0)
       return warn(

@@ -3,61 +3,19 @@
 // its name; then its graceful removal survives a kill -9 of the coordinator mid-way and completes
 // with its steps in RKE2's order.
 import { existsSync } from "node:fs";
-import type { TestCluster } from "@muster/lab/cluster/test-cluster";
 import type { OperationAccepted, OperationView } from "@muster/shared";
 import t from "tap";
+import {
+  FIRST,
+  HEARTBEAT,
+  NODE_GRACE,
+  NODE_LOST,
+  operation,
+  REMOVAL_ORDER,
+  untilEnded,
+  voters,
+} from "./day-two-kit.ts";
 import { cannotRun, enrol, startCluster } from "./scenario.ts";
-
-const HEARTBEAT = 4;
-const NODE_LOST = 5;
-/** kube-controller-manager's node-monitor-grace-period (the simulator's too). */
-const NODE_GRACE = 40;
-const FIRST = ["server-1", "server-2", "server-3", "agent-1"];
-
-const REMOVAL_ORDER = [
-  "move etcd leadership off it",
-  "cordon",
-  "drain",
-  "remove its etcd member",
-  "wait until etcd no longer lists it",
-  "stop RKE2",
-  "uninstall RKE2",
-  "delete its Node",
-  "delete its node-password secret",
-  "forget its credential",
-];
-
-async function operation(cluster: TestCluster, id: string): Promise<OperationView> {
-  return cluster.api.get<OperationView>(`/v1/operations/${encodeURIComponent(id)}`);
-}
-
-async function untilEnded(cluster: TestCluster, id: string, timeoutMs = 180_000): Promise<OperationView> {
-  return cluster.waitFor(
-    `operation ${id} to end`,
-    async () => {
-      const op = await operation(cluster, id);
-      return op.state === "succeeded" || op.state === "failed" ? op : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-async function voters(cluster: TestCluster, names: string[]): Promise<void> {
-  await cluster.waitFor(
-    `etcd to list exactly ${names.join(", ")} as voters`,
-    async () => {
-      const m = cluster.etcdMembers();
-      const got = m
-        .filter((x) => !x.isLearner)
-        .map((x) => x.name)
-        .sort();
-      return m.length === names.length && JSON.stringify(got) === JSON.stringify([...names].sort())
-        ? true
-        : undefined;
-    },
-    60_000,
-  );
-}
 
 const reason = cannotRun();
 t.test(

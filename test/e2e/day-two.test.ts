@@ -1,63 +1,7 @@
-// Day two in the lab, on one cluster of 3 servers + 1 agent (and a spare machine for a replacement):
-// a server loses power (`lab kill`'s fault) and becomes `lost`, the cluster `degraded`, what-if warns
-// that one more loss stops the control plane; removing a second server then is refused by the quorum
-// guard and changes nothing; the lost one is removed with --force (etcd: 2 voters) and replaced (3
-// voters). Steps that meet a busy apiserver or etcd are retried (the step shows its attempts).
-import type { TestCluster } from "@muster/lab/cluster/test-cluster";
 import type { OperationAccepted, OperationView, WhatIfView } from "@muster/shared";
 import t from "tap";
+import { FIRST, HEARTBEAT, NODE_GRACE, NODE_LOST, REMOVAL_ORDER, untilEnded, voters } from "./day-two-kit.ts";
 import { cannotRun, enrol, startCluster } from "./scenario.ts";
-
-const HEARTBEAT = 4;
-const NODE_LOST = 5;
-/** kube-controller-manager's node-monitor-grace-period (the simulator's too). */
-const NODE_GRACE = 40;
-const FIRST = ["server-1", "server-2", "server-3", "agent-1"];
-
-const REMOVAL_ORDER = [
-  "move etcd leadership off it",
-  "cordon",
-  "drain",
-  "remove its etcd member",
-  "wait until etcd no longer lists it",
-  "stop RKE2",
-  "uninstall RKE2",
-  "delete its Node",
-  "delete its node-password secret",
-  "forget its credential",
-];
-
-async function operation(cluster: TestCluster, id: string): Promise<OperationView> {
-  return cluster.api.get<OperationView>(`/v1/operations/${encodeURIComponent(id)}`);
-}
-
-async function untilEnded(cluster: TestCluster, id: string, timeoutMs = 180_000): Promise<OperationView> {
-  return cluster.waitFor(
-    `operation ${id} to end`,
-    async () => {
-      const op = await operation(cluster, id);
-      return op.state === "succeeded" || op.state === "failed" ? op : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-async function voters(cluster: TestCluster, names: string[]): Promise<void> {
-  await cluster.waitFor(
-    `etcd to list exactly ${names.join(", ")} as voters`,
-    async () => {
-      const m = cluster.etcdMembers();
-      const got = m
-        .filter((x) => !x.isLearner)
-        .map((x) => x.name)
-        .sort();
-      return m.length === names.length && JSON.stringify(got) === JSON.stringify([...names].sort())
-        ? true
-        : undefined;
-    },
-    60_000,
-  );
-}
 
 const reason = cannotRun();
 t.test("day two: loss, quorum guard, forced removal, replacement", { skip: reason ?? false }, async (t) => {
@@ -150,7 +94,34 @@ t.test("day two: loss, quorum guard, forced removal, replacement", { skip: reaso
     );
 
     await enrol(t, cluster, ["server-4"]);
+    // While server-4 joins (it holds the control-plane lease), a removal waits, and the answer says
+    // for whom: what `muster remove` prints as "waiting: ..." while it asks again.
+    await cluster.waitForNodes(["server-4"], "joining", 180_000);
+    const refusals: string[] = [];
+    const removal = await cluster.waitFor(
+      "the removal of agent-1 to be accepted",
+      async () => {
+        const r = await cluster.api.request<
+          OperationAccepted & { error?: { code: string; message: string } }
+        >("DELETE", "/v1/nodes/agent-1");
+        if (r.status === 202) return r.body;
+        if (r.status === 409 && r.body.error?.code === "OPERATION_IN_FLIGHT")
+          refusals.push(r.body.error.message);
+        else throw new Error(`unexpected answer ${r.status}: ${JSON.stringify(r.body)}`);
+        return undefined;
+      },
+      240_000,
+    );
+    t.ok(refusals.length > 0, "refused while server-4 joined");
+    t.match(
+      refusals[0],
+      /control-plane lease is held: .*server-4/,
+      "the refusal names the join holding the lease",
+    );
     await cluster.waitForNodes(["server-4"], "joined", 180_000);
     await voters(cluster, [init, survivor, "server-4"]);
+    const removed = await untilEnded(cluster, removal.operation.id);
+    t.equal(removed.state, "succeeded", "agent-1 removed after the join", { removed });
+    t.equal((await cluster.nodes()).find((n) => n.name === "agent-1")?.state, "removed");
   });
 });

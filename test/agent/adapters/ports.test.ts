@@ -20,7 +20,11 @@ t.test("tcp: a listener is ok, a closed port is refused", async (t) => {
   t.equal(open.ok, true);
   t.match(open.detail, /^connected in \d+ ms$/);
   const closed = await tcpProbe("127.0.0.1", await freePort(), 2000);
-  t.same(closed, { ok: false, detail: "connection refused (nothing listens, or a firewall rejects)" });
+  t.same(closed, {
+    ok: false,
+    detail: "connection refused (nothing listens, or a firewall rejects)",
+    refused: true,
+  });
 });
 
 t.test("udp: ICMP port-unreachable is closed; silence is open-or-filtered", async (t) => {

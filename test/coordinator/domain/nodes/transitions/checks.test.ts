@@ -40,14 +40,14 @@ t.test("peers: lost, removing and removed machines are not probed", async (t) =>
   );
 });
 
-t.test("the reachability matrix is on by default; checks.reachability: false turns it off", async (t) => {
+t.test("the reachability matrix is opt-in (checks.reachability)", async (t) => {
   const nodes = [
     node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),
     node("s2", "server", "10.0.0.2"),
   ];
-  t.ok(checksContext(spec, nodes).reachability("s2").length > 0, "on by default: the row names its targets");
-  const off = ClusterSpecSchema.parse({ name: "peers", checks: { reachability: false } });
-  t.same(checksContext(off, nodes).reachability("s2"), [], "off: no targets sent");
+  t.same(checksContext(spec, nodes).reachability("s2"), [], "off by default: no targets sent");
+  const on = ClusterSpecSchema.parse({ name: "peers", checks: { reachability: true } });
+  t.ok(checksContext(on, nodes).reachability("s2").length > 0, "on: the row names its targets");
 });
 
 t.test("vipOwnerNames: each server's MAC names it, for vip-free's messages", async (t) => {

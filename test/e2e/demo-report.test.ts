@@ -1,6 +1,7 @@
 import type { MusterEvent, NodeView } from "@muster/shared";
 import t from "tap";
 import {
+  formatBootstrapLine,
   formatEvent,
   formatSummary,
   lowerBoundSeconds,
@@ -151,4 +152,31 @@ t.test("the progress line covers every node, before and after enrolment", async 
   t.match(l, "joining 1 (server-1)");
   t.match(l, "bootstrapping 1 (server-2)");
   t.match(l, "enrolled 1 (agent-1)");
+});
+
+t.test("a node's bootstrap line: the event columns, the node once, the token never", async (t) => {
+  const token = "abcdef.0123456789abcdef";
+  const line = formatBootstrapLine(
+    1.25,
+    "server-2",
+    "muster-bootstrap: downloaded muster-agent-linux-amd64.tar.gz: 41 MiB (42991616 bytes) in 1 s",
+  );
+  t.equal(
+    line,
+    "  +   1.3s  server-2   bootstrap: downloaded muster-agent-linux-amd64.tar.gz: 41 MiB (42991616 bytes) in 1 s",
+  );
+  const event = formatEvent(
+    { seq: 1, time: new Date(1250).toISOString(), type: "node.enrolled", node: "server-2", message: "x" },
+    0,
+  );
+  t.equal(line.indexOf("bootstrap:"), event.indexOf("x"), "the text starts in the events' column");
+  t.equal(line.match(/server-2/g)?.length, 1, "the node's name once");
+  const leaked = formatBootstrapLine(2, "agent-1", `curl: (22) https://c/v1/x?token=${token} 403`, [token]);
+  t.notMatch(leaked, token, "a token in a line is masked");
+  t.match(leaked, "token=<join token> 403");
+  t.equal(
+    formatBootstrapLine(0, "agent-1", "curl: (7) Failed to connect", []),
+    "  +   0.0s  agent-1    bootstrap: curl: (7) Failed to connect",
+    "lines not from the script (curl on stderr) are shown as printed",
+  );
 });

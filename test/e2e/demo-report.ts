@@ -143,6 +143,24 @@ export function formatEvent(e: MusterEvent, t0: number): string {
   return `  +${elapsed}s  ${(e.node ?? "").padEnd(10)} ${withoutNodeName(e.message, e.node)}`;
 }
 
+/**
+ * One line of a node's bootstrap output (the curl-bash script's progress, or curl's own complaint)
+ * for the live view, in the same columns as the events: elapsed seconds, node once, what it did. The
+ * script's own `muster-bootstrap:` prefix gives way to `bootstrap:`. Any secret (the join tokens)
+ * is masked should a line ever carry one: the script never prints it, this is the second lock.
+ */
+export function formatBootstrapLine(
+  elapsedSeconds: number,
+  node: string,
+  line: string,
+  secrets: readonly string[] = [],
+): string {
+  let text = line.replace(/^muster-bootstrap: /, "").trimEnd();
+  for (const secret of secrets) if (secret) text = text.split(secret).join("<join token>");
+  text = withoutNodeName(text, node);
+  return `  +${elapsedSeconds.toFixed(1).padStart(6)}s  ${node.padEnd(10)} bootstrap: ${text}`;
+}
+
 /** Where each node is while the demo waits: its state, or `bootstrapping` before it enrolled. */
 export function progressLine(
   elapsedSeconds: number,

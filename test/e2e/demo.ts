@@ -7,6 +7,7 @@ import { type SimDurations, TestCluster } from "@muster/lab/cluster/test-cluster
 import { demoFailover } from "./demo-failover.ts";
 import {
   type DemoSummary,
+  formatBootstrapLine,
   formatEvent,
   formatSummary,
   lowerBoundSeconds,
@@ -119,11 +120,25 @@ async function main(): Promise<number> {
 
     const t0 = Date.now();
     let ok = true;
+    // Each node's own bootstrap output, line by line as it prints, from the first second (the agent's
+    // events take over once it enrols); the tokens masked as a second lock (the script never prints them).
+    const secrets = [server.token, agent.token];
     const bootstraps = cluster.world.nodes.map(async (n) => {
-      const r = await cluster.bootstrap(n, n.name.startsWith("server") ? server.command : agent.command);
+      const r = await cluster.bootstrap(
+        n,
+        n.name.startsWith("server") ? server.command : agent.command,
+        "",
+        (line) => say(formatBootstrapLine((Date.now() - t0) / 1000, n.name, line, secrets)),
+      );
       if (r.exitCode !== 0) {
         ok = false;
-        say(`  bootstrap on ${n.name} failed:\n${r.all}`);
+        say(
+          formatBootstrapLine(
+            (Date.now() - t0) / 1000,
+            n.name,
+            `failed (exit ${r.exitCode}): see the lines above`,
+          ),
+        );
       }
     });
 

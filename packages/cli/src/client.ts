@@ -2,6 +2,7 @@ import { rootCertificates, type TLSSocket } from "node:tls";
 import { pinnedConnect, request } from "@muster/net";
 import { issuesToDetails } from "@muster/shared";
 import type { z } from "zod";
+import { answerProblem, networkProblem } from "./system-errors.ts";
 
 // The operator CLI's HTTPS client. Trust is never silently skipped: either the CA (the coordinator's
 // own, plus the system roots for an operator-supplied certificate) verifies the chain and host name,
@@ -70,7 +71,7 @@ function describeNetworkError(server: URL, err: NodeJS.ErrnoException): ApiError
       `cannot verify the coordinator's certificate at ${server.origin} (${code}): pass --ca-file <state-dir>/tls/ca.crt or --pin sha256//...`,
     );
   }
-  return new ApiError(`cannot reach the coordinator at ${server.origin}: ${code || err.message}`);
+  return new ApiError(networkProblem(server.origin, err));
 }
 
 export class OperatorClient {
@@ -122,7 +123,7 @@ export class OperatorClient {
       json = res.body === "" ? undefined : JSON.parse(res.body);
     } catch {
       throw new ApiError(
-        `the coordinator answered HTTP ${res.status} with a body that is not JSON`,
+        `the answer from ${this.#opts.server.origin} is not the coordinator's (not JSON); check that --server names the muster coordinator`,
         res.status,
       );
     }
@@ -133,7 +134,7 @@ export class OperatorClient {
         .map((d) => `${d.path}: ${d.message}`)
         .join("; ");
       throw new ApiError(
-        `unexpected answer from the coordinator for ${method} ${path}: ${detail}`,
+        `the coordinator's answer is not what this CLI expects (${detail}); the coordinator may run another muster version than this CLI`,
         res.status,
       );
     }
@@ -144,8 +145,7 @@ export class OperatorClient {
 function errorFromBody(status: number, json: unknown): ApiError {
   const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)
     ?.error;
-  let message =
-    typeof error?.message === "string" ? error.message : `the coordinator answered HTTP ${status}`;
+  let message = typeof error?.message === "string" ? error.message : answerProblem(status);
   if (Array.isArray(error?.details)) {
     for (const d of error.details as { path?: string; message?: string }[])
       message += `\n  ${d.path}: ${d.message}`;

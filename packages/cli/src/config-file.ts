@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { MusterError, PIN_PATTERN, parseYamlAs } from "@muster/shared";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./args.ts";
+import { fileProblem } from "./system-errors.ts";
 
 // ~/.config/muster/config.yaml, written by `muster login` (docs/reference.md#muster): where the
 // coordinator is, how to trust it (a pin or the CA's PEM, kept inline so the file stands alone) and
@@ -33,7 +34,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): StoredConfig | null {
     text = readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new UsageError(
+      `cannot read the CLI's configuration ${file}: ${fileProblem(err)}; fix it, or run muster login again`,
+    );
   }
   try {
     return parseYamlAs(StoredConfigSchema, text, file);
@@ -46,11 +49,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): StoredConfig | null {
 export function saveConfig(env: NodeJS.ProcessEnv, config: StoredConfig): string {
   const file = configPath(env);
   if (!file) throw new UsageError("cannot tell where to write the config: set HOME or XDG_CONFIG_HOME");
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   const header = "# Written by `muster login`. Holds the admin token: keep it 0600.\n";
-  writeFileSync(tmp, header + stringify(config), { mode: 0o600, flag: "w" });
-  chmodSync(tmp, 0o600); // the umask cannot widen it, but an existing tmp file's mode could
-  renameSync(tmp, file);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(tmp, header + stringify(config), { mode: 0o600, flag: "w" });
+    chmodSync(tmp, 0o600); // the umask cannot widen it, but an existing tmp file's mode could
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new UsageError(
+      `cannot write the CLI's configuration ${file}: ${fileProblem(err)}; set XDG_CONFIG_HOME to a directory you can write to`,
+    );
+  }
   return file;
 }

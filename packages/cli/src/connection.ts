@@ -3,6 +3,7 @@ import { PIN_PATTERN } from "@muster/shared";
 import { UsageError } from "./args.ts";
 import { ApiError, type ClientOptions, caTrust, type Trust } from "./client.ts";
 import type { StoredConfig } from "./config-file.ts";
+import { fileProblem } from "./system-errors.ts";
 
 // Where the CLI connects and how it proves itself: flags beat environment beat the defaults of a
 // coordinator host (its state dir), so `sudo muster status` just works there.
@@ -44,18 +45,7 @@ function serverUrl(value: string, from: string): URL {
 
 /** Why a file could not be read, in words, with what to do (never only a system code). */
 export function unreadable(what: string, file: string, err: unknown, fix: string): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why =
-    code === "ENOENT"
-      ? "it does not exist"
-      : code === "EACCES" || code === "EPERM"
-        ? "permission denied (run as a user who may read it, e.g. with sudo)"
-        : code === "EISDIR"
-          ? "it is a directory, not a file"
-          : code === "ENOTDIR"
-            ? "a part of its path is not a directory"
-            : (err as Error).message;
-  return `cannot read the ${what} ${file}: ${why}; ${fix}`;
+  return `cannot read the ${what} ${file}: ${fileProblem(err)}; ${fix}`;
 }
 
 /** Reads an admin token file, refusing one that group or others can read (it is a root password). */

@@ -4,6 +4,7 @@ import { KubeconfigViewSchema } from "@muster/shared";
 import { UsageError } from "./args.ts";
 import { ApiError } from "./client.ts";
 import { type Command, noPositionals } from "./commands.ts";
+import { fileProblem } from "./system-errors.ts";
 
 // `muster kubeconfig [-o FILE]` (docs/reference.md#kubeconfig): the cluster's admin kubeconfig, read
 // by a server's agent and pointing at the registration address. Written 0600 to FILE (replacing it
@@ -27,7 +28,7 @@ export function writeSecretFile(file: string, text: string): void {
           ? "permission denied; pass -o FILE in a directory you can write to"
           : code === "EISDIR"
             ? "it is a directory; pass a file name"
-            : `${(err as Error).message}`;
+            : fileProblem(err);
     throw new ApiError(`cannot write the kubeconfig to ${file}: ${why}`);
   }
 }

@@ -23,7 +23,14 @@ export function labMissing(): string | null {
 export interface LabSource extends ClusterSource {
   lab: TestCluster;
   /** Every pasted command's run, to check its exit code once the cluster formed. */
-  bootstraps: Array<{ name: string; run: Promise<{ exitCode?: number; all?: string }> }>;
+  bootstraps: Array<{
+    name: string;
+    /** The pasted command (it carries the join token the output must never show). */
+    command: string;
+    run: Promise<{ exitCode?: number; all?: string }>;
+    /** Each output line as it was printed, with when it arrived (ms since the epoch). */
+    lines: Array<{ at: number; line: string }>;
+  }>;
 }
 
 /** A host loopback port relaying to a unix socket; resolves with it once listening. */
@@ -67,7 +74,11 @@ export async function startLabCluster(opts: Pick<ClusterOptions, "servers" | "ag
         // The command names the coordinator's advertised address (inside the lab), not the relay.
         if (!command.includes(`${lab.coordinator.url}/v1/bootstrap.sh`))
           throw new Error(`not this coordinator's join command: ${command}`);
-        bootstraps.push({ name, run: lab.bootstrap(lab.world.node(name), command) });
+        const lines: Array<{ at: number; line: string }> = [];
+        const run = lab.bootstrap(lab.world.node(name), command, "", (line) =>
+          lines.push({ at: Date.now(), line }),
+        );
+        bootstraps.push({ name, command, run, lines });
       },
       logs: () => lab.coordinator.log.slice(-8000),
       async close() {

@@ -1,4 +1,4 @@
-import { ApiError, createApi, isUnauthorized } from "@muster/console/model/api";
+import { ApiError, answerWords, createApi, isUnauthorized, UNREACHABLE } from "@muster/console/model/api";
 import t from "tap";
 
 // The console's fetch wrapper against a recording fetch that answers real Response objects.
@@ -59,7 +59,28 @@ t.test("401 is recognised; a body that is not the contract's still gives a messa
   )
     .get("/v1/cluster")
     .catch((e: unknown) => e);
-  t.match(proxy, { status: 502, code: "HTTP_ERROR", message: "The coordinator answered 502 Bad Gateway" });
+  t.match(proxy, { status: 502, code: "HTTP_ERROR", message: answerWords(502) });
+});
+
+t.test("an answer without an error body is put in words with what to do, never a status code", async (t) => {
+  const table: Array<[number, RegExp]> = [
+    [401, /did not accept the admin token\. Sign in again/],
+    [403, /does not allow this/],
+    [404, /older muster than this page\. Reload/],
+    [429, /Wait a moment and try again/],
+    [500, /failed while answering\. See its log \(journalctl -u muster-coordinator\)/],
+    [502, /a proxy or load balancer\) could not reach it\. Check that the coordinator runs/],
+    [503, /a proxy or load balancer/],
+    [504, /a proxy or load balancer/],
+    [418, /refused the request without saying why\. See its log/],
+  ];
+  for (const [status, words] of table) {
+    const m = answerWords(status);
+    t.match(m, words, `${status}`);
+    t.notMatch(m, /\bHTTP\b|\b[45]\d\d\b|status code/i, `${status}: no HTTP term or code`);
+  }
+  t.match(UNREACHABLE, /check that it runs/);
+  t.notMatch(UNREACHABLE, /\bHTTP\b|ECONN/);
 });
 
 t.test("getIfPresent: null on 404, the body on 200, other errors thrown", async (t) => {
@@ -84,7 +105,7 @@ t.test("network failures become status 0; aborts stay aborts; 204 has no body", 
   await t.rejects(down.get("/v1/cluster"), {
     status: 0,
     code: "NETWORK",
-    message: "Cannot reach the coordinator",
+    message: UNREACHABLE,
   });
   const aborted = createApi("t", async () => {
     throw new DOMException("aborted", "AbortError");

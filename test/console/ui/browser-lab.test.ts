@@ -4,7 +4,8 @@
 // relay). The test signs in with the admin token, mints each node's join command with "Add node",
 // runs it inside the node as pasted, and watches the cluster form on the page: every node reaches
 // joined, the phase ready, and the join timeline shows the servers one after another, never
-// overlapping; Remove's confirmation shows the quorum guard's verdict. It saves screenshots and fails on any page error, console error or error banner.
+// overlapping; each pasted command printed its progress before its agent enrolled and never its token;
+// Remove's confirmation shows the quorum guard's verdict; one server is then really removed from the page. It saves screenshots and fails on any page error, console error or error banner.
 // Heavy (namespaces, root): run it through /work/bin/heavy.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -77,9 +78,30 @@ t.test("the web console in Chromium, over a lab cluster that forms", { skip: rea
         (await text(page, "[data-testid=servers-ready]")) === "3 / 3",
       FORM_MS,
     );
+    // Each pasted command printed its progress while it ran, before its agent enrolled (what the demo
+    // streams), and never the join token it carries.
+    const log = (await cluster.api("/v1/events?limit=1000")) as {
+      events: Array<{ type: string; node?: string; time: string }>;
+    };
     for (const b of cluster.bootstraps) {
       const r = await b.run;
       t.equal(r.exitCode, 0, `the pasted command succeeded on ${b.name}`, { output: r.all });
+      const enrolled = Date.parse(
+        log.events.find((e) => e.type === "node.enrolled" && e.node === b.name)?.time ?? "",
+      );
+      const at = (re: RegExp) => b.lines.find((l) => re.test(l.line))?.at ?? Number.NaN;
+      for (const step of [
+        /^muster-bootstrap: downloaded muster-agent-linux-\w+\.tar\.gz: \d+ MiB/,
+        /^muster-bootstrap: sha256 [0-9a-f]{64} matches/,
+      ]) {
+        const when = at(step);
+        t.ok(when < enrolled, `${b.name}: "${step.source}" printed ${enrolled - when} ms before enrolment`);
+      }
+      const token = b.command.match(/--token (\S+)/)?.[1] ?? "";
+      t.ok(
+        token.length > 0 && !b.lines.some((l) => l.line.includes(token)),
+        `${b.name}: no line carries the token`,
+      );
     }
     const views = (await cluster.api("/v1/nodes")) as { nodes: Array<{ name: string; address: string }> };
     for (const name of [...SERVERS, ...AGENTS]) {
@@ -143,8 +165,66 @@ t.test("the web console in Chromium, over a lab cluster that forms", { skip: rea
 
     const shot = path.join(shots, "console-lab-formed.png");
     await page.screenshot({ path: shot, fullPage: true });
-    t.comment(`screenshots in ${shots}`);
     await noErrors("cluster formed");
+
+    // A real removal from the page: server-3. The confirmation's verdict is the what-if's numbers for
+    // it (quorum kept, tolerance 0 left); confirmed, the coordinator's remove operation runs to the
+    // end, etcd loses the member, and the page shows the node removed and 2 servers.
+    const whatif = (await cluster.api("/v1/whatif")) as {
+      servers: Array<{ node: string; ifLost: { quorumKept: boolean; toleranceLeft: number } }>;
+    };
+    t.same(
+      whatif.servers.find((s) => s.node === "server-3")?.ifLost,
+      { quorumKept: true, toleranceLeft: 0 },
+      "the coordinator's what-if for server-3",
+    );
+    await page.getByRole("button", { name: "Remove server-3" }).click();
+    const real = page.getByRole("dialog", { name: "Remove server-3?" });
+    await waitFor("the what-if verdict for server-3", page, async () =>
+      /Quorum guard: without server-3, quorum kept; no further server may be lost\./.test(
+        await real.innerText(),
+      ),
+    );
+    await real.getByRole("button", { name: "Remove", exact: true }).click();
+    await real.waitFor({ state: "detached" });
+    // The page follows the node: removing while the operation runs, then removed (or gone).
+    const badge = 'tr[data-node="server-3"] .badge';
+    const seen = new Set<string>();
+    let op: { state: string } | undefined;
+    await waitFor(
+      "the remove operation to finish",
+      page,
+      async () => {
+        seen.add(await text(page, badge));
+        const ops = (await cluster!.api("/v1/operations")) as {
+          operations: Array<{ type: string; node?: string; state: string }>;
+        };
+        op = ops.operations.find((o) => o.type === "remove" && o.node === "server-3");
+        return op?.state === "succeeded" || op?.state === "failed";
+      },
+      FORM_MS,
+    );
+    t.equal(op?.state, "succeeded", "the remove operation succeeded", { op });
+    await waitFor(
+      "server-3 shown removed",
+      page,
+      async () => (await page.locator(badge).count()) === 0 || (await text(page, badge)) === "removed",
+    );
+    t.ok(seen.has("removing"), "the page showed server-3 removing while the operation ran", {
+      seen: [...seen],
+    });
+    t.notOk(
+      cluster.lab.etcdMembers().some((m) => m.name.includes("server-3")),
+      "etcd no longer has server-3",
+    );
+    await waitFor(
+      "2 servers left",
+      page,
+      async () => (await text(page, "[data-testid=servers-ready]")) === "2 / 2",
+    );
+    await page.screenshot({ path: path.join(shots, "console-lab-removed.png"), fullPage: true });
+    t.comment(`screenshots in ${shots}`);
+    await noErrors("server-3 removed");
   } catch (err) {
     t.comment(cluster.logs());
     t.comment(JSON.stringify(problems, null, 2));

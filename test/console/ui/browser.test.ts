@@ -3,7 +3,8 @@
 // join (helpers/fake-cluster.ts). It signs in (a wrong token first), mints every node's join command
 // in the "Add node" dialog and runs it on a new machine, watches the cluster form live (phase, node
 // table, why a node waits, the timeline, events), retries agents that failed their checks through the
-// confirmation dialog (and sees a refusal verbatim), copies a command, fits a narrow window, and goes
+// confirmation dialog (and sees a refusal verbatim), copies a command (the clipboard holds it exactly),
+// shows an upgrade's plan and quorum verdict (a downgrade refused as sent), fits a narrow window, and goes
 // back to sign-in when the token stops working. Any page error, console error or error banner other
 // than the expected ones fails it.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -219,12 +220,12 @@ async function copyCommand({ t, page, cluster, browser, noErrors }: Ctx): Promis
     command,
     /^curl -fsSL -k --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/=]+' https:\/\/127\.0\.0\.1:\d+\/v1\/bootstrap\.sh \| sudo sh -s - --token [a-z0-9]{6}\.\S+$/,
   );
+  // Something else on the clipboard first, so only the button's copy can make the check pass.
+  await page.evaluate('navigator.clipboard.writeText("not the command")');
   await dialog.getByRole("button", { name: "Copy command" }).click();
-  await dialog.getByText(/Copied to the clipboard|Selected: press Ctrl\+C/).waitFor();
-  const copied: string = await page.evaluate(
-    'navigator.clipboard.readText().catch(() => window.getSelection()?.toString() ?? "")',
-  );
-  t.equal(copied.trim(), command, "the command is on the clipboard (or selected for Ctrl+C)");
+  await dialog.getByText("Copied to the clipboard.").waitFor();
+  const copied: string = await page.evaluate("navigator.clipboard.readText()");
+  t.equal(copied, command, "the clipboard holds exactly the one-liner");
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
   t.pass("Escape closes the dialog");
@@ -275,6 +276,58 @@ async function whatIfPanel({ t, page, noErrors }: Ctx): Promise<void> {
   t.match(words, /losing two servers loses quorum/);
   await page.unroute("**/v1/whatif");
   await noErrors("what-if shown");
+}
+
+async function upgradeConfirm({ t, page, cluster, expecting, noErrors }: Ctx): Promise<void> {
+  // The fake hosts report no RKE2 version: the spec names the cluster's (as formation freezes it).
+  const spec = (await cluster.api("/v1/cluster/spec")) as { rke2: { version?: string } };
+  spec.rke2.version = "v1.31.4+rke2r1";
+  await cluster.api("/v1/cluster", "PUT", spec);
+  await page.getByRole("button", { name: "Upgrade RKE2" }).click();
+  const dialog = page.getByRole("dialog", { name: "Upgrade RKE2" });
+  // Not a version: the dialog says how to write one and sends nothing.
+  await dialog.getByLabel("RKE2 version").fill("latest");
+  await dialog.getByRole("button", { name: "Start upgrade" }).click();
+  t.match(
+    await dialog.getByRole("alert").innerText(),
+    /“latest” is not an RKE2 version: write it like v1\.32\.4\+rke2r1/,
+  );
+  // The plan and the quorum guard's verdict from the coordinator's what-if, before anything runs.
+  await dialog.getByLabel("RKE2 version").fill("v1.0.0+rke2r1");
+  await dialog.getByLabel("Drain each node before its upgrade").check();
+  const plan = await dialog.getByTestId("upgrade-plan").innerText();
+  t.match(plan, /Snapshot etcd first/);
+  t.match(
+    plan,
+    /Servers one at a time, the init server last: server-2, server-3, server-1 \(each: cordon, drain, install v1\.0\.0\+rke2r1/,
+  );
+  t.match(plan, /agents.*: agent-1, agent-2/);
+  const whatif = (await cluster.api("/v1/whatif")) as {
+    servers: Array<{ ifLost: { toleranceLeft: number } }>;
+  };
+  t.equal(whatif.servers.length, 3);
+  t.equal(
+    await dialog.getByTestId("upgrade-verdict").innerText(),
+    "Quorum guard: with any one of the 3 servers down for its restart, quorum kept; no further server may be lost.",
+    "the verdict in the what-if's numbers",
+  );
+  // A downgrade: the coordinator refuses (nothing starts) and the dialog shows why, as sent.
+  await expecting(400, "/v1/upgrades", async () => {
+    await dialog.getByRole("button", { name: "Start upgrade" }).click();
+    await dialog.getByText("The coordinator refused").waitFor();
+  });
+  const refusal = await dialog.getByRole("alert").innerText();
+  t.match(refusal, /v1\.0\.0\+rke2r1/, "the refusal names the version asked for");
+  t.match(refusal, /v1\.31\.4\+rke2r1/, "and the cluster's");
+  t.comment(`upgrade refusal shown: ${refusal.replace(/\s+/g, " ")}`);
+  const ops = (await cluster.api("/v1/operations")) as { operations: Array<{ type: string }> };
+  t.notOk(
+    ops.operations.some((o) => o.type === "upgrade"),
+    "no upgrade operation was started",
+  );
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await noErrors("upgrade confirmation");
 }
 
 async function tokenRefused({ t, page, cluster, expecting, noErrors }: Ctx): Promise<void> {
@@ -345,6 +398,7 @@ t.test("the web console in Chromium, over a cluster that forms", { skip: reason 
     await copyCommand(ctx);
     await narrowWindow(ctx);
     await whatIfPanel(ctx);
+    await upgradeConfirm(ctx);
     await tokenRefused(ctx);
   } catch (err) {
     t.comment(cluster.logs());

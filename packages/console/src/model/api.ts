@@ -41,8 +41,29 @@ async function toError(res: Response): Promise<ApiError> {
   const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
   if (e && typeof e.code === "string" && typeof e.message === "string")
     return new ApiError(res.status, e.code, e.message, Array.isArray(e.details) ? e.details : undefined);
-  return new ApiError(res.status, "HTTP_ERROR", `The coordinator answered ${res.status} ${res.statusText}`);
+  return new ApiError(res.status, "HTTP_ERROR", answerWords(res.status));
 }
+
+/**
+ * What a failed answer without the contract's error body (a proxy's page, a crash) means to the
+ * person at the console, and what to do: never a bare status code or HTTP term.
+ */
+export function answerWords(status: number): string {
+  if (status === 401) return "The coordinator did not accept the admin token. Sign in again.";
+  if (status === 403) return "The coordinator does not allow this with this admin token.";
+  if (status === 404)
+    return "The coordinator does not know this request: it may run an older muster than this page. Reload the page.";
+  if (status === 429) return "The coordinator is busy with too many requests. Wait a moment and try again.";
+  if (status === 502 || status === 503 || status === 504)
+    return "Something between this page and the coordinator (a proxy or load balancer) could not reach it. Check that the coordinator runs (systemctl status muster-coordinator).";
+  if (status >= 500)
+    return "The coordinator failed while answering. See its log (journalctl -u muster-coordinator) and try again.";
+  return "The coordinator refused the request without saying why. See its log (journalctl -u muster-coordinator).";
+}
+
+/** The coordinator could not be reached at all (no answer, connection cut). */
+export const UNREACHABLE =
+  "Cannot reach the coordinator: check that it runs (systemctl status muster-coordinator) and that this machine can reach its address.";
 
 export function createApi(token: string, fetchImpl: Fetch = (i, init) => fetch(i, init)): Api {
   async function call(method: string, path: string, body?: unknown, signal?: AbortSignal) {
@@ -60,7 +81,7 @@ export function createApi(token: string, fetchImpl: Fetch = (i, init) => fetch(i
       });
     } catch (err) {
       if ((err as Error).name === "AbortError") throw err;
-      throw new ApiError(0, "NETWORK", "Cannot reach the coordinator");
+      throw new ApiError(0, "NETWORK", UNREACHABLE);
     }
     return res;
   }

@@ -8,10 +8,15 @@ import { ConfirmDialog } from "./confirm-dialog.tsx";
 import { EventList } from "./event-list.tsx";
 import { JoinTimeline } from "./join-timeline.tsx";
 import { NodeTable } from "./node-table.tsx";
+import { UpgradeDialog } from "./upgrade-dialog.tsx";
 import { useConsoleData } from "./use-console-data.ts";
 import { WhatIfPanel } from "./whatif-panel.tsx";
 
-type Dialog = { kind: "add-node" } | { kind: "action"; node: NodeView; action: NodeAction } | null;
+type Dialog =
+  | { kind: "add-node" }
+  | { kind: "upgrade" }
+  | { kind: "action"; node: NodeView; action: NodeAction }
+  | null;
 
 export function Dashboard(props: { token: string; onSignOut(why: string | null): void }) {
   const { token, onSignOut } = props;
@@ -37,6 +42,9 @@ export function Dashboard(props: { token: string; onSignOut(why: string | null):
         <nav aria-label="Actions">
           <button type="button" class="primary" onClick={() => setDialog({ kind: "add-node" })}>
             Add node
+          </button>
+          <button type="button" onClick={() => setDialog({ kind: "upgrade" })}>
+            Upgrade RKE2
           </button>
           <button type="button" onClick={() => onSignOut("Signed out.")}>
             Sign out
@@ -67,6 +75,19 @@ export function Dashboard(props: { token: string; onSignOut(why: string | null):
       </main>
       {dialog?.kind === "add-node" && (
         <AddNodeDialog api={api} onClose={close} onUnauthorized={unauthorized} />
+      )}
+      {dialog?.kind === "upgrade" && (
+        <UpgradeDialog
+          api={api}
+          nodes={data.nodes}
+          whatif={data.whatif}
+          onUnauthorized={unauthorized}
+          onDone={() => {
+            close();
+            refresh();
+          }}
+          onClose={close}
+        />
       )}
       {dialog?.kind === "action" && (
         <ConfirmDialog

@@ -101,7 +101,12 @@ export function useConsoleData(api: Api, onUnauthorized: (err: ApiError) => void
         onTrouble(err) {
           setData((d) => ({
             ...d,
-            trouble: err ? `Lost contact with the coordinator (${err.message}); retrying…` : null,
+            // Unreachable: the words already say what to check; otherwise the coordinator's own.
+            trouble: err
+              ? err.status === 0
+                ? `${err.message} Retrying…`
+                : `Lost contact with the coordinator (${err.message}); retrying…`
+              : null,
           }));
           if (err === null) schedule();
         },

@@ -4,6 +4,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { writeSystemctlWrapper } from "@muster/rke2-sim";
 import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
@@ -125,9 +126,16 @@ export class TestCluster {
     });
   }
 
-  /** Runs the exact one-liner the coordinator handed out, inside the node. */
-  bootstrap(node: WorldNode, command: string, extraArgs = "") {
-    return node.sh(`${command}${extraArgs ? ` ${extraArgs}` : ""}`, { reject: false, all: true });
+  /**
+   * Runs the exact one-liner the coordinator handed out, inside the node. `onLine` gets each line of
+   * its stdout and stderr as it is printed (the bootstrap's progress, long before the agent enrols);
+   * the result still holds the whole output.
+   */
+  bootstrap(node: WorldNode, command: string, extraArgs = "", onLine?: (line: string) => void) {
+    const child = node.sh(`${command}${extraArgs ? ` ${extraArgs}` : ""}`, { reject: false, all: true });
+    if (onLine && child.all)
+      createInterface({ input: child.all, crlfDelay: Number.POSITIVE_INFINITY }).on("line", onLine);
+    return child;
   }
 
   async cluster(): Promise<ClusterView> {

@@ -182,6 +182,31 @@ for (const shell of ["dash", "bash"]) {
         const r = await bootstrap(["--token", TOKENS.server, "--node-name", "s1", "--address", "10.0.0.11"]);
         t.equal(r.code, 0, r.stderr);
         t.match(r.stdout, /join token accepted: this node joins as server/);
+        // Progress from the first second, in order, each step saying what it did.
+        const steps = [
+          /^muster-bootstrap: preflight ok: root, amd64, systemd/,
+          /^muster-bootstrap: checking the join token with the coordinator at https:/,
+          /^muster-bootstrap: join token accepted/,
+          /^muster-bootstrap: downloading muster-agent-linux-amd64\.tar\.gz \(muster agent /,
+          /^muster-bootstrap: downloaded muster-agent-linux-amd64\.tar\.gz: \d+ MiB \(\d+ bytes\) in \d+ s$/,
+          new RegExp(`^muster-bootstrap: sha256 ${sha} matches the coordinator's checksum$`),
+          /^muster-bootstrap: unpacking into \/opt\/muster\/releases\//,
+          /^muster-bootstrap: installed muster agent/,
+          /^muster-bootstrap: wrote \/etc\/muster\/agent\.yaml$/,
+          /^muster-bootstrap: installing \/etc\/systemd\/system\/muster-agent\.service$/,
+          /^muster-bootstrap: starting muster-agent\.service: /,
+          /^muster-bootstrap: started muster-agent\.service/,
+        ];
+        const lines = r.stdout.split("\n").filter(Boolean);
+        t.same(
+          lines.map((l) => steps.findIndex((re) => re.test(l))),
+          steps.map((_, i) => i),
+          "one progress line per step, in order",
+          { lines },
+        );
+        // The join token is a secret: no line of the bootstrap's output carries it.
+        t.notOk(`${r.stdout}${r.stderr}`.includes(TOKENS.server), "the join token is never printed");
+        t.notOk(`${r.stdout}${r.stderr}`.includes(TOKENS.server.split(".")[1]!), "nor its secret half");
         t.equal(readlinkSync(root.upper("/opt/muster/current")), `releases/${sha}`);
         t.equal(statSync(root.upper(`/opt/muster/releases/${sha}/bin/muster-agent`)).mode & 0o777, 0o755);
         const conf = root.upper("/etc/muster/agent.yaml");

@@ -110,6 +110,9 @@ t.test("a legacy cluster moves to the agent token without downtime", { skip: rea
   for (const s of SERVERS)
     t.notOk("agent-token" in (await config(cluster, s)).doc, `legacy: ${s} runs without agent-token`);
   t.equal(before.doc["token"], serverToken, "legacy: the agent holds the server token");
+  const agentTokenFile = (s: string) =>
+    readFile(cluster.world.node(s).path("/var/lib/rancher/rke2/server/agent-token"), "utf8").catch(() => "");
+  for (const s of SERVERS) t.equal(await agentTokenFile(s), "", `legacy: ${s} has no server/agent-token`);
   const legacy = await cluster.api.get<ClusterView>("/v1/cluster");
   t.ok(
     legacy.warnings.some((w) => w.includes("muster agent-token migrate")),
@@ -169,10 +172,7 @@ t.test("a legacy cluster moves to the agent token without downtime", { skip: rea
     t.not(tokens[0], serverToken, "and it is not the server token");
     // RKE2 writes server/agent-token when rke2-server starts with it: each server was restarted on it.
     for (const s of SERVERS) {
-      const file = await readFile(
-        cluster.world.node(s).path("/var/lib/rancher/rke2/server/agent-token"),
-        "utf8",
-      ).catch(() => "");
+      const file = await agentTokenFile(s);
       t.ok(file.trim().endsWith(`::node:${tokens[0]}`), `${s} was restarted with it (server/agent-token)`);
     }
     const agent = await config(cluster, "agent-1");

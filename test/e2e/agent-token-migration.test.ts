@@ -105,8 +105,15 @@ t.test("a legacy cluster moves to the agent token without downtime", { skip: rea
 
   // The world formed it as an older coordinator did: this is what the migration starts from.
   const before = await config(cluster, "agent-1");
-  const serverToken = String((await config(cluster, "server-1")).doc["token"] ?? "");
-  t.ok(serverToken.length > 0, "the servers hold the server token");
+  // The init server generated the token (no `token:` in its config); the others were given it.
+  const init = (await cluster.nodes()).find((n) => n.init)?.name;
+  const joiner = SERVERS.find((s) => s !== init)!;
+  const serverToken = String((await config(cluster, joiner)).doc["token"] ?? "");
+  t.match(
+    serverToken,
+    /^K10[0-9a-f]{64}::server:.+$/,
+    `the joined servers hold the server token (${joiner})`,
+  );
   for (const s of SERVERS)
     t.notOk("agent-token" in (await config(cluster, s)).doc, `legacy: ${s} runs without agent-token`);
   t.equal(before.doc["token"], serverToken, "legacy: the agent holds the server token");

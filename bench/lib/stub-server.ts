@@ -153,6 +153,9 @@ const service: CoordinatorService = {
   startUpgrade: () => {
     throw new Error("the bench stub upgrades nothing");
   },
+  startAgentTokenMigration: () => {
+    throw new Error("the bench stub migrates nothing");
+  },
   getKubeconfig: async () => {
     throw new Error("the bench stub has no servers");
   },

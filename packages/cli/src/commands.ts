@@ -198,6 +198,42 @@ export const COMMANDS: Record<string, Command> = {
       if (!json(ctx)) ctx.out(`cluster upgraded to ${version} (operation ${id})`);
     },
   },
+  "agent-token": {
+    summary:
+      "`migrate`: move a legacy cluster to the agent token (servers, then agents); waits until it ends",
+    usage: "muster agent-token migrate [--no-wait] [-o json]",
+    options: {
+      "no-wait": { type: "boolean", help: "print the operation and return once it is accepted" },
+      ...OUTPUT,
+    },
+    async run(ctx) {
+      if (ctx.positionals[0] !== "migrate") throw new UsageError("usage: muster agent-token migrate");
+      noPositionals(ctx, 1);
+      json(ctx);
+      const accepted = await ctx.client.request(
+        "POST",
+        "/v1/agent-token/migration",
+        OperationAcceptedSchema,
+        {},
+      );
+      const id = accepted.operation.id;
+      if (ctx.values["no-wait"]) {
+        print(
+          ctx,
+          accepted,
+          () => `agent-token migration started: operation ${id} (muster: GET /v1/operations/${id})`,
+        );
+        return;
+      }
+      ctx.err(`muster: moving the cluster to the agent token (operation ${id})`);
+      const op = await followOperation(ctx, id);
+      if (json(ctx)) ctx.out(JSON.stringify(op, null, 2));
+      if (op.state === "failed")
+        throw new ApiError(`agent-token migration failed: ${op.reason ?? "no reason given"}`);
+      if (!json(ctx))
+        ctx.out(`the cluster uses the agent token: agents hold only the agent credential (operation ${id})`);
+    },
+  },
   status: {
     summary: "cluster phase, servers and quorum, the join in flight, warnings",
     usage: "muster status [-o json]",

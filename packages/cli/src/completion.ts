@@ -10,7 +10,11 @@ export interface CompletionTable {
 }
 
 /** Second words of commands that have them (`muster nodes approve NODE`). */
-const SUBCOMMANDS: Record<string, string[]> = { nodes: ["approve"], "join-tokens": ["revoke"] };
+const SUBCOMMANDS: Record<string, string[]> = {
+  nodes: ["approve"],
+  "join-tokens": ["revoke"],
+  "agent-token": ["migrate"],
+};
 
 function flagsOf(options: OptionSpecs): string[] {
   const out: string[] = [];

@@ -267,6 +267,13 @@ export const SnapshotNotOnInitServer = defineError(
 );
 /** POST /v1/upgrades refused by the version rules (rke2-version.ts): the message names both versions. */
 export const UpgradeRefused = defineError("UpgradeRefused", "VALIDATION_FAILED", (why: string) => why);
+/** POST /v1/agent-token/migration on a cluster whose servers already carry agent-token. */
+export const NotLegacy = defineError(
+  "NotLegacy",
+  "NOT_LEGACY",
+  () =>
+    "the cluster already uses the agent token (agents hold only the agent credential): nothing to migrate",
+);
 /** An upgrade needs the cluster's current RKE2 version: the spec's, or what every joined server reports. */
 export const ClusterVersionUnknown = defineError(
   "ClusterVersionUnknown",

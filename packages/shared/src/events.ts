@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   "cluster.token.captured",
   "cluster.token.refused",
   "cluster.agent-token.legacy",
+  "cluster.agent-token.enforced",
   "node.approval.pending",
   "node.approved",
   "cluster.spec.updated",

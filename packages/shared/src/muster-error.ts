@@ -12,6 +12,8 @@ export const ErrorCodes = {
   OPERATION_IN_FLIGHT: { status: 409, message: "Another control-plane operation is in flight" },
   /** Removing the server would leave etcd without quorum, or it has none now. */
   QUORUM_GUARD: { status: 409, message: "Refused: etcd would lose quorum" },
+  /** The agent-token migration asked for on a cluster that already uses the agent token. */
+  NOT_LEGACY: { status: 409, message: "The cluster already uses the agent token" },
   /** A known node identity asked for by another machine: it waits for `muster nodes approve`. */
   PENDING_APPROVAL: { status: 409, message: "Waiting for the operator's approval" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Body must be JSON" },

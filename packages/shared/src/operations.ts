@@ -57,3 +57,6 @@ export const OperationAcceptedSchema = z.strictObject({
 export type OperationAccepted = z.output<typeof OperationAcceptedSchema>;
 
 export const OperationIdSchema = z.string().regex(/^op-[a-z0-9-]{6,64}$/, "must be an operation id");
+
+/** POST /v1/agent-token/migration takes no options: an empty object, or no body. */
+export const AgentTokenMigrationBodySchema = z.strictObject({});

@@ -53,6 +53,15 @@ export const TaskSchema = z.discriminatedUnion("kind", [
   /** systemctl stop, then (killall) rke2-killall.sh: a plain stop leaves pods such as kube-vip running. */
   z.strictObject({ kind: z.literal("rke2.stop"), unit, killall: z.boolean().default(true) }),
   z.strictObject({ kind: z.literal("rke2.start"), unit }),
+  /**
+   * Sets one credential key muster owns in config.yaml (0600, atomic): a server's `agent-token`, or
+   * an agent's `token` (the agent-token migration). The value is a secret: never logged or stored.
+   */
+  z.strictObject({
+    kind: z.literal("rke2.config-credential"),
+    key: z.enum(["agent-token", "token"]),
+    value: z.string().min(1).max(4096),
+  }),
   z.strictObject({ kind: z.literal("rke2.uninstall") }),
   /** rm -rf server/db: a removed or reset member's data must go before it joins again. */
   z.strictObject({ kind: z.literal("rke2.wipe-db") }),
@@ -138,6 +147,7 @@ export const TaskResultSchemas = {
   "kube.kubeconfig": z.strictObject({ kubeconfig: z.string().max(1_000_000) }),
   "rke2.stop": z.strictObject({ killed: z.boolean() }),
   "rke2.start": empty,
+  "rke2.config-credential": z.strictObject({ changed: z.boolean() }),
   "rke2.uninstall": z.strictObject({ wasInstalled: z.boolean() }),
   "rke2.wipe-db": z.strictObject({ existed: z.boolean() }),
   "rke2.install": z.strictObject({ version: z.string().max(64).nullable() }),

@@ -33,6 +33,8 @@ export interface SimCluster {
    * stops (kube-vip#1786: a stopped rke2-server that leaves kube-vip running).
    */
   vip: { holder: string | null; stuck: boolean };
+  /** The credentials rke2.config-credential set in each node's config.yaml ("node key" -> value). */
+  config: Map<string, string>;
 }
 
 /** A node's MAC in the simulation (the VIP's ARP answers). */
@@ -52,6 +54,7 @@ export function newSim(): SimCluster {
     failures: new Map(),
     held: [],
     vip: { holder: null, stuck: false },
+    config: new Map(),
   };
 }
 
@@ -128,7 +131,16 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
     case "rke2.start": {
       const r = sim.rke2.get(node);
       if (r) r.running = true;
+      // The kubelet is back: its Node reads Ready again (it went False with the stop).
+      const k = sim.kube.get(node);
+      if (k && k.ready === "False") k.ready = "True";
       return {};
+    }
+    case "rke2.config-credential": {
+      const key = `${node} ${task.key}`;
+      const changed = sim.config.get(key) !== task.value;
+      sim.config.set(key, task.value);
+      return { changed };
     }
     case "rke2.uninstall": {
       const r = sim.rke2.get(node);

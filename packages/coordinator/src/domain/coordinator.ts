@@ -2,6 +2,7 @@ import {
   type ClusterSpec,
   type Logger,
   NoServerForSnapshot,
+  NotLegacy,
   OperationNotFound,
   type PlanView,
   UpgradeRefused,
@@ -19,6 +20,7 @@ import { createEnrolment } from "./nodes/enrolment.ts";
 import { createLinks } from "./nodes/links.ts";
 import { createLossWatch } from "./nodes/loss-watch.ts";
 import { createTransitions } from "./nodes/transitions/index.ts";
+import { agentTokenSteps } from "./operations/agent-token.ts";
 import { listBackups, snapshotServer } from "./operations/backup.ts";
 import { operationDefinitions } from "./operations/definitions.ts";
 import { startRejoins } from "./operations/rejoin.ts";
@@ -157,7 +159,16 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     store,
     log: log.child({ component: "operations" }),
     now,
-    definitions: operationDefinitions({ store, tasks, log, now, spec, disconnect: links.disconnect }),
+    definitions: operationDefinitions({
+      store,
+      tasks,
+      log,
+      now,
+      spec,
+      disconnect: links.disconnect,
+      vault,
+      onAgentTokenEnforced: changes.notify,
+    }),
     onChanged: changes.notify,
     ...(opts.operationRetry ? { retry: opts.operationRetry } : {}),
   });
@@ -274,6 +285,17 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
           concurrency: spec().agents.concurrency,
           drain: body.drain,
         }),
+        requestedBy: requestedBy ?? null,
+      });
+      return operationAccepted(op);
+    },
+    startAgentTokenMigration(requestedBy) {
+      if (agentTokenMode(store.meta) === "enforced") throw new NotLegacy();
+      const op = operations.submit({
+        type: "agent-token",
+        node: null,
+        params: {},
+        steps: agentTokenSteps(queries.nodes(), spec().agents.concurrency),
         requestedBy: requestedBy ?? null,
       });
       return operationAccepted(op);

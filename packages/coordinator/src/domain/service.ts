@@ -106,6 +106,11 @@ export interface CoordinatorService {
    * control-plane lease. VALIDATION_FAILED naming both versions for a downgrade or a >1 minor skip.
    */
   startUpgrade(body: CreateUpgradeBody, requestedBy?: string): OperationAccepted;
+  /**
+   * The agent-token migration of a legacy cluster (docs/operations.md#agent-token-migration): an
+   * agent-token operation under the control-plane lease. NOT_LEGACY when it already uses the agent token.
+   */
+  startAgentTokenMigration(requestedBy?: string): OperationAccepted;
   /** The admin kubeconfig read on a joined server, its server the registration address (a secret). */
   getKubeconfig(): Promise<KubeconfigView>;
   /** Long-running operations, newest first. */

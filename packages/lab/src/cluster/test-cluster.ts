@@ -46,6 +46,12 @@ export interface ClusterOptions {
   spareAgents?: number;
   /** World nodes not enrolled at first, e.g. a replacement server: `server-<servers+1>`... */
   spareServers?: number;
+  /**
+   * Test world only: form the cluster as a coordinator from before the agent token did (servers
+   * without agent-token, agents with the server token), the "legacy" cluster the agent-token
+   * migration moves over (legacy-agent-token-main.ts records that mode before the first start).
+   */
+  legacyAgentToken?: boolean;
 }
 
 export class TestCluster {
@@ -106,6 +112,10 @@ export class TestCluster {
       const durations = opts.durations ?? FAST;
       for (const n of world.nodes) await writeSimDefaults(n, durations);
       const coordinator = new CoordinatorProcess(c);
+      if (opts.legacyAgentToken)
+        await c.exec(process.execPath, ["packages/lab/src/cluster/legacy-agent-token-main.ts", STATE_DIR], {
+          cwd: REPO,
+        });
       if (opts.coordinator !== false) await coordinator.start();
       return new TestCluster(world, opts, coordinator, wrapperDir);
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { TaskHandlers } from "../types.ts";
+import { rke2ConfigCredential } from "./config-credential.ts";
 import { etcdMemberRemove, etcdMoveLeader, etcdStatus } from "./etcd.ts";
 import {
   kubeAnnotate,
@@ -29,6 +30,7 @@ export const TASK_HANDLERS: TaskHandlers = {
   "kube.kubeconfig": kubeKubeconfig,
   "rke2.stop": rke2Stop,
   "rke2.start": rke2Start,
+  "rke2.config-credential": rke2ConfigCredential,
   "rke2.uninstall": rke2Uninstall,
   "rke2.wipe-db": rke2WipeDb,
   "rke2.install": rke2Install,

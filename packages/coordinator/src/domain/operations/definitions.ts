@@ -1,6 +1,8 @@
 import type { ClusterSpec, Logger } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
+import type { Vault } from "../secrets/vault.ts";
 import type { TaskDispatcher } from "../tasks/dispatcher.ts";
+import { createAgentTokenDefinition } from "./agent-token.ts";
 import { backupDefinition } from "./backup.ts";
 import { createRejoinDefinition } from "./rejoin.ts";
 import { createRemoveDefinition } from "./remove.ts";
@@ -18,6 +20,10 @@ export interface OperationDeps {
   spec(): ClusterSpec;
   /** Closes a node's agent link, if it has one (a removed node's credential no longer works). */
   disconnect?(node: string): void;
+  /** The secrets the agent-token migration writes to nodes and re-seals stored plans with. */
+  vault?: Pick<Vault, "token" | "agentToken" | "s3SecretKey" | "digestSecrets">;
+  /** Called once the cluster is enforced (views and the console refresh). */
+  onAgentTokenEnforced?(): void;
 }
 
 export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {
@@ -27,5 +33,6 @@ export function operationDefinitions(deps: OperationDeps): OperationDefinition[]
     backupDefinition(deps),
     createRestoreDefinition(deps),
     createUpgradeDefinition(deps),
+    createAgentTokenDefinition(deps),
   ];
 }

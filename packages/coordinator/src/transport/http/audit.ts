@@ -40,6 +40,7 @@ const DESCRIBE: Record<string, (c: Call) => string> = {
     `removal of node ${str(params["name"])}${query["force"] === "true" ? " (forced)" : ""}${op(answer)}`,
   "POST /v1/upgrades": ({ body, answer }) =>
     `RKE2 upgrade to ${str(body["version"])}${body["drain"] === true ? " with drain" : ""}${op(answer)}`,
+  "POST /v1/agent-token/migration": ({ answer }) => `agent-token migration of the cluster${op(answer)}`,
   "POST /v1/backups": ({ body, answer }) =>
     `etcd backup${typeof body["name"] === "string" ? ` ${body["name"]}` : ""}${op(answer)}`,
   "POST /v1/restores": ({ body, answer }) => `restore from snapshot ${str(body["snapshot"])}${op(answer)}`,

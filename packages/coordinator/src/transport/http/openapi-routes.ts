@@ -1,4 +1,5 @@
 import {
+  AgentTokenMigrationBodySchema,
   BackupListSchema,
   ClusterSpecSchema,
   ClusterViewSchema,
@@ -431,6 +432,22 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       202: json("the upgrade operation", OperationAcceptedSchema),
       400: json("a downgrade, a skip of more than one minor, or not a version", ErrorBodySchema),
       409: json("the control-plane lease is held, or the cluster's version is unknown", ErrorBodySchema),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/agent-token/migration",
+    tag: "backups",
+    auth: "admin",
+    summary:
+      "Move a legacy cluster to the agent token (an agent-token operation under the control-plane lease)",
+    body: AgentTokenMigrationBodySchema,
+    responses: {
+      202: json("the agent-token operation", OperationAcceptedSchema),
+      409: json(
+        "the cluster already uses the agent token (NOT_LEGACY), or the lease is held",
+        ErrorBodySchema,
+      ),
     },
   },
   // --- kubeconfig -------------------------------------------------------------------------------

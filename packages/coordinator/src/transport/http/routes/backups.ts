@@ -1,4 +1,5 @@
 import {
+  AgentTokenMigrationBodySchema,
   CreateBackupBodySchema,
   CreateRestoreBodySchema,
   CreateUpgradeBodySchema,
@@ -34,6 +35,16 @@ export const backupRoutes: RouteModule = (app, { service }) => {
     noQuery(req);
     const body = parseOrThrow(CreateUpgradeBodySchema, req.body ?? {}, "request body");
     const accepted = service.startUpgrade(body, req.ip);
+    reply.code(202);
+    return accepted;
+  });
+
+  // The agent-token migration of a legacy cluster (docs/operations.md#agent-token-migration): no
+  // body; 409 NOT_LEGACY when the cluster already uses the agent token.
+  app.post("/v1/agent-token/migration", async (req, reply) => {
+    noQuery(req);
+    parseOrThrow(AgentTokenMigrationBodySchema, req.body ?? {}, "request body");
+    const accepted = service.startAgentTokenMigration(req.ip);
     reply.code(202);
     return accepted;
   });

@@ -30,8 +30,8 @@ export interface LabS3Options {
   folder?: string;
 }
 
-/** Starts the S3 server in `node` with a fresh access key pair and one bucket; resolves once it serves. */
-export async function startS3Server(node: WorldNode, opts: LabS3Options = {}): Promise<LabS3> {
+/** Writes the server's settings (0600) into `node`: a fresh access key pair and one bucket. */
+function prepare(node: WorldNode, opts: LabS3Options): Omit<LabS3, "stop"> {
   const bucket = opts.bucket ?? "muster-snapshots";
   const folder = opts.folder ?? "etcd";
   const accessKey = `lab${randomBytes(6).toString("hex")}`;
@@ -40,13 +40,6 @@ export async function startS3Server(node: WorldNode, opts: LabS3Options = {}): P
   fs.mkdirSync(node.path(STORE), { recursive: true, mode: 0o700 });
   const settings = { address: node.ip, port: S3_PORT, directory: STORE, bucket, accessKey, secretKey };
   fs.writeFileSync(node.path(SETTINGS), JSON.stringify(settings), { mode: 0o600 });
-  const child = node.spawn(process.execPath, ["packages/lab/src/cluster/s3-server-main.ts", SETTINGS], {
-    cwd: REPO_ROOT,
-    buffer: false,
-    stderr: "inherit",
-  });
-  const line = await firstLine(child);
-  if (!line.startsWith("listening ")) throw new Error(`lab: the S3 server did not start: ${line}`);
   const dir = () => node.path(path.posix.join(STORE, bucket, folder));
   return {
     endpoint: `${node.ip}:${S3_PORT}`,
@@ -58,16 +51,61 @@ export async function startS3Server(node: WorldNode, opts: LabS3Options = {}): P
       try {
         return fs
           .readdirSync(dir())
-          .filter((f) => f.endsWith("._S3rver_object"))
-          .map((f) => f.slice(0, -"._S3rver_object".length))
+          .filter((f) => f.endsWith(OBJECT_SUFFIX))
+          .map((f) => f.slice(0, -OBJECT_SUFFIX.length))
           .sort();
       } catch {
         return [];
       }
     },
-    stop: () => void child.kill("SIGTERM"),
   };
 }
+
+/** s3rver keeps an object's body in <key>._S3rver_object. */
+const OBJECT_SUFFIX = "._S3rver_object";
+
+/** The command line of the server (the settings file holds everything else). */
+export function s3ServerArgv(): string[] {
+  return [process.execPath, "packages/lab/src/cluster/s3-server-main.ts", SETTINGS];
+}
+
+/** Starts the S3 server in `node` as a child of this process (tests); resolves once it serves. */
+export async function startS3Server(node: WorldNode, opts: LabS3Options = {}): Promise<LabS3> {
+  const s3 = prepare(node, opts);
+  const [cmd, ...args] = s3ServerArgv() as [string, ...string[]];
+  const child = node.spawn(cmd, args, { cwd: REPO_ROOT, buffer: false, stderr: "inherit" });
+  const line = await firstLine(child);
+  if (!line.startsWith("listening ")) throw new Error(`lab: the S3 server did not start: ${line}`);
+  return { ...s3, stop: () => void child.kill("SIGTERM") };
+}
+
+/**
+ * Starts it as a unit of the machine's systemctl (a lab that outlives `lab up`), given the lab's
+ * startUnit; resolves once the port answers.
+ */
+export async function startS3Unit(
+  node: WorldNode,
+  startUnit: (node: WorldNode, name: string, text: string) => Promise<void>,
+  opts: LabS3Options = {},
+): Promise<LabS3> {
+  const s3 = prepare(node, opts);
+  await startUnit(
+    node,
+    S3_UNIT,
+    `[Unit]\nDescription=lab S3-protocol server\n\n[Service]\nType=simple\nWorkingDirectory=${REPO_ROOT}\n` +
+      `ExecStart=${s3ServerArgv().join(" ")}\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n`,
+  );
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await node.exec("curl", ["-s", "-o", "/dev/null", `http://${s3.endpoint}/`], { reject: false });
+    if (r.exitCode === 0) break;
+    if (Date.now() > deadline) throw new Error(`lab: the S3 server in ${node.name} did not answer in 30 s`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return { ...s3, stop: () => void node.sh(`systemctl stop ${S3_UNIT}`, { reject: false }) };
+}
+
+export const S3_UNIT = "muster-lab-s3";
 
 /** spec.backup for the lab's S3 server (the secret goes to the coordinator's vault). */
 export function s3BackupSpec(s3: LabS3, extra: { schedule?: string; retention?: number } = {}) {

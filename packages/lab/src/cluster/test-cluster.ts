@@ -15,6 +15,7 @@ import { firstLine } from "../world/testing.ts";
 import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
 import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
 import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
+import { type LabS3, S3_NAME, s3BackupSpec, startS3Server } from "./s3.ts";
 import {
   FAST,
   MIRROR_DIR,
@@ -24,7 +25,6 @@ import {
   worldSpec,
   writeSimDefaults,
 } from "./setup.ts";
-import { type LabS3, S3_NAME, s3BackupSpec, startS3Server } from "./s3.ts";
 import { placeKubeVipImage, vipSpec } from "./vip.ts";
 
 export const REPO = REPO_ROOT;

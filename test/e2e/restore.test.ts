@@ -1,6 +1,9 @@
-// Restoring etcd from a snapshot on a 3-server + 1-agent cluster (docs/operations.md#restore-etcd-from-a-snapshot):
-// a backup through POST /v1/backups, listed by GET /v1/backups; a marker key written into etcd after
-// it; POST /v1/restores of that snapshot followed to the end. Then the marker is gone, etcd has the
+// Restoring etcd from a snapshot on a 3-server + 1-agent cluster (docs/operations.md#restore-etcd-from-a-snapshot),
+// with spec.backup.s3 pointing at the lab's S3-protocol server in its own machine: a backup through
+// POST /v1/backups lands on the server's disk AND in the bucket (the object checked in the S3
+// server's own storage), GET /v1/backups lists both locations; the local copy is then removed so the
+// restore can only come from S3; a marker key written into etcd after it; POST /v1/restores of that
+// snapshot followed to the end. Then the marker is gone, etcd has the
 // three servers as voters, every node is joined and connected, and the rejoins after the reset never
 // overlapped (etcd's own membership history, sampled throughout).
 
@@ -20,7 +23,8 @@ t.test(
   "a restore returns etcd to the snapshot and rejoins the servers one at a time",
   { skip: reason ?? false },
   async (t) => {
-    const cluster = await startCluster(t, { servers: 3, agents: 1 });
+    const cluster = await startCluster(t, { servers: 3, agents: 1, s3: true });
+    const s3 = cluster.s3!;
     await enrol(t, cluster, NAMES);
     await cluster.waitForNodes(NAMES, "joined", 240_000);
     await assertVoters(t, cluster, SERVERS);
@@ -60,11 +64,40 @@ t.test(
     const backupOp = await wait(backup.operation.id, 120_000);
     t.equal(backupOp.state, "succeeded", "the backup operation succeeded", { op: backupOp });
     const list = await cluster.api.get<BackupList>("/v1/backups");
-    const snap = list.backups.find((b) => b.name.startsWith("e2e-"));
-    t.ok(snap, "GET /v1/backups lists the snapshot", { list });
-    if (!snap) return;
-    t.equal(snap.location, "local");
+    const copies = list.backups.filter((b) => b.name.startsWith("e2e-"));
+    t.same(
+      copies.map((b) => b.location).sort(),
+      ["local", "s3"],
+      "GET /v1/backups lists it locally and in S3",
+      {
+        list,
+      },
+    );
+    const snap = copies.find((b) => b.location === "s3");
+    const local = copies.find((b) => b.location === "local");
+    if (!snap || !local) return;
     t.ok(snap.size > 0, "the snapshot has content");
+    t.equal(snap.size, local.size, "the S3 copy is the whole snapshot");
+    t.ok(s3.objects().includes(snap.name), "the object is in the S3 server's storage", {
+      objects: s3.objects(),
+    });
+    // Only S3 holds it from now on: the restore must fetch it from the bucket.
+    const holder = cluster.world.node(local.node);
+    const rm = await holder.exec("rm", [`/var/lib/rancher/rke2/server/db/snapshots/${local.name}`], {
+      reject: false,
+    });
+    t.equal(rm.exitCode, 0, "local copy removed", { stderr: rm.stderr });
+    const listedNow = (await cluster.api.get<BackupList>("/v1/backups")).backups.filter(
+      (b) => b.name === snap.name,
+    );
+    t.same(
+      listedNow.map((b) => b.location),
+      ["s3"],
+      "listed only in S3 now",
+    );
+    // The S3 secret reaches the servers' config.yaml only: never an API answer or an event.
+    const shown = JSON.stringify([list, await cluster.cluster(), await cluster.events()]);
+    t.notOk(shown.includes(s3.secretKey), "the S3 secret key is in no API answer or event");
 
     // The marker, written after the snapshot.
     const put = await etcd(cluster.servers[0]!.ip, "put", { key: b64(MARKER), value: b64("after-backup") });
@@ -81,6 +114,14 @@ t.test(
       [],
       "no step failed",
     );
+    const fetched = await holder.exec(
+      "test",
+      ["-s", `/var/lib/rancher/rke2/server/db/snapshots/${snap.name}`],
+      {
+        reject: false,
+      },
+    );
+    t.equal(fetched.exitCode, 0, `RKE2 downloaded ${snap.name} from S3 onto ${holder.name} to restore it`);
 
     await cluster.waitForNodes(NAMES, "joined", 240_000);
     await cluster.waitFor(

@@ -5,7 +5,9 @@ import { runAgent } from "./rke2/agent.ts";
 import { runClusterReset } from "./rke2/cluster-reset.ts";
 import { loadValues, type Role, resolveConfig } from "./rke2/config.ts";
 import { knobs as readKnobs } from "./rke2/env.ts";
-import { runEtcdSnapshot } from "./rke2/etcd-snapshot.ts";
+import { s3Settings } from "./rke2/etcd-s3.ts";
+import { startSnapshotSchedule } from "./rke2/etcd-schedule.ts";
+import { runEtcdSnapshot, snapshotDir } from "./rke2/etcd-snapshot.ts";
 import { Lifecycle } from "./rke2/lifecycle.ts";
 import { FatalError, log, setDebug } from "./rke2/log.ts";
 import { removePid, writePid } from "./rke2/pids.ts";
@@ -68,10 +70,18 @@ async function main(argv: string[]): Promise<void> {
     life.onStop(() => removePid(cfg.dataDir, `rke2-${role}`));
     if (role === "server" && values.get("cluster-reset") === "true") {
       const restore = values.get("cluster-reset-restore-path");
-      await runClusterReset(cfg, knobs, typeof restore === "string" && restore !== "" ? restore : null);
+      const s3 = s3Settings(values);
+      await runClusterReset(
+        cfg,
+        knobs,
+        typeof restore === "string" && restore !== "" ? restore : null,
+        s3 ? { settings: s3, snapshotDir: snapshotDir(cfg.dataDir, values) } : null,
+      );
       await life.shutdown(0);
-    } else if (role === "server") await runServer(cfg, knobs, life);
-    else await runAgent(cfg, knobs, life);
+    } else if (role === "server") {
+      await runServer(cfg, knobs, life);
+      life.onStop(startSnapshotSchedule(cfg, values, knobs));
+    } else await runAgent(cfg, knobs, life);
   } catch (err) {
     const msg = err instanceof FatalError ? err.message : `Error: ${(err as Error).message}`;
     life.fail(msg);

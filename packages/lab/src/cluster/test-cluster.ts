@@ -16,6 +16,7 @@ import { firstLine } from "../world/testing.ts";
 import { type UpOptions, up, type World, type WorldNode } from "../world/world.ts";
 import { CoordinatorProcess, STATE_DIR } from "./coordinator-process.ts";
 import { joinWindows, type MembershipSample, parseSamples } from "./membership.ts";
+import { type LabS3, S3_NAME, s3BackupSpec, startS3Server } from "./s3.ts";
 import {
   FAST,
   MIRROR_DIR,
@@ -52,6 +53,8 @@ export interface ClusterOptions {
    * migration moves over (legacy-agent-token-main.ts records that mode before the first start).
    */
   legacyAgentToken?: boolean;
+  /** An S3-protocol server in its own machine (`s3`), set as spec.backup.s3 (s3.ts). */
+  s3?: boolean;
 }
 
 export class TestCluster {
@@ -62,6 +65,8 @@ export class TestCluster {
   readonly durations: SimDurations;
   /** The mirror serving install.sh and (under /rke2) the air-gap artifacts, in the coordinator machine. */
   readonly mirrorUrl: string;
+  /** The lab's S3 server when started with `s3: true`. */
+  readonly s3: LabS3 | null;
   #watch: ReturnType<WorldNode["spawn"]> | null = null;
   /** Holds the systemctl wrapper bound into the nodes; outside the checkout so runs leave it clean. */
   readonly #wrapperDir: string;
@@ -72,8 +77,10 @@ export class TestCluster {
     opts: ClusterOptions,
     coordinator: CoordinatorProcess,
     wrapperDir: string,
+    s3: LabS3 | null,
   ) {
     this.world = world;
+    this.s3 = s3;
     this.#wrapperDir = wrapperDir;
     this.servers = world.nodes.filter((n) => n.name.startsWith("server"));
     this.agents = world.nodes.filter((n) => n.name.startsWith("agent"));
@@ -89,6 +96,7 @@ export class TestCluster {
     ];
     const wrapperDir = await mkdtemp(path.join(tmpdir(), "muster-e2e-systemctl-"));
     const systemctl = await writeSystemctlWrapper(path.join(wrapperDir, "systemctl"));
+    if (opts.s3) names.push(S3_NAME);
     const upOpts: UpOptions = { nodes: names.map((name) => ({ name })), systemctl };
     if (opts.subnetIndex !== undefined) upOpts.subnetIndex = opts.subnetIndex;
     const world = await up(upOpts).catch(async (err) => {
@@ -105,7 +113,12 @@ export class TestCluster {
         { cwd: REPO, buffer: false, stderr: "ignore" },
       );
       await firstLine(mirror);
-      const spec = worldSpec("e2e", mirrorUrl, { ...(opts.vip ? vipSpec(world) : {}), ...opts.spec });
+      const s3 = opts.s3 ? await startS3Server(world.node(S3_NAME)) : null;
+      const spec = worldSpec("e2e", mirrorUrl, {
+        ...(opts.vip ? vipSpec(world) : {}),
+        ...(s3 ? { backup: s3BackupSpec(s3) } : {}),
+        ...opts.spec,
+      });
       if (opts.vip) await placeKubeVipImage(c, STATE_DIR);
       await mkdir(c.path("/etc/muster"), { recursive: true });
       await writeFile(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
@@ -117,7 +130,7 @@ export class TestCluster {
           cwd: REPO,
         });
       if (opts.coordinator !== false) await coordinator.start();
-      return new TestCluster(world, opts, coordinator, wrapperDir);
+      return new TestCluster(world, opts, coordinator, wrapperDir, s3);
     } catch (err) {
       await world.down();
       await rm(wrapperDir, { recursive: true, force: true });

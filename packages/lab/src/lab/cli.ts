@@ -27,7 +27,7 @@ interface Verb {
 const VERBS: Record<string, Verb> = {
   up: {
     usage:
-      "lab up [--servers N] [--agents M] [--registration vip|lb|node] [--init-seconds S] [--join-seconds S] [--agent-seconds S] [--json]",
+      "lab up [--servers N] [--agents M] [--registration vip|lb|node] [--s3] [--init-seconds S] [--join-seconds S] [--agent-seconds S] [--json]",
     summary:
       "build a persistent lab and enrol every node with the real curl-bash line; it stays up until `down`",
     options: {
@@ -37,6 +37,10 @@ const VERBS: Record<string, Verb> = {
         type: "string",
         value: "MODE",
         help: "node: the init server's IP (default for now: vip is not yet verified in the lab); lb: a haproxy node; vip: a kube-vip VIP",
+      },
+      s3: {
+        type: "boolean",
+        help: "an S3-protocol server in its own machine, set as spec.backup.s3 (snapshots uploaded there)",
       },
       "init-seconds": {
         type: "string",
@@ -60,6 +64,7 @@ const VERBS: Record<string, Verb> = {
         servers: int(v, "servers", 3, 1, 9),
         agents: int(v, "agents", 2, 0, 20),
         registration: registration as RegistrationMode,
+        s3: v["s3"] === true,
         durations: {
           initSeconds: int(v, "init-seconds", 20, 0, 600),
           joinSeconds: int(v, "join-seconds", 20, 0, 600),

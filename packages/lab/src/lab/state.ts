@@ -21,7 +21,7 @@ export const labFile = (id: string, name: string): string => path.join(labDir(id
 
 export const REGISTRATION_MODES = ["vip", "lb", "node"] as const;
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
-export const ROLES = ["server", "agent", "lb"] as const;
+export const ROLES = ["server", "agent", "lb", "s3"] as const;
 
 const Machine = z.strictObject({
   name: z.string(),

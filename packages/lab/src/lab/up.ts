@@ -6,6 +6,7 @@ import path from "node:path";
 import { buildKubeVipImage, writeSystemctlWrapper } from "@muster/rke2-sim";
 import { type ClusterView, type NodeView, spkiPinFromCert } from "@muster/shared";
 import { stringify } from "yaml";
+import { S3_NAME, s3BackupSpec, startS3Unit } from "../cluster/s3.ts";
 import {
   MIRROR_PORT,
   prepareMirror,
@@ -21,7 +22,7 @@ import { destroyLab } from "./down.ts";
 import { enrol, settleTimeoutMs, waitSettled } from "./enrol.ts";
 import { LB_NAME, startHaproxy } from "./haproxy.ts";
 import { contractJson, type LabSummary } from "./report.ts";
-import { COORDINATOR_PORT, STATE_DIR, startCoordinator, startHostForwarder } from "./services.ts";
+import { COORDINATOR_PORT, STATE_DIR, startCoordinator, startHostForwarder, startUnit } from "./services.ts";
 import {
   LAB_ROOT,
   LabInputError,
@@ -39,10 +40,14 @@ export interface UpRequest {
   agents: number;
   registration: RegistrationMode;
   durations: SimDurations;
+  /** An S3-protocol server in its own machine (`s3`), set as spec.backup.s3 (docs/reference.md#lab). */
+  s3?: boolean;
 }
 
 /** The lb machine's host number in the lab's /24 (below the nodes' .10 onward). */
 const LB_HOST = 5;
+/** The s3 machine's host number. */
+const S3_HOST = 6;
 
 /** Refuses to start when this host cannot run a lab, before anything is made. */
 export function assertCanRunLab(registration?: RegistrationMode): void {
@@ -64,7 +69,11 @@ export async function labUp(req: UpRequest, say: (line: string) => void): Promis
   const systemctl = await writeSystemctlWrapper(path.join(LAB_ROOT, "bin", `systemctl-${tag}`));
   say(`lab: building ${req.servers} servers + ${req.agents} agents (registration: ${req.registration}) …`);
   const world = await up({
-    nodes: [...names.map((n) => ({ name: n.name })), ...(withLb ? [{ name: LB_NAME, host: LB_HOST }] : [])],
+    nodes: [
+      ...names.map((n) => ({ name: n.name })),
+      ...(withLb ? [{ name: LB_NAME, host: LB_HOST }] : []),
+      ...(req.s3 ? [{ name: S3_NAME, host: S3_HOST }] : []),
+    ],
     systemctl,
     persistent: true,
     record,
@@ -74,7 +83,14 @@ export async function labUp(req: UpRequest, say: (line: string) => void): Promis
     const a = addressing(world.subnetIndex);
     const machines: LabMachine[] = world.nodes.map((n, i) => ({
       name: n.name,
-      role: n.name === LB_NAME ? "lb" : n.name.startsWith("server") ? "server" : "agent",
+      role:
+        n.name === LB_NAME
+          ? "lb"
+          : n.name === S3_NAME
+            ? "s3"
+            : n.name.startsWith("server")
+              ? "server"
+              : "agent",
       address: n.ip,
       port: i + 1,
     }));
@@ -88,14 +104,16 @@ export async function labUp(req: UpRequest, say: (line: string) => void): Promis
     const c = world.coordinator;
     say(`lab ${id}: ${a.subnet}; mirror, coordinator${withLb ? ", haproxy" : ""} …`);
     await prepareMirror(c);
-    const spec = worldSpec(
-      `lab-${id}`,
-      `http://${c.ip}:${MIRROR_PORT}`,
-      registrationSpec(req.registration, registrationAddress),
-    );
+    const s3 = req.s3 ? await startS3Unit(world.node(S3_NAME), startUnit) : null;
+    if (s3) say(`lab ${id}: S3 server http://${s3.endpoint} (bucket ${s3.bucket}, folder ${s3.folder})`);
+    const spec = worldSpec(`lab-${id}`, `http://${c.ip}:${MIRROR_PORT}`, {
+      ...registrationSpec(req.registration, registrationAddress),
+      ...(s3 ? { backup: s3BackupSpec(s3) } : {}),
+    });
     fs.mkdirSync(c.path("/etc/muster"), { recursive: true });
     fs.writeFileSync(c.path("/etc/muster/cluster.yaml"), stringify(spec), { mode: 0o600 });
-    for (const n of world.nodes) if (n.name !== LB_NAME) await writeSimDefaults(n, req.durations);
+    for (const n of world.nodes)
+      if (n.name !== LB_NAME && n.name !== S3_NAME) await writeSimDefaults(n, req.durations);
     if (withLb) await startHaproxy(world.node(LB_NAME), servers);
     // kube-vip's image for the air-gapped world: the coordinator serves <state-dir>/images/ and the
     // servers' plans name the tarball (docs/architecture.md#the-registration-address-kube-vip).

@@ -3,12 +3,16 @@
 // one-member cluster; without, the existing data is reset to one member (etcd --force-new-cluster).
 // The old data dir is kept beside (etcd-old-<unix time>), as RKE2 does. Then RKE2's message, exit 0:
 // the operator starts the service normally and rejoins the other servers after wiping their server/db.
-import { existsSync, renameSync, rmSync } from "node:fs";
+// With etcd-s3 on (config.yaml or flags), the restore path is the NAME of a snapshot in the bucket, as
+// in RKE2: it is downloaded into the snapshot dir first; `--etcd-s3=false` restores a local file.
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import path from "node:path";
 import { execa } from "execa";
 import type { SimConfig } from "./config.ts";
 import { loopbackFor } from "./config.ts";
 import type { Knobs } from "./env.ts";
 import { etcdDir, isInitialised, peerURLFor, startEtcd, waitHealthy } from "./etcd-process.ts";
+import { downloadSnapshot, type S3Settings } from "./etcd-s3.ts";
 import { FatalError, log } from "./log.ts";
 
 // RKE2 prints `${datadir}` literally (k3s's message), so the placeholder is part of the text.
@@ -20,10 +24,20 @@ export const RESET_MESSAGE =
 export async function runClusterReset(
   cfg: SimConfig,
   knobs: Knobs,
-  restorePath: string | null,
+  requested: string | null,
+  s3: { settings: S3Settings; snapshotDir: string } | null = null,
 ): Promise<void> {
   const dir = etcdDir(cfg.dataDir);
   const peer = peerURLFor(cfg.nodeIP);
+  let restorePath = requested;
+  if (requested !== null && s3 !== null) {
+    if (requested.includes("/")) throw new FatalError(`invalid S3 snapshot name ${requested}`);
+    log.info(`Retrieving etcd snapshot ${requested} from S3`);
+    mkdirSync(s3.snapshotDir, { recursive: true, mode: 0o700 });
+    restorePath = path.join(s3.snapshotDir, requested);
+    await downloadSnapshot(s3.settings, requested, restorePath);
+    log.info(`S3 download complete for ${requested}`);
+  }
   if (restorePath !== null) {
     if (!existsSync(restorePath)) throw new FatalError(`etcd: snapshot path does not exist: ${restorePath}`);
     const old = `${dir}-old-${Math.floor(Date.now() / 1000)}`;

@@ -93,7 +93,7 @@ t.test("rke2.snapshot-list answers every row", async (t) => {
 });
 
 t.test(
-  "rke2.cluster-reset: refuses while rke2-server runs; restores from the local file; needs RKE2's message",
+  "rke2.cluster-reset: refuses while rke2-server runs; from S3 by name, a local-only one from its file with S3 off; needs RKE2's message",
   async (t) => {
     const root = t.testdir();
     const running = taskContext(root, { systemd: fakeSystemd({ "rke2-server": { active: true } }).systemd });
@@ -120,25 +120,38 @@ t.test(
       ctx,
     );
     t.match(done.message, /membership has been reset/);
-    t.same(ex.calls.at(-1)!.args, [
-      "server",
-      "--cluster-reset",
-      `--cluster-reset-restore-path=${SNAP}/nightly-cp-1-1796183600`,
-    ]);
+    t.same(
+      ex.calls.at(-1)!.args,
+      ["server", "--cluster-reset", "--cluster-reset-restore-path=nightly-cp-1-1796183600"],
+      "a snapshot listed in S3: by its name (RKE2 downloads it)",
+    );
+    await rke2ClusterReset({ kind: "rke2.cluster-reset", snapshot: "on-demand-cp-1-1796180000" }, ctx);
+    t.same(
+      ex.calls.at(-1)!.args,
+      [
+        "server",
+        "--cluster-reset",
+        `--cluster-reset-restore-path=${SNAP}/on-demand-cp-1-1796180000`,
+        "--etcd-s3=false",
+      ],
+      "a local-only snapshot: its file, S3 off for the run",
+    );
+    await t.rejects(rke2ClusterReset({ kind: "rke2.cluster-reset", snapshot: "unknown-1" }, ctx), {
+      message: /neither on this server nor in S3/,
+    });
+    t.same(ex.calls.at(-1)!.args, ["etcd-snapshot", "ls"], "only ls ran: no reset for an unknown snapshot");
 
-    const s3Only = rke2Host(root, (args) =>
+    const failing = rke2Host(root, (args) =>
       args[0] === "etcd-snapshot"
-        ? ok("Name Location Size Created\n")
+        ? ok(TABLE)
         : { exitCode: 1, stdout: "", stderr: 'level=fatal msg="snapshot not found"\n', timedOut: false },
     );
-    const s = taskContext(root, { exec: s3Only.exec });
-    await t.rejects(rke2ClusterReset({ kind: "rke2.cluster-reset", snapshot: "gone-1" }, s.ctx), {
-      message: /did not finish \(exit 1\).*snapshot not found/,
-    });
-    t.equal(
-      s3Only.calls.at(-1)!.args[2],
-      "--cluster-reset-restore-path=gone-1",
-      "by name when not local (S3)",
+    const f = taskContext(root, { exec: failing.exec });
+    await t.rejects(
+      rke2ClusterReset({ kind: "rke2.cluster-reset", snapshot: "nightly-cp-1-1796183600" }, f.ctx),
+      {
+        message: /did not finish \(exit 1\).*snapshot not found/,
+      },
     );
   },
 );

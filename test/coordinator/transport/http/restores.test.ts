@@ -140,6 +140,11 @@ t.test("the reset server is the init server; a local snapshot elsewhere is refus
     { code: "CONFLICT", message: /on cp-2, not on the init server cp-1/ },
     "wiped and started, the init server would form a new cluster: refused",
   );
+  t.equal(
+    restoreServer(snapshot.name, [at("cp-2"), at("cp-2", "s3")], nodes),
+    "cp-1",
+    "a local copy elsewhere does not refuse one that is also in S3",
+  );
   t.throws(() => restoreServer(snapshot.name, [], nodes), { code: "NOT_FOUND" });
   // No joined init server (it was lost): the holder of the local copy.
   const noInit = [n("cp-1", true, "lost"), n("cp-2"), n("cp-3")];

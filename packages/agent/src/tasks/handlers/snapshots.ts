@@ -74,14 +74,19 @@ export const rke2ClusterReset: TaskHandler<"rke2.cluster-reset"> = async (task, 
   if (await ctx.host.systemd.isActive("rke2-server"))
     throw new TaskFailed("rke2-server is running: stop it on every server before a cluster reset");
   const rke2 = await rke2Binary(ctx);
-  // A local snapshot is restored from its file; one only in S3 by its name (RKE2 fetches it).
-  const local = (await list(ctx, rke2)).find(
-    (s) => s.name === task.snapshot && s.location.startsWith("file://"),
-  );
-  const restorePath = local ? local.location.slice("file://".length) : task.snapshot;
+  // RKE2 with etcd-s3 in config.yaml takes the restore path as the name of an object in the bucket
+  // and downloads it; so a snapshot listed in S3 is restored by its name, and one only on this disk
+  // from its file with S3 turned off for this run (else RKE2 would look for the path in the bucket).
+  const rows = (await list(ctx, rke2)).filter((s) => s.name === task.snapshot);
+  const inS3 = rows.some((s) => s.location.startsWith("s3://"));
+  const local = rows.find((s) => s.location.startsWith("file://"));
+  if (!inS3 && !local) throw new TaskFailed(`snapshot ${task.snapshot} is neither on this server nor in S3`);
+  const restoreArgs = inS3
+    ? [`--cluster-reset-restore-path=${task.snapshot}`]
+    : [`--cluster-reset-restore-path=${local!.location.slice("file://".length)}`, "--etcd-s3=false"];
   const r = await reportWhile(
     ctx,
-    ctx.host.exec.run(rke2, ["server", "--cluster-reset", `--cluster-reset-restore-path=${restorePath}`], {
+    ctx.host.exec.run(rke2, ["server", "--cluster-reset", ...restoreArgs], {
       timeoutMs: RESET_TIMEOUT_MS,
       signal: ctx.signal,
     }),

@@ -163,14 +163,17 @@ export function restoreSteps(snapshot: string, reset: string, nodes: NodeView[])
  * The init server whenever it is joined: its config has no `server:`, so it cannot be one of the
  * servers that rejoin after the reset (wiped and started, it would form a new cluster). A local
  * snapshot must therefore be one the init server holds (backups are taken there first); one in S3
- * is fetched by it. Without a joined init server: the holder of a local copy, or any connected lister.
+ * is fetched by it (RKE2 downloads a listed S3 snapshot by name, wherever local copies are, so a
+ * copy in S3 is never refused). Without a joined init server: the holder of a local copy, or any
+ * connected lister.
  */
 export function restoreServer(snapshot: string, found: BackupView[], nodes: NodeView[]): string {
   if (found.length === 0) throw new SnapshotNotFound(snapshot);
   const local = found.filter((b) => b.location === "local");
   const init = nodes.find((n) => n.init && n.role === "server" && n.state === "joined");
   if (init) {
-    if (local.length > 0 && !local.some((b) => b.node === init.name))
+    const inS3 = found.some((b) => b.location === "s3");
+    if (!inS3 && local.length > 0 && !local.some((b) => b.node === init.name))
       throw new SnapshotNotOnInitServer(snapshot, local[0]!.node, init.name);
     return init.name;
   }

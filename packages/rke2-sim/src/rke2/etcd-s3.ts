@@ -82,7 +82,11 @@ export function s3Client(s: S3Settings): Client {
 }
 
 function s3Error(what: string, err: unknown): FatalError {
-  return new FatalError(`${what}: ${(err as Error).message}`);
+  // A HEAD answered 403 has no body; minio-go (which RKE2 uses) then reports "Access Denied."
+  // where the JS client says "Valid and authorized credentials required". Speak as RKE2 does.
+  const e = err as Error & { code?: string };
+  const message = e.code === "AccessDenied" ? "Access Denied." : e.message;
+  return new FatalError(`${what}: ${message}`);
 }
 
 /** Checks the bucket exists (RKE2 refuses to use a missing bucket rather than creating it). */

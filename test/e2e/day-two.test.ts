@@ -22,9 +22,29 @@ t.test("day two: loss, quorum guard, forced removal, replacement", { skip: reaso
   const victim = ["server-3", "server-2"].find((s) => s !== init)!;
   const survivor = ["server-1", "server-2", "server-3"].find((s) => s !== init && s !== victim)!;
 
-  await t.test("a server that loses power becomes lost; degraded; what-if warns", async (t) => {
-    const killed = await cluster.kill(cluster.world.node(victim));
-    t.ok(killed.length > 0, `${victim}'s processes were killed (${killed.length})`);
+  await t.test(
+    "a server loses power; removing another at once is refused on etcd's own view of its health",
+    async (t) => {
+      const membersBefore = cluster.etcdMembers();
+      const killed = await cluster.kill(cluster.world.node(victim));
+      t.ok(killed.length > 0, `${victim}'s processes were killed (${killed.length})`);
+      // No FIN left the dead machine: the coordinator still counts it joined and connected until the
+      // heartbeat times out, so only etcd's own view, asked through a healthy server, can refuse now.
+      const seen = (await cluster.nodes()).find((n) => n.name === victim)!;
+      t.comment(`coordinator's view of ${victim} at the request: ${seen.state}, connected ${seen.connected}`);
+      const r = await cluster.api.request<{ error: { code: string; message: string } }>(
+        "DELETE",
+        `/v1/nodes/${survivor}`,
+      );
+      t.equal(r.status, 409, "409", { body: r.body });
+      t.equal(r.body.error.code, "QUORUM_GUARD");
+      t.match(r.body.error.message, new RegExp(`removing ${survivor} would leave 1 healthy of 2 members`));
+      t.same(cluster.etcdMembers(), membersBefore, "etcd members unchanged");
+      t.equal((await cluster.nodes()).find((n) => n.name === survivor)!.state, "joined", "nothing changed");
+    },
+  );
+
+  await t.test("the server without power becomes lost; degraded; what-if warns", async (t) => {
     // A deadline, not a timing assertion: the link is noticed dead within the heartbeat; its Node reads
     // not Ready after the node controller's grace period (40 s, as in RKE2), lost nodeLost after that.
     await cluster.waitForNodes([victim], "lost", (HEARTBEAT + NODE_GRACE + NODE_LOST + 90) * 1000);

@@ -106,6 +106,8 @@ const EtcdMemberSchema = z.strictObject({
   peerURLs: z.array(z.string().max(512)).max(16),
   clientURLs: z.array(z.string().max(512)).max(16),
   isLearner: z.boolean(),
+  /** It answered and sees a leader (older agents do not say: the coordinator's view decides then). */
+  healthy: z.boolean().optional(),
 });
 export type EtcdMember = z.output<typeof EtcdMemberSchema>;
 

@@ -196,10 +196,18 @@ export interface FakeEtcdState {
   tls: boolean;
   /** Nothing listens: every call fails to connect. */
   down: boolean;
+  /** Members whose machine is gone: calls to their client URL fail to connect. */
+  dead: Set<string>;
 }
 
 export function fakeEtcd(init: Partial<FakeEtcdState> & Pick<FakeEtcdState, "members" | "localId">) {
-  const state: FakeEtcdState = { leaderId: init.localId, tls: false, down: false, ...init };
+  const state: FakeEtcdState = {
+    leaderId: init.localId,
+    tls: false,
+    down: false,
+    dead: new Set(),
+    ...init,
+  };
   const calls: string[] = [];
   const etcd: EtcdClient = {
     async connect(): Promise<EtcdConnection> {
@@ -211,7 +219,7 @@ export function fakeEtcd(init: Partial<FakeEtcdState> & Pick<FakeEtcdState, "mem
           endpoint === local
             ? state.members.find((x) => x.id === state.localId)
             : state.members.find((x) => x.clientURLs[0] === endpoint);
-        if (!m) throw new Error(`etcd at ${endpoint}: connect ECONNREFUSED`);
+        if (!m || state.dead.has(m.id)) throw new Error(`etcd at ${endpoint}: connect ECONNREFUSED`);
         return m;
       };
       return {

@@ -301,7 +301,8 @@ async function upgradeConfirm({ t, page, cluster, expecting, noErrors }: Ctx): P
     plan,
     /Servers one at a time, the init server last: server-2, server-3, server-1 \(each: cordon, drain, install v1\.0\.0\+rke2r1/,
   );
-  t.match(plan, /agents.*: agent-1, agent-2/);
+  // Agents enrol in parallel, so their order in the plan is their enrolment order: either one.
+  t.match(plan, /agents.*: (agent-1, agent-2|agent-2, agent-1)\./);
   const whatif = (await cluster.api("/v1/whatif")) as {
     servers: Array<{ ifLost: { toleranceLeft: number } }>;
   };

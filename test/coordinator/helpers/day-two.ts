@@ -35,6 +35,8 @@ export interface SimCluster {
   vip: { holder: string | null; stuck: boolean };
   /** The credentials rke2.config-credential set in each node's config.yaml ("node key" -> value). */
   config: Map<string, string>;
+  /** Members that do not answer etcd's status (their machine just died): unhealthy in etcd.status. */
+  etcdDown: Set<string>;
 }
 
 /** A node's MAC in the simulation (the VIP's ARP answers). */
@@ -55,6 +57,7 @@ export function newSim(): SimCluster {
     held: [],
     vip: { holder: null, stuck: false },
     config: new Map(),
+    etcdDown: new Set(),
   };
 }
 
@@ -68,7 +71,7 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
   const local = sim.members.find((m) => m.name === node);
   switch (task.kind) {
     case "etcd.status":
-      if (!local) throw new Error("etcd is not running on this node");
+      if (!local || sim.etcdDown.has(node)) throw new Error("etcd is not running on this node");
       return {
         members: sim.members.map((m) => ({
           id: m.id,
@@ -76,6 +79,7 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
           peerURLs: [`https://${m.name}:2380`],
           clientURLs: [`https://${m.name}:2379`],
           isLearner: m.isLearner,
+          healthy: !sim.etcdDown.has(m.name),
         })),
         leaderId: sim.leaderId,
         localId: local.id,

@@ -50,7 +50,7 @@ export interface EtcdConnection {
   /** Whether a URL may be called over this connection (https with TLS, plain http without). */
   allows(url: string): boolean;
   memberList(endpoint?: string): Promise<EtcdMemberInfo[]>;
-  status(endpoint?: string): Promise<EtcdStatusInfo>;
+  status(endpoint?: string, timeoutMs?: number): Promise<EtcdStatusInfo>;
   /** Must be sent to the current leader: any other member answers "etcdserver: not leader". */
   moveLeader(targetId: string, endpoint?: string): Promise<void>;
   memberRemove(id: string, endpoint?: string): Promise<void>;
@@ -189,8 +189,8 @@ export function createEtcdClient(
             isLearner: m.isLearner === true,
           }));
         },
-        async status(endpoint) {
-          const r = parsed(StatusSchema, await call("maintenance/status", {}, endpoint), "status");
+        async status(endpoint, timeoutMs) {
+          const r = parsed(StatusSchema, await call("maintenance/status", {}, endpoint, timeoutMs), "status");
           const leader = r.leader === undefined || r.leader === "0" ? null : decimalIdToHex(r.leader);
           return { memberId: decimalIdToHex(r.header.member_id), leaderId: leader };
         },

@@ -45,6 +45,9 @@ import { createTaskDispatcher } from "./tasks/dispatcher.ts";
 // in its Deps interface. Transports call the result through CoordinatorService (service.ts) only.
 // Nothing here decides anything.
 
+/** How long the quorum guard waits for etcd's own view of its members (it probes each: ≤3 s). */
+const ETCD_VIEW_MS = 10_000;
+
 export interface CoordinatorOptions {
   stateDir: string;
   /** The spec from --config; omitted: the stored spec (or the defaults on first start). */
@@ -179,6 +182,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     runner: operations,
     now,
     orphans: () => audit.findings().orphans,
+    etcdMembers: async (through) =>
+      (await tasks.run(through, { kind: "etcd.status" }, { timeoutMs: ETCD_VIEW_MS })).members,
   });
   const lossWatch = createLossWatch({
     store,
@@ -302,8 +307,8 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     },
     getKubeconfig: () => fetchKubeconfig(tasks, queries.nodes(), queries.cluster().registrationAddress),
     listOperations: () => operations.list().map(operationView),
-    removeNode: (name, force, requestedBy) =>
-      operationAccepted(removals.remove(name, force, requestedBy ?? null)),
+    removeNode: async (name, force, requestedBy) =>
+      operationAccepted(await removals.remove(name, force, requestedBy ?? null)),
     getOperation(id) {
       const op = operations.get(id);
       if (!op) throw new OperationNotFound(id);

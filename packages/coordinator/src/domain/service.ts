@@ -90,7 +90,8 @@ export interface CoordinatorService {
    * Starts removing a node (docs/reference.md#removing-a-node): NOT_FOUND, CONFLICT (already removed,
    * unreachable without `force`, the last server), OPERATION_IN_FLIGHT or QUORUM_GUARD.
    */
-  removeNode(name: string, force: boolean, requestedBy?: string): OperationAccepted;
+  /** Asks etcd (through a healthy server) for its members' health first: it can take seconds. */
+  removeNode(name: string, force: boolean, requestedBy?: string): Promise<OperationAccepted>;
   /** An on-demand etcd snapshot on one joined, connected server: a backup operation. */
   startBackup(body: CreateBackupBody, requestedBy?: string): OperationAccepted;
   /** The snapshots every joined server lists (local and S3). */

@@ -28,8 +28,10 @@ export function processesOf(node: Pick<WorldNode, "netns" | "mntNs" | "utsNs">):
 }
 
 /**
- * Power loss: SIGKILL to every process of the node at once (no unit gets to stop cleanly), and its
- * link goes dark, so it answers nothing, not even ARP for an address a killed kube-vip left behind.
+ * Power loss: the node's link goes dark, then SIGKILL to every process of the node at once (no unit
+ * gets to stop cleanly). Dark first, as with a real power cut: no FIN or RST leaves the machine, so
+ * peers and the coordinator must find out through their own timeouts (heartbeat, etcd probes), and
+ * it answers nothing, not even ARP for an address a killed kube-vip left behind.
  */
 export async function killNode(r: LabRecord, name: string): Promise<number[]> {
   return powerOff(nodeOf(r, name), hubNetns(r.id), machineOf(r, name).port);
@@ -41,6 +43,7 @@ export async function powerOff(
   hub: string,
   port: number,
 ): Promise<number[]> {
+  await setHubLink(hub, port, "down");
   const victims = processesOf(node);
   for (const pid of victims) {
     try {
@@ -49,7 +52,6 @@ export async function powerOff(
   }
   const deadline = Date.now() + 5000;
   while (victims.some(pidAlive) && Date.now() < deadline) sleepSync(20);
-  await setHubLink(hub, port, "down");
   return victims;
 }
 

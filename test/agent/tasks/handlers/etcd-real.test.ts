@@ -144,6 +144,10 @@ t.test(
       t.ok(TaskResultSchemas["etcd.status"].safeParse(v).success, "schema-valid");
       t.equal(v.members.length, 3);
       t.equal(v.localId, byName.get(members[i]!.name), `${members[i]!.name}'s id is etcdctl's hex id`);
+      t.ok(
+        v.members.every((m) => m.healthy),
+        `${members[i]!.name} sees every member answer with a leader`,
+      );
     }
     t.same(
       Object.fromEntries(views[0]!.members.map((m) => [m.name, m.id])),
@@ -201,6 +205,23 @@ t.test(
     });
     await eventually("the removed member to exit", 15_000, async () =>
       removed.child!.exitCode !== null ? true : null,
+    );
+
+    // The last other member dies: it stops answering, and f1 (1 of 2) loses its leader, so etcd's
+    // health view marks both unhealthy, which the coordinator's quorum guard reads as "no quorum".
+    const other = members.find((m) => m !== removed && m !== f1)!;
+    other.child!.kill("SIGKILL");
+    const lost = await eventually("f1 to lose its leader", 30_000, async () => {
+      const v = await status(asker);
+      return v.leaderId === null ? v : null;
+    });
+    t.same(
+      lost.members.map((m) => [m.name, m.healthy]).sort(),
+      [
+        [f1.name, false],
+        [other.name, false],
+      ].sort(),
+      "no member healthy without quorum",
     );
   },
 );

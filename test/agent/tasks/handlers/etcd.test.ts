@@ -19,13 +19,30 @@ const member = (id: string, n: number, learner = false): EtcdMemberInfo => ({
 });
 const three = () => [member(A, 1), member(B, 2), member(C, 3)];
 
-t.test("etcd.status: members in hex, leader and local id, schema-valid", async (t) => {
+const healthy = (ms: EtcdMemberInfo[], down: string[] = []) =>
+  ms.map((m) => ({ ...m, healthy: !down.includes(m.id) }));
+
+t.test("etcd.status: members in hex, leader and local id, each member's health, schema-valid", async (t) => {
   const etcd = fakeEtcd({ members: three(), localId: B, leaderId: A });
   const { ctx } = taskContext(t.testdir(), { etcd: etcd.etcd });
   const r = await etcdStatus({ kind: "etcd.status" }, ctx);
-  t.same(r, { members: three(), leaderId: A, localId: B });
+  t.same(r, { members: healthy(three()), leaderId: A, localId: B });
   t.ok(TaskResultSchemas["etcd.status"].safeParse(r).success);
-  t.same(etcd.calls.sort(), ["member list @local", "status @local"], "asked the local member only");
+  t.same(
+    etcd.calls.sort(),
+    ["member list @local", "status @http://10.0.0.11:2379", "status @http://10.0.0.13:2379", "status @local"],
+    "each other member is asked at its own client URL",
+  );
+});
+
+t.test("etcd.status: a member that does not answer, or sees no leader, is unhealthy", async (t) => {
+  const etcd = fakeEtcd({ members: three(), localId: B, leaderId: A, dead: new Set([C]) });
+  const { ctx } = taskContext(t.testdir(), { etcd: etcd.etcd });
+  const r = await etcdStatus({ kind: "etcd.status" }, ctx);
+  t.same(r.members, healthy(three(), [C]), "server-3 is down");
+  etcd.state.leaderId = null; // quorum lost: every member still answers, none sees a leader
+  const lost = await etcdStatus({ kind: "etcd.status" }, ctx);
+  t.same(lost.members, healthy(three(), [A, B, C]), "no member is healthy without a leader");
 });
 
 t.test("etcd.status: etcd down is a TaskFailed that says where to look", async (t) => {

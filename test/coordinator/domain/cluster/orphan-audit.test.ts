@@ -51,7 +51,7 @@ t.test("the audit feeds the what-if and the quorum guard", async (t) => {
     "2 healthy of 3 members: exact quorum",
   );
   try {
-    w.coord.removeNode("s2", false);
+    await w.coord.removeNode("s2", false);
     t.fail("not refused");
   } catch (err) {
     t.equal((err as { code: string }).code, "QUORUM_GUARD", "the orphan counts as an unhealthy member");

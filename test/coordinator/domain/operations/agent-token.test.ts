@@ -28,9 +28,9 @@ async function finished(w: World, id: string) {
   return w.coord.getOperation(id);
 }
 
-function refusal(fn: () => unknown): MusterError {
+async function refusal(fn: () => unknown): Promise<MusterError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     if (err instanceof MusterError) return err;
     throw err;
@@ -121,7 +121,11 @@ t.test(
       w.logs.some((l) => l.includes(agentToken)),
       "nor in the log",
     );
-    t.equal(refusal(() => w.coord.startAgentTokenMigration()).code, "NOT_LEGACY", "a second one: NOT_LEGACY");
+    t.equal(
+      (await refusal(() => w.coord.startAgentTokenMigration())).code,
+      "NOT_LEGACY",
+      "a second one: NOT_LEGACY",
+    );
 
     // New nodes join as in a cluster formed by this version; their critical config matches.
     await joinSim(w, sim, "s4", "server");
@@ -140,8 +144,12 @@ t.test("under the lease: nothing else meanwhile, and a second migration is refus
   sim.holdKinds.add("s2 rke2.start");
   const { operation } = w.coord.startAgentTokenMigration();
   await until(() => sim.held.length === 1, 5000, "s2's start to be held");
-  t.equal(refusal(() => w.coord.removeNode("a1", false)).code, "OPERATION_IN_FLIGHT", "no removal");
-  t.equal(refusal(() => w.coord.startAgentTokenMigration()).code, "OPERATION_IN_FLIGHT", "no second one");
+  t.equal((await refusal(() => w.coord.removeNode("a1", false))).code, "OPERATION_IN_FLIGHT", "no removal");
+  t.equal(
+    (await refusal(() => w.coord.startAgentTokenMigration())).code,
+    "OPERATION_IN_FLIGHT",
+    "no second one",
+  );
   t.match(w.coord.getLease(), { kind: "operation", operationId: operation.id });
   // Release the start: the operation goes on and ends.
   sim.holdKinds.clear();
@@ -216,7 +224,7 @@ t.test("a server refusing to start stops the migration there, with the reason", 
 t.test("a cluster formed by this version: NOT_LEGACY, 409", async (t) => {
   const w = makeWorld(t);
   await formSim(w, ["s1"], ["a1"]);
-  const err = refusal(() => w.coord.startAgentTokenMigration());
+  const err = await refusal(() => w.coord.startAgentTokenMigration());
   t.equal(err.code, "NOT_LEGACY");
   t.equal(err.status, 409);
   t.same(w.coord.listOperations(), [], "no operation was created");

@@ -11,7 +11,7 @@ t.test("a removed server reinstalled with its old data dir is cleaned and rejoin
   const w = makeWorld(t);
   const sim = await formSim(w, ["s1", "s2"]);
   await joinSim(w, sim, "s3", "server", MID);
-  const removal = w.coord.removeNode("s3", false).operation.id;
+  const removal = (await w.coord.removeNode("s3", false)).operation.id;
   await until(() => w.coord.getOperation(removal).state !== "running", 5000, "the removal");
   t.equal(w.coord.getNode("s3").state, "removed");
 

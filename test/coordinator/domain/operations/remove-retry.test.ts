@@ -25,7 +25,7 @@ t.test("a step failing with a timeout is retried with back-off and the step show
   const w = makeWorld(t, { operationRetry: { firstMs: 20, maxMs: 50 } });
   const sim = await formSim(w, ["s1", "s2", "s3"]);
   failOnServers(sim, "kube.delete-node", TIMEOUT);
-  const { operation } = w.coord.removeNode("s3", false);
+  const { operation } = await w.coord.removeNode("s3", false);
   const step = () => w.coord.getOperation(operation.id).steps.find((s) => s.name === "delete its Node")!;
   await until(() => (step().attempts ?? 0) >= 2, 10_000, "a second attempt");
   t.match(step().lastError, /aborted due to timeout/, "the last error is on the step");
@@ -47,7 +47,7 @@ t.test("an error that is not transient fails the removal at once", async (t) => 
   const w = makeWorld(t, { operationRetry: { firstMs: 20, maxMs: 50 } });
   const sim = await formSim(w, ["s1", "s2", "s3"]);
   failOnServers(sim, "kube.cordon", 'nodes "s3" is forbidden: User cannot patch resource');
-  const done = await finished(w, w.coord.removeNode("s3", false).operation.id);
+  const done = await finished(w, (await w.coord.removeNode("s3", false)).operation.id);
   t.equal(done.state, "failed");
   t.match(done.reason, /forbidden/);
   t.match(done.steps[1], { name: "cordon", state: "failed", attempts: 1 });
@@ -61,7 +61,7 @@ t.test(
     killAgent(w, sim, "s3");
     sim.kube.get("s3")!.ready = "Unknown";
     failOnServers(sim, "kube.delete-node", TIMEOUT);
-    const { operation } = w.coord.removeNode("s3", true, "10.0.0.1");
+    const { operation } = await w.coord.removeNode("s3", true, "10.0.0.1");
     const failed = await finished(w, operation.id);
     t.equal(failed.state, "failed");
     t.match(failed.reason, /aborted due to timeout.*gave up after 1 attempts/);
@@ -74,7 +74,7 @@ t.test(
 
     sim.failures.clear();
     const cordons = sim.log.filter((l) => l.endsWith("kube.cordon s3")).length;
-    const again = w.coord.removeNode("s3", true, "10.0.0.1");
+    const again = await w.coord.removeNode("s3", true, "10.0.0.1");
     t.equal(again.operation.id, operation.id, "the same operation, resumed");
     t.equal(again.operation.state, "running");
     const done = await finished(w, operation.id);
@@ -90,7 +90,7 @@ t.test(
     t.equal(w.coord.getNode("s3").state, "removed");
     let err: unknown;
     try {
-      w.coord.removeNode("s3", true);
+      await w.coord.removeNode("s3", true);
     } catch (e) {
       err = e;
     }
@@ -102,12 +102,12 @@ t.test("resuming a removal that failed before its member went is still under the
   const w = makeWorld(t, { operationRetry: { deadlineMs: 0 } });
   const sim = await formSim(w, ["s1", "s2", "s3"]);
   failOnServers(sim, "kube.cordon", TIMEOUT);
-  const failed = await finished(w, w.coord.removeNode("s3", false).operation.id);
+  const failed = await finished(w, (await w.coord.removeNode("s3", false)).operation.id);
   t.equal(failed.state, "failed");
   killAgent(w, sim, "s2");
   let err: unknown;
   try {
-    w.coord.removeNode("s3", false);
+    await w.coord.removeNode("s3", false);
   } catch (e) {
     err = e;
   }

@@ -19,9 +19,9 @@ async function finished(w: World, id: string) {
   return w.coord.getOperation(id);
 }
 
-function refusal(fn: () => unknown): MusterError {
+async function refusal(fn: () => unknown): Promise<MusterError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     if (err instanceof MusterError) return err;
     throw err;
@@ -43,11 +43,11 @@ t.test(
     await w.coord.checkLoss();
     t.equal(w.coord.getNode("s3").state, "lost");
 
-    const unforced = refusal(() => w.coord.removeNode("s3", false));
+    const unforced = await refusal(() => w.coord.removeNode("s3", false));
     t.equal(unforced.code, "CONFLICT");
     t.match(unforced.message, /node s3 cannot be removed: its agent is not connected .*--force/);
 
-    const { operation } = w.coord.removeNode("s3", true, "10.0.0.1");
+    const { operation } = await w.coord.removeNode("s3", true, "10.0.0.1");
     t.match(operation, { type: "remove", node: "s3", state: "running" });
     t.equal(w.coord.getNode("s3").state, "removing");
     const done = await finished(w, operation.id);
@@ -91,7 +91,7 @@ t.test(
     t.equal(w.coord.getCluster().phase, "ready");
     t.same(w.coord.getCluster().servers, { total: 2, ready: 2, quorum: 2, faultTolerance: 0 });
     t.ok(eventsOf(w).some((e) => e.type === "node.removed" && e.node === "s3"));
-    t.equal(refusal(() => w.coord.removeNode("s3", true)).code, "CONFLICT", "already removed");
+    t.equal((await refusal(() => w.coord.removeNode("s3", true))).code, "CONFLICT", "already removed");
 
     await joinSim(w, sim, "s4", "server");
     t.same(memberNames(sim), ["s1", "s2", "s4"], "a replacement: 3 voters again");
@@ -106,7 +106,7 @@ t.test(
     const sim = await formSim(w, ["s1", "s2", "s3"]);
     killAgent(w, sim, "s3");
     const before = JSON.stringify([w.coord.listNodes(), w.coord.listOperations(), sim.log]);
-    const err = refusal(() => w.coord.removeNode("s1", false));
+    const err = await refusal(() => w.coord.removeNode("s1", false));
     t.equal(err.code, "QUORUM_GUARD");
     t.equal(err.status, 409);
     t.match(err.message, /Refused: removing s1 would leave 1 healthy of 2 members, below quorum 2/);
@@ -126,12 +126,70 @@ t.test(
   },
 );
 
+t.test(
+  "a server that died a moment ago, still joined to the coordinator: etcd's own view refuses",
+  async (t) => {
+    const w = makeWorld(t);
+    const sim = await formSim(w, ["s1", "s2", "s3"]);
+    // s3's machine died: neither its etcd member nor its agent answers, and its link has not timed
+    // out yet. The guard asks through s2 and s3 at once; s2's answer decides.
+    sim.etcdDown.add("s3");
+    sim.silent.add("s3");
+    t.equal(w.coord.getNode("s3").state, "joined");
+    t.ok(w.coord.getNode("s3").connected, "the coordinator still counts it healthy");
+    const before = JSON.stringify([w.coord.listNodes(), w.coord.listOperations()]);
+    const err = await refusal(() => w.coord.removeNode("s1", false));
+    t.equal(err.code, "QUORUM_GUARD");
+    t.match(
+      err.message,
+      /Refused: removing s1 would leave 1 healthy of 2 members, below quorum 2, as etcd itself sees it through s2 \(not answering: s3\)/,
+    );
+    t.same(
+      err.details?.map((d) => [d.path, d.value]),
+      [
+        ["healthyNow", 2],
+        ["healthyAfter", 1],
+        ["quorum", 2],
+      ],
+    );
+    t.equal(JSON.stringify([w.coord.listNodes(), w.coord.listOperations()]), before, "nothing changed");
+    t.same(memberNames(sim), ["s1", "s2", "s3"]);
+
+    // Negative control: the coordinator's picture alone would have let it through.
+    sim.etcdDown.clear();
+    sim.silent.clear();
+    const { operation } = await w.coord.removeNode("s1", false);
+    t.equal((await finished(w, operation.id)).state, "succeeded", "with s3 answering, s1 goes");
+  },
+);
+
+t.test("the dead member itself may go; when etcd cannot be asked, nothing is removed", async (t) => {
+  const w = makeWorld(t);
+  const sim = await formSim(w, ["s1", "s2", "s3"]);
+  for (const s of ["s1", "s2"])
+    sim.failures.set(`${s} etcd.status`, "could not report its status: connect ECONNREFUSED");
+  const err = await refusal(() => w.coord.removeNode("s3", false));
+  t.equal(err.code, "QUORUM_GUARD");
+  t.match(
+    err.message,
+    /etcd's member health could not be read through any other server \(s1: .*ECONNREFUSED; s2: .*ECONNREFUSED\)/,
+  );
+  t.equal(w.coord.getNode("s3").state, "joined", "nothing changed");
+
+  sim.failures.clear();
+  sim.etcdDown.add("s3");
+  const { operation } = await w.coord.removeNode("s3", false);
+  const done = await finished(w, operation.id);
+  t.equal(done.state, "succeeded", done.reason ?? "removing the unhealthy member keeps quorum");
+  t.same(memberNames(sim), ["s1", "s2"]);
+});
+
 t.test("removing the etcd leader moves leadership first; an agent's removal has no etcd steps", async (t) => {
   const w = makeWorld(t);
   const sim = await formSim(w, ["s1", "s2", "s3"], ["a1"]);
   const leader = sim.members.find((m) => m.name === "s1")!.id;
   t.equal(sim.leaderId, leader);
-  const op = await finished(w, w.coord.removeNode("s1", false).operation.id);
+  const op = await finished(w, (await w.coord.removeNode("s1", false)).operation.id);
   t.equal(op.state, "succeeded", op.reason ?? "");
   t.match(op.steps[0], {
     name: "move etcd leadership off it",
@@ -151,7 +209,7 @@ t.test("removing the etcd leader moves leadership first; an agent's removal has 
     "the init flag moved to a healthy server",
   );
 
-  const agent = await finished(w, w.coord.removeNode("a1", false).operation.id);
+  const agent = await finished(w, (await w.coord.removeNode("a1", false)).operation.id);
   t.equal(agent.state, "succeeded", agent.reason ?? "");
   t.same(
     agent.steps.map((s) => s.name),
@@ -166,7 +224,7 @@ t.test("removing the etcd leader moves leadership first; an agent's removal has 
     ],
   );
   t.equal(w.coord.getNode("a1").state, "removed");
-  t.equal(refusal(() => w.coord.removeNode("nope", false)).code, "NOT_FOUND");
+  t.equal((await refusal(() => w.coord.removeNode("nope", false))).code, "NOT_FOUND");
 });
 
 t.test("a removal requested while a server joins is refused with the lease's holder", async (t) => {
@@ -176,7 +234,7 @@ t.test("a removal requested while a server joins is refused with the lease's hol
   answerChecks(w, "s4");
   await w.coord.settle();
   t.equal(w.coord.getNode("s4").state, "joining");
-  const err = refusal(() => w.coord.removeNode("s2", false));
+  const err = await refusal(() => w.coord.removeNode("s2", false));
   t.equal(err.code, "OPERATION_IN_FLIGHT");
   t.match(err.message, /server s4 is joining/);
   t.equal(w.coord.getNode("s2").state, "joined");
@@ -186,7 +244,7 @@ t.test("a coordinator killed mid-removal resumes at the step it reached and comp
   const w = makeWorld(t);
   const sim = await formSim(w, ["s1", "s2", "s3"]);
   sim.holdKinds.add("s1 kube.drain").add("s2 kube.drain");
-  const { operation } = w.coord.removeNode("s3", false);
+  const { operation } = await w.coord.removeNode("s3", false);
   await until(() => sim.held.some((h) => h.task.kind === "kube.drain"), 5000, "the drain to be sent");
   t.equal(w.coord.getOperation(operation.id).steps[2]!.state, "running");
   await w.coord.close(); // its steps stop at a safe point; nothing after the drain ran
@@ -224,7 +282,7 @@ async function withVip(t: Test, holder: string) {
 t.test("removing the VIP holder: the stop step verifies the VIP moved to another server", async (t) => {
   const w = await withVip(t, "s3");
   const sim = w.sim;
-  const { operation } = w.coord.removeNode("s3", false, "10.0.0.1");
+  const { operation } = await w.coord.removeNode("s3", false, "10.0.0.1");
   const done = await finished(w, operation.id);
   t.equal(done.state, "succeeded", done.reason ?? "");
   const stop = done.steps.find((s) => s.name === "stop RKE2");
@@ -245,7 +303,7 @@ t.test(
     const w = await withVip(t, "s3");
     const sim = w.sim;
     sim.vip.stuck = true;
-    const { operation } = w.coord.removeNode("s3", false, "10.0.0.1");
+    const { operation } = await w.coord.removeNode("s3", false, "10.0.0.1");
     // verifyVipMoved waits 3 x lease + 15 s on the coordinator's clock: let that time pass.
     const deadline = Date.now() + 30_000;
     while (w.coord.getOperation(operation.id).state === "running") {

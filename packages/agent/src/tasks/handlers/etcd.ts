@@ -5,6 +5,8 @@ import { pause, pollUntil } from "../wait.ts";
 // etcd membership and leadership through the local member's JSON gateway (adapters/etcd.ts).
 const LEADER_SETTLE_MS = 10_000;
 const REMOVE_SETTLE_MS = 15_000;
+/** A member that does not answer its status this fast counts as unhealthy (etcdctl's default is 5 s). */
+const HEALTH_PROBE_MS = 3000;
 
 function failure(err: unknown, doing: string): TaskFailed {
   if (err instanceof TaskFailed) return err;
@@ -45,15 +47,40 @@ export function memberEndpoint(conn: EtcdConnection, member: EtcdMemberInfo, loc
   return url;
 }
 
+/**
+ * Whether a member is healthy now, as `etcdctl endpoint health` judges it: it answers, and it sees a
+ * leader (a member cut off from quorum answers too, with no leader). The quorum guard counts these.
+ */
+async function probeHealth(
+  conn: EtcdConnection,
+  member: EtcdMemberInfo,
+  localId: string,
+  localLeader: string | null,
+): Promise<boolean> {
+  if (member.id === localId) return localLeader !== null;
+  const url = member.clientURLs.find((u) => conn.allows(u));
+  if (!url) return false; // not started yet (a learner being added) or unreachable over TLS
+  try {
+    return (await conn.status(url, HEALTH_PROBE_MS)).leaderId !== null;
+  } catch {
+    return false;
+  }
+}
+
 export const etcdStatus: TaskHandler<"etcd.status"> = async (_task, ctx) => {
-  const { status, members } = await view(await connect(ctx), "report its status");
+  const conn = await connect(ctx);
+  const { status, members } = await view(conn, "report its status");
+  const health = await Promise.all(
+    members.map((m) => probeHealth(conn, m, status.memberId, status.leaderId)),
+  );
   return {
-    members: members.map((m) => ({
+    members: members.map((m, i) => ({
       id: m.id,
       name: m.name,
       peerURLs: m.peerURLs,
       clientURLs: m.clientURLs,
       isLearner: m.isLearner,
+      healthy: health[i]!,
     })),
     leaderId: status.leaderId,
     localId: status.memberId,

@@ -22,7 +22,7 @@ export const nodeRoutes: RouteModule = (app, { service }) => {
     const { force } = parseOrThrow(RemoveQuerySchema, req.query ?? {}, "query string");
     noBody(req);
     const { name } = parseOrThrow(NodeNameParamSchema, req.params, "path");
-    return reply.code(202).send(service.removeNode(name, force === "true", req.ip));
+    return reply.code(202).send(await service.removeNode(name, force === "true", req.ip));
   });
 
   app.post("/v1/nodes/:name/retry", async (req) => {

@@ -9,7 +9,8 @@ import {
 import { stopServerSafely, VipDidNotMove } from "../registration/stop-server.ts";
 import { enforceAgentToken } from "../secrets/agent-token.ts";
 import type { OperationDeps } from "./definitions.ts";
-import { KUBE_MS, stepKit } from "./remove.ts";
+import { KUBE_MS } from "./remove.ts";
+import { rollingKit } from "./rolling-kit.ts";
 import {
   isTransient,
   type OperationDefinition,
@@ -31,8 +32,6 @@ import {
 // reads them from the vault when it runs. A server that refuses to start stops the operation there.
 
 const START_MS = 10 * 60_000;
-const GATE_MS = 10 * 60_000;
-const POLL_MS = 1000;
 
 export interface AgentTokenStepArgs {
   /** The step's first node (the operation kit's key for task ids and helpers). */
@@ -78,13 +77,17 @@ export function agentTokenSteps(nodes: readonly NodeView[], concurrency: number)
 type Ctx = StepContext<AgentTokenStepArgs>;
 
 export function createAgentTokenDefinition(deps: OperationDeps): OperationDefinition {
-  const { run, memberOf } = stepKit(deps);
-  const wait = (signal: AbortSignal) => sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+  const kit = rollingKit<AgentTokenStepArgs>(deps);
+  const { wait, gate } = kit;
   const summaries = () => deps.store.nodes.summaries();
-  /** A server to ask the API through: another joined, connected one, else the node itself. */
-  const via = (node: string) =>
-    summaries().find((n) => n.role === "server" && n.state === "joined" && n.connected && n.name !== node)
-      ?.name ?? node;
+  /** A task on the node itself, with the step's stable id for it. */
+  const act = <K extends TaskKind>(
+    ctx: Ctx,
+    node: string,
+    tag: string,
+    task: TaskInput & { kind: K },
+    timeoutMs: number,
+  ): Promise<TaskResultOf<K>> => kit.act<K>(ctx, node, tag, node, task, timeoutMs);
 
   function secrets(): { token: string; agentToken: string } {
     const token = deps.vault?.token() ?? null;
@@ -92,54 +95,6 @@ export function createAgentTokenDefinition(deps: OperationDeps): OperationDefini
     if (token === null || agentToken === null)
       throw new StepFailed("the coordinator knows no cluster token or agent token: nothing to migrate to");
     return { token, agentToken };
-  }
-
-  /** A mutating task of this step with its own stable id, so a re-run after a restart joins it. */
-  function act<K extends TaskKind>(
-    ctx: Ctx,
-    node: string,
-    tag: string,
-    task: TaskInput & { kind: K },
-    timeoutMs: number,
-  ): Promise<TaskResultOf<K>> {
-    return deps.tasks.run<K>(node, task, {
-      id: ctx.taskId(`${tag}${ctx.args.nodes.indexOf(node)}`),
-      timeoutMs,
-      signal: ctx.signal,
-      onProgress: ctx.progress,
-    });
-  }
-
-  /** Why `node` is not ready after its restart, or "" when it is. */
-  async function notReady(ctx: Ctx, node: string, server: boolean): Promise<string> {
-    if (server) {
-      const s = await run(ctx, node, { kind: "etcd.status" }, KUBE_MS, true);
-      if (!memberOf(s.members, node)) return "its etcd member is not listed";
-      const learners = s.members.filter((x) => x.isLearner).map((x) => x.name);
-      if (learners.length > 0) return `etcd has learner(s): ${learners.join(", ")}`;
-      if (s.leaderId === null) return "etcd has no leader";
-    }
-    const { nodes } = await run(ctx, via(node), { kind: "kube.nodes" }, KUBE_MS, true);
-    const k = nodes.find((x) => x.name === node);
-    if (!k) return "its Node is not listed";
-    if (k.ready !== "True") return `its Node is ${k.ready === "False" ? "NotReady" : "Unknown"}`;
-    return "";
-  }
-
-  async function gate(ctx: Ctx, node: string, server: boolean): Promise<void> {
-    const end = deps.now() + GATE_MS;
-    let last = "no answer yet";
-    while (!ctx.signal.aborted) {
-      try {
-        last = await notReady(ctx, node, server);
-        if (last === "") return;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      if (deps.now() > end) throw new StepFailed(`${node} did not pass the readiness gate in time: ${last}`);
-      ctx.progress(`held: ${node} not ready: ${last}`);
-      await wait(ctx.signal);
-    }
   }
 
   /** rke2.start; a start RKE2 refused (not a dropped link or a timeout) stops the operation with why. */

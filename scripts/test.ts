@@ -57,6 +57,12 @@ function lanes(): Lane[] {
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const args = process.argv.slice(2);
 const kept = new Map<string, string[]>();
+// tap builds its plugin loader into node_modules on a first run; two taps starting at once would
+// both build it and trip over each other, so it is built once, here, before the lanes start.
+if (args.length === 0) {
+  const built = await runTap(["build"], print);
+  if (built.code !== 0) process.exit(built.code);
+}
 const results =
   args.length > 0
     ? [await runTap(args, print)]

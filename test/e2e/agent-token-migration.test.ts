@@ -59,14 +59,20 @@ function sampler(cluster: TestCluster) {
     }
     return null;
   }
+  async function sample(): Promise<number> {
+    const at = Date.now();
+    const [q, a] = await Promise.all([quorum(), agentReady()]);
+    samples.push({ t: at, quorum: q, agentReady: a });
+    return at;
+  }
   const done = (async () => {
     while (!stop) {
-      const at = Date.now();
-      const [q, a] = await Promise.all([quorum(), agentReady()]);
-      samples.push({ t: at, quorum: q, agentReady: a });
+      const at = await sample();
       const left = 500 - (Date.now() - at);
       if (left > 0) await new Promise((r) => setTimeout(r, left));
     }
+    // One more, begun after stop(): the sample in flight when the operation ended began before it.
+    await sample();
   })();
   return {
     samples,

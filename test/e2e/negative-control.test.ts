@@ -2,6 +2,7 @@
 // started in the same instant. The simulator's real etcd refuses the second learner, so one of the two
 // first starts fails: the failure the coordinator's join lease exists to prevent.
 import { readFile, writeFile } from "node:fs/promises";
+import { RKE2_VERSION } from "@muster/lab/cluster/setup";
 import type { SimDurations, TestCluster } from "@muster/lab/cluster/test-cluster";
 import type { WorldNode } from "@muster/lab/world/world";
 import t from "tap";
@@ -20,12 +21,13 @@ const ETCD_REFUSAL = /etcdserver: (too many learner members in cluster|unhealthy
 /** What the agent's install phase does, by hand: air-gap artifacts from the mirror, RKE2's installer. */
 async function installRke2(cluster: TestCluster, node: WorldNode): Promise<void> {
   const m = cluster.mirrorUrl;
+  const release = `${m}/rke2/${RKE2_VERSION}`;
   await node.sh(
     [
       "set -e",
       `mkdir -p ${ARTIFACTS}`,
-      `curl -fsS -o ${ARTIFACTS}/sha256sum-amd64.txt ${m}/rke2/sha256sum-amd64.txt`,
-      `curl -fsS -o ${ARTIFACTS}/rke2.linux-amd64.tar.gz ${m}/rke2/rke2.linux-amd64.tar.gz`,
+      `curl -fsS -o ${ARTIFACTS}/sha256sum-amd64.txt ${release}/sha256sum-amd64.txt`,
+      `curl -fsS -o ${ARTIFACTS}/rke2.linux-amd64.tar.gz ${release}/rke2.linux-amd64.tar.gz`,
       `curl -fsS -o /tmp/install.sh ${m}/install.sh`,
       `INSTALL_RKE2_TYPE=server INSTALL_RKE2_ARTIFACT_PATH=${ARTIFACTS} ARCH=amd64 sh /tmp/install.sh`,
     ].join("\n"),

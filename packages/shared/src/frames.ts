@@ -51,6 +51,8 @@ export const PlanDoneFrameSchema = z.strictObject({
   checksum,
   ok: z.boolean(),
   message: z.string().max(4000).optional(),
+  /** The RKE2 release the node runs after the plan (`rke2 --version`), when it could tell. */
+  rke2Version: z.string().max(64).optional(),
 });
 
 export const TokenCapturedFrameSchema = z.strictObject({

@@ -52,6 +52,17 @@ const checkName = z.string().refine(isCheckName, {
   error: (issue) => `unknown check ${JSON.stringify(issue.input)}; valid names: ${CHECK_NAMES.join(", ")}`,
 });
 
+/**
+ * Written in `rke2.artifactUrl` or `artifactPath`, it stands for the release a node installs, so one
+ * mirror layout serves formation and every later upgrade (`https://mirror/rke2/{version}`).
+ */
+export const VERSION_PLACEHOLDER = "{version}";
+
+/** The air-gap source as written in the spec (URL or directory), if any. */
+export function artifactSourceOf(r: { artifactUrl?: string; artifactPath?: string }): string | undefined {
+  return r.artifactUrl ?? r.artifactPath;
+}
+
 export const Rke2SettingsSchema = z
   .strictObject({
     version: z
@@ -74,6 +85,10 @@ export const Rke2SettingsSchema = z
   .refine((r) => !(r.artifactUrl && r.artifactPath), {
     message: "set artifactUrl or artifactPath, not both",
     path: ["artifactPath"],
+  })
+  .refine((r) => r.version !== undefined || !artifactSourceOf(r)?.includes(VERSION_PLACEHOLDER), {
+    message: `${VERSION_PLACEHOLDER} in the air-gap source needs rke2.version (the release it stands for)`,
+    path: ["version"],
   });
 
 /**

@@ -18,12 +18,13 @@ const joinPlan = () =>
       "node-ip": "10.0.0.11",
     },
   });
-const initPlan = () =>
+const initPlan = (over: Parameters<typeof samplePlan>[0] = {}) =>
   samplePlan({
     init: true,
     captureToken: true,
     config: { "node-name": "node-1", "node-ip": "10.0.0.11" },
     readiness: { registrationAddress: null, timeoutSeconds: 5 },
+    ...over,
   });
 const phases = (sent: AgentFrame[]) =>
   sent.flatMap((f) =>
@@ -34,7 +35,10 @@ t.test(
   "init server: every phase runs, token captured, applied checksum recorded, progress cleared",
   async (t) => {
     const sim = fakeRke2Host(t.testdir());
-    const plan = initPlan();
+    // From the channel (no version): the agent reports the release it got.
+    const plan = initPlan({
+      install: { installerUrl: "https://get.rke2.io", type: "server", channel: "stable" },
+    });
     const { ctx, sent } = phaseContext(sim.host, plan);
     const outcome = await applyPlan(ctx);
     t.same(outcome, { ok: true, message: "plan applied; node is ready" });
@@ -53,11 +57,22 @@ t.test(
       "done true",
     ]);
     t.equal(sent.filter((f) => f.type === "token.captured").length, 1, "token sent once");
+    t.match(
+      sent.find((f) => f.type === "plan.done"),
+      { ok: true, rke2Version: "v1.33.5+rke2r1" },
+      "an init server installed from a channel says which release it got",
+    );
     const applied = JSON.parse(readFileSync(path.join(sim.root, STATE, "applied.json"), "utf8"));
     t.equal(applied.checksum, plan.checksum);
     t.equal(statSync(path.join(sim.root, STATE, "applied.json")).mode & 0o777, 0o600);
     t.equal(statSync(path.join(sim.root, STATE)).mode & 0o777, 0o700);
     t.throws(() => statSync(path.join(sim.root, STATE, "progress.json")), "progress cleared after success");
+    const pinned = phaseContext(fakeRke2Host(path.join(t.testdir(), "pinned")).host, initPlan());
+    await applyPlan(pinned.ctx);
+    t.notOk(
+      "rke2Version" in (pinned.sent.find((f) => f.type === "plan.done") ?? {}),
+      "not when the plan names the release",
+    );
   },
 );
 

@@ -157,12 +157,18 @@ export function planOf(w: World, node: string): NodePlan {
 }
 
 /** Plays the agent converging to its plan: phases, the token for an init that captures it, plan.done. */
-export function finish(w: World, node: string, token = CLUSTER_TOKEN): void {
+/** The node's agent runs its plan to the end; `rke2Version`: what it says it installed. */
+export function finish(w: World, node: string, token = CLUSTER_TOKEN, rke2Version?: string): void {
   const plan = planOf(w, node);
   for (const phase of ["install", "configure", "start", "wait-ready"] as const)
     send(w, node, { type: "phase", checksum: plan.checksum, phase, status: "succeeded" });
   if (plan.captureToken) send(w, node, { type: "token.captured", checksum: plan.checksum, token });
-  send(w, node, { type: "plan.done", checksum: plan.checksum, ok: true });
+  send(w, node, {
+    type: "plan.done",
+    checksum: plan.checksum,
+    ok: true,
+    ...(rke2Version ? { rke2Version } : {}),
+  });
 }
 
 /** Enrols server `name`, passes its checks and completes its init plan (token captured). */

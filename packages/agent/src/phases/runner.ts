@@ -1,4 +1,5 @@
 import type { PhaseFrame, PhaseName } from "@muster/shared";
+import { findInstalledRke2 } from "../rke2-paths.ts";
 import { captureTokenPhase } from "./capture-token.ts";
 import { configurePhase } from "./configure.ts";
 import { installPhase } from "./install.ts";
@@ -86,6 +87,17 @@ export async function applyPlan(
     await clearProgress(files, stateDir);
   }
   const message = reapply ? "plan already applied; node is ready" : "plan applied; node is ready";
-  ctx.send({ type: "plan.done", checksum: plan.checksum, ok: true, message });
+  // An init server installed from a channel says which release it got: the cluster freezes it.
+  const found =
+    !reapply && plan.init && !plan.install.version
+      ? await findInstalledRke2(files, ctx.host.exec).catch(() => null)
+      : null;
+  ctx.send({
+    type: "plan.done",
+    checksum: plan.checksum,
+    ok: true,
+    message,
+    ...(found?.version ? { rke2Version: found.version } : {}),
+  });
   return { ok: true, message };
 }

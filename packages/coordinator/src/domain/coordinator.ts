@@ -28,11 +28,12 @@ import { createRemovals } from "./operations/removal-request.ts";
 import { restoreServer, restoreSteps } from "./operations/restore.ts";
 import type { RetryPolicy } from "./operations/runner.ts";
 import { createOperationRunner } from "./operations/runner.ts";
-import { clusterVersion, upgradeSteps } from "./operations/upgrade-plan.ts";
+import { artifactRefusal, clusterVersion, upgradeSteps } from "./operations/upgrade-plan.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
+import { createRegistrationCheck } from "./registration/registration-check.ts";
 import { createVipWatch } from "./registration/vip-watch.ts";
 import { agentTokenMode, initAgentToken } from "./secrets/agent-token.ts";
 import { createJoinTokens } from "./secrets/join-tokens.ts";
@@ -171,6 +172,13 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       disconnect: links.disconnect,
       vault,
       onAgentTokenEnforced: changes.notify,
+      registrationCheck: createRegistrationCheck({
+        spec,
+        initNode: () => store.nodes.initNode(),
+        monitor,
+        vipWatch,
+      }),
+      recordRelease: clusterSpec.recordRelease,
     }),
     onChanged: changes.notify,
     ...(opts.operationRetry ? { retry: opts.operationRetry } : {}),
@@ -204,6 +212,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     log,
     now,
     spec,
+    recordRelease: clusterSpec.recordRelease,
   });
   const joinTokens = createJoinTokens({ store, now });
   const enrolment = createEnrolment({ store, joinTokens, transitions });
@@ -280,7 +289,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     },
     startUpgrade(body, requestedBy) {
       const from = clusterVersion(spec(), store.nodes.list());
-      const refusal = upgradeRefusal(from, body.version);
+      const refusal = upgradeRefusal(from, body.version) ?? artifactRefusal(spec(), body.version);
       if (refusal) throw new UpgradeRefused(refusal);
       const op = operations.submit({
         type: "upgrade",

@@ -4,9 +4,14 @@
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildArtifacts, installScriptPath } from "@muster/rke2-sim";
+import { VERSION_PLACEHOLDER } from "@muster/shared";
 import type { WorldNode } from "../world/node.ts";
 
 export const RKE2_VERSION = "v1.33.5+rke2r1";
+/** The next minor release: the mirror carries it too, so a world can rehearse an upgrade. */
+export const NEXT_RKE2_VERSION = "v1.34.1+rke2r1";
+/** Every release the mirror serves, each under rke2/<version>/ (the spec's `{version}`). */
+export const MIRROR_RELEASES = [RKE2_VERSION, NEXT_RKE2_VERSION] as const;
 /** Port of the mirror (install.sh + air-gap artifacts) in the coordinator machine. */
 export const MIRROR_PORT = 8080;
 /** In-machine directory the mirror serves. */
@@ -26,12 +31,16 @@ export const FAST: SimDurations = {
   promoteIntervalSeconds: 1,
 };
 
-/** Fills the machine's MIRROR_DIR with install.sh and (under rke2/) the simulator's artifacts. */
+/**
+ * Fills the machine's MIRROR_DIR with install.sh and, under rke2/<version>/, the simulator's
+ * artifacts of every release in MIRROR_RELEASES (an operator's mirror laid out the same way).
+ */
 export async function prepareMirror(machine: WorldNode): Promise<void> {
   const dir = machine.path(MIRROR_DIR);
   await mkdir(path.join(dir, "rke2"), { recursive: true });
   await copyFile(installScriptPath, path.join(dir, "install.sh"));
-  await buildArtifacts(path.join(dir, "rke2"), { version: RKE2_VERSION });
+  for (const version of MIRROR_RELEASES)
+    await buildArtifacts(path.join(dir, "rke2", version), { version });
 }
 
 /** The simulator's durations go where real RKE2 reads its environment: /etc/default/<unit>. */
@@ -54,7 +63,7 @@ export function worldSpec(name: string, mirrorUrl: string, extra: Record<string,
     rke2: {
       version: RKE2_VERSION,
       installerUrl: `${mirrorUrl}/install.sh`,
-      artifactUrl: `${mirrorUrl}/rke2`,
+      artifactUrl: `${mirrorUrl}/rke2/${VERSION_PLACEHOLDER}`,
     },
     // The world's nodes share this machine's disk and CPUs; the checks still run for real.
     checks: {

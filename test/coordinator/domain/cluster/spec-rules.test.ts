@@ -1,6 +1,6 @@
 import { ClusterSpecSchema } from "@muster/shared";
 import t from "tap";
-import { answerChecks, CLUSTER_TOKEN, finish, join, makeWorld } from "../../helpers/domain.ts";
+import { answerChecks, CLUSTER_TOKEN, finish, join, makeWorld, planOf } from "../../helpers/domain.ts";
 
 // updateSpec and the spec given at startup: validated, persisted, and frozen where nodes depend on it.
 
@@ -114,4 +114,64 @@ t.test("startup: the config file replaces the stored spec when allowed, else sta
     unchanged.coord.getNode("s1").address,
     "nothing stored was lost",
   );
+});
+
+t.test("the release: frozen from what the init server installed, kept over an old config file", async (t) => {
+  const V = "v1.33.5+rke2r1";
+  const w = makeWorld(t, { spec: spec({ name: "chan", rke2: { channel: "stable" } }) });
+  join(w, "s1", "server");
+  answerChecks(w, "s1");
+  w.coord.tick();
+  t.notOk(planOf(w, "s1").install.version, "the init server installs the channel's newest");
+  finish(w, "s1", CLUSTER_TOKEN, V);
+  t.equal(w.coord.getSpec().rke2.version, V, "frozen: the release the init server installed");
+  t.ok(
+    w.coord
+      .listEvents(0, 100)
+      .events.some((e) =>
+        /rke2\.version unset -> v1\.33\.5\+rke2r1 \(the release init server s1 installed from channel stable\)/.test(
+          e.message,
+        ),
+      ),
+    "an event says why",
+  );
+  join(w, "s2", "server");
+  answerChecks(w, "s2");
+  await w.coord.settle();
+  t.equal(planOf(w, "s2").install.version, V, "a later node installs the cluster's release");
+  t.throws(() => w.coord.updateSpec({ name: "chan", rke2: { version: "v1.34.1+rke2r1" } }), {
+    code: "CONFLICT",
+    details: [{ path: "rke2.version" }],
+    message: /is the cluster's release, v1\.33\.5\+rke2r1.*muster upgrade --version/,
+  });
+  t.throws(
+    () => w.coord.updateSpec({ name: "chan" }),
+    { code: "CONFLICT" },
+    "nor dropped back to the channel",
+  );
+  await w.coord.close();
+
+  // A config file from before (no version, or an older one) at startup: the release stays, with a warning.
+  for (const file of [spec({ name: "chan" }), spec({ name: "chan", rke2: { version: "v1.32.9+rke2r1" } })]) {
+    const again = w.reopen({ spec: file });
+    t.equal(again.coord.getSpec().rke2.version, V);
+    t.ok(
+      again.logs.some((l) => l.includes(`keeping ${V}: set rke2.version: ${V} in the file`)),
+      "the warning names the fix",
+    );
+    await again.coord.close();
+  }
+});
+
+t.test("{version} in the air-gap source stands for each node's release", async (t) => {
+  t.throws(() => spec({ rke2: { artifactUrl: "https://mirror.example/rke2/{version}" } }), {
+    message: /\{version\} in the air-gap source needs rke2\.version/,
+  });
+  const w = makeWorld(t, {
+    spec: spec({ rke2: { version: "v1.33.5+rke2r1", artifactUrl: "https://mirror.example/rke2/{version}" } }),
+  });
+  join(w, "s1", "server");
+  answerChecks(w, "s1");
+  w.coord.tick();
+  t.equal(planOf(w, "s1").install.artifactUrl, "https://mirror.example/rke2/v1.33.5+rke2r1");
 });

@@ -2,7 +2,7 @@ import { upgradeSteps } from "@muster/coordinator/domain/operations/upgrade-plan
 import t from "tap";
 
 // The rolling upgrade's step list (docs/reference.md#upgrades): snapshot, servers one per step (init
-// last), then agents in batches of agents.concurrency; nodes not joined are not touched.
+// last), the release recorded once every server runs it, then agents in batches of agents.concurrency; nodes not joined are not touched.
 
 const n = (name: string, role: "server" | "agent", init = false, state = "joined") =>
   ({ name, role, init, state, connected: true }) as never;
@@ -29,6 +29,7 @@ t.test("servers one at a time, init last, then agents by concurrency", async (t)
       ["server", ["s2"]],
       ["server", ["s3"]],
       ["server", ["s1"]],
+      ["record-release", []],
       ["agents", ["a1", "a2"]],
       ["agents", ["a3"]],
     ],

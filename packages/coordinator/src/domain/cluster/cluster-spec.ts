@@ -1,7 +1,7 @@
 import { type ClusterSpec, type ClusterSpecInput, type Logger, publicSpec } from "@muster/shared";
 import type { Changes } from "../changes.ts";
 import type { Vault } from "../secrets/vault.ts";
-import { loadSpec, parseSpecInput, replaceSpec, type SpecStore } from "./spec-rules.ts";
+import { loadSpec, parseSpecInput, recordRelease, replaceSpec, type SpecStore } from "./spec-rules.ts";
 
 // The cluster spec the coordinator runs with: loaded at startup (the stored one, or --config's when
 // the rules allow it), replaced by PUT /v1/cluster. Held without its token: the vault is the one
@@ -16,7 +16,7 @@ export interface ClusterSpecDeps {
 
 export function createClusterSpec(deps: ClusterSpecDeps, fromConfig: ClusterSpec | undefined) {
   const { store, vault } = deps;
-  let spec = loadSpec(store, vault, fromConfig);
+  let spec = loadSpec(store, vault, fromConfig, (message) => deps.log.warn({}, message));
 
   /** The spec as shown: tokenSet says whether a cluster token is known (from the spec or captured),
    * secretKeySet whether the vault holds the S3 secret key. */
@@ -45,6 +45,13 @@ export function createClusterSpec(deps: ClusterSpecDeps, fromConfig: ClusterSpec
       deps.log.info({ cluster: spec.name }, "cluster spec updated");
       deps.changes.notify();
       return shown();
+    },
+    /** The cluster's release from now on (formation's installed version, an upgrade's target). */
+    recordRelease(version: string, why: string): void {
+      if (spec.rke2.version === version) return;
+      spec = recordRelease(store, spec, version, why);
+      deps.log.info({ version }, `cluster release recorded: ${why}`);
+      deps.changes.notify();
     },
   };
 }

@@ -79,6 +79,8 @@ export function checkSpecChange(
       `cannot be set now: init server ${init.name} is generating the cluster token`,
     );
   if (!init) return;
+  if (current.rke2.version !== undefined && next.rke2.version !== current.rke2.version)
+    throw new SpecConflict("rke2.version", versionFrozen(current.rke2.version, init.name));
   if (next.registrationAddress !== current.registrationAddress)
     throw new SpecConflict(
       "registrationAddress",
@@ -96,6 +98,14 @@ export function checkSpecChange(
       );
   }
 }
+
+/**
+ * The cluster's release is frozen once the init server was released (the version it installed, or
+ * the one an upgrade moved every server to): a node added later installs it, never the channel's
+ * newest, and only an upgrade moves it.
+ */
+const versionFrozen = (version: string, init: string) =>
+  `is the cluster's release, ${version}, since init server ${init} was released: nodes added later install it; change it with \`muster upgrade --version V\``;
 
 /** Top-level fields that differ (names only: values may hold the token). */
 function changedFields(
@@ -150,16 +160,58 @@ export function parseSpecInput(input: ClusterSpecInput | unknown): ClusterSpec {
   return parseOrThrow(ClusterSpecSchema, input, "cluster spec");
 }
 
-/** The spec to run with at startup: the stored one, replaced by `fromConfig` when given (see above). */
-export function loadSpec(store: SpecStore, vault: Vault, fromConfig: ClusterSpec | undefined): ClusterSpec {
+/**
+ * The spec to run with at startup: the stored one, replaced by `fromConfig` when given (see above).
+ * One exception to "fails with the reason": a config file still naming the release the cluster had
+ * before an upgrade (or none) keeps the cluster's frozen release, with a warning, so a restart after
+ * an upgrade neither fails nor sends new nodes back to the old release.
+ */
+export function loadSpec(
+  store: SpecStore,
+  vault: Vault,
+  fromConfig: ClusterSpec | undefined,
+  warn: (message: string) => void = () => {},
+): ClusterSpec {
   const raw = store.meta.get("spec");
   const stored =
     raw === null ? null : parseOrThrow(ClusterSpecSchema, JSON.parse(raw), "stored cluster spec");
-  const next = fromConfig ?? stored ?? defaultSpec();
+  let next = fromConfig ?? stored ?? defaultSpec();
+  const frozen = stored?.rke2.version;
+  const init = store.nodes.initNode();
+  if (fromConfig && frozen !== undefined && init && fromConfig.rke2.version !== frozen) {
+    warn(
+      `the config file's rke2.version (${fromConfig.rke2.version ?? "unset"}) is not the cluster's release ${frozen}; keeping ${frozen}: set rke2.version: ${frozen} in the file`,
+    );
+    next = { ...fromConfig, rke2: { ...fromConfig.rke2, version: frozen } };
+  }
   try {
     return replaceSpec(store, vault, stored, next);
   } catch (err) {
     if (err instanceof SpecConflict) throw new ConfigConflictsWithState(err);
     throw err;
   }
+}
+
+/**
+ * Records `version` as the cluster's release (formation found it out, or an upgrade moved every
+ * server to it): the stored spec's rke2.version, with an event saying why. Not a spec edit by an
+ * operator, so the frozen rule above does not apply. Returns the new spec.
+ */
+export function recordRelease(
+  store: SpecStore,
+  current: ClusterSpec,
+  version: string,
+  why: string,
+): ClusterSpec {
+  if (current.rke2.version === version) return current;
+  const next = withoutToken({ ...current, rke2: { ...current.rke2, version } });
+  store.tx(() => {
+    store.meta.set("spec", JSON.stringify(next));
+    store.events.append(
+      "cluster.spec.updated",
+      null,
+      `cluster spec updated: rke2.version ${current.rke2.version ?? "unset"} -> ${version} (${why})`,
+    );
+  });
+  return next;
 }

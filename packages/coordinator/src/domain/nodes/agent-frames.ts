@@ -1,4 +1,11 @@
-import { type AgentFrame, applyIgnores, type ClusterSpec, type Logger, parseRke2Token } from "@muster/shared";
+import {
+  type AgentFrame,
+  applyIgnores,
+  type ClusterSpec,
+  type Logger,
+  parseRke2Token,
+  Rke2VersionSchema,
+} from "@muster/shared";
 import type { NodeSummary } from "../../store/node-summaries.ts";
 import type { Store } from "../../store/store.ts";
 import type { Changes } from "../changes.ts";
@@ -26,6 +33,8 @@ export interface FrameDeps {
   log: Logger;
   now(): number;
   spec(): ClusterSpec;
+  /** Records the cluster's release (cluster-spec.ts): the one the init server installed. */
+  recordRelease?(version: string, why: string): void;
 }
 
 type FrameOf<T extends AgentFrame["type"]> = Extract<AgentFrame, { type: T }>;
@@ -125,7 +134,24 @@ export function createFrameHandler(deps: FrameDeps) {
       );
     else if (capturesToken(node) && vault.token() === null)
       transitions.failJoin(node.name, "the init server finished without sending the cluster token");
-    else transitions.succeedJoin(node.name);
+    else {
+      // Before the join counts: the next planning pass releases joiners with this release.
+      freezeRelease(node, frame.rke2Version);
+      transitions.succeedJoin(node.name);
+    }
+  }
+
+  /**
+   * A spec without rke2.version formed the cluster from a channel: the release the init server
+   * installed becomes the cluster's, so a node added next month gets it, not the channel's newest.
+   */
+  function freezeRelease(node: NodeSummary, version: string | undefined): void {
+    if (!node.init || deps.spec().rke2.version !== undefined || !version) return;
+    if (!Rke2VersionSchema.safeParse(version).success) return;
+    deps.recordRelease?.(
+      version,
+      `the release init server ${node.name} installed from channel ${deps.spec().rke2.channel}`,
+    );
   }
 
   /** Outcome of a pre-staged install: shown, never fatal (the plan's install phase decides). */

@@ -16,6 +16,7 @@ import {
   renderRke2Config,
   S3_SECRET_KEY,
   sealPlan,
+  VERSION_PLACEHOLDER,
 } from "@muster/shared";
 
 // Builds a node's plan at release time, and stores it without the token so the database never holds
@@ -76,15 +77,20 @@ export function kubeVipParts(
 }
 
 /** How a node of this role installs RKE2 (also sent ahead of its turn: install.prepare). */
-export function installSpecFor(spec: ClusterSpec, role: Role): InstallSpec {
+/**
+ * What a node's installer runs with: the spec's release, or `version` (an upgrade's target), with
+ * `{version}` in the air-gap source standing for that release.
+ */
+export function installSpecFor(spec: ClusterSpec, role: Role, version = spec.rke2.version): InstallSpec {
   const r = spec.rke2;
+  const at = (source: string) => (version ? source.replaceAll(VERSION_PLACEHOLDER, version) : source);
   return {
     installerUrl: r.installerUrl,
     type: role,
     channel: r.channel,
-    ...(r.version ? { version: r.version } : {}),
-    ...(r.artifactUrl ? { artifactUrl: r.artifactUrl } : {}),
-    ...(r.artifactPath ? { artifactPath: r.artifactPath } : {}),
+    ...(version ? { version } : {}),
+    ...(r.artifactUrl ? { artifactUrl: at(r.artifactUrl) } : {}),
+    ...(r.artifactPath ? { artifactPath: at(r.artifactPath) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ClusterSpec, Logger } from "@muster/shared";
 import type { Store } from "../../store/store.ts";
+import type { RegistrationCheck } from "../registration/registration-check.ts";
 import type { Vault } from "../secrets/vault.ts";
 import type { TaskDispatcher } from "../tasks/dispatcher.ts";
 import { createAgentTokenDefinition } from "./agent-token.ts";
@@ -24,6 +25,10 @@ export interface OperationDeps {
   vault?: Pick<Vault, "token" | "agentToken" | "s3SecretKey" | "digestSecrets">;
   /** Called once the cluster is enforced (views and the console refresh). */
   onAgentTokenEnforced?(): void;
+  /** The registration address (and the VIP) asked afresh: part of a restarted server's gate. */
+  registrationCheck?: RegistrationCheck;
+  /** Records the cluster's release once an upgrade moved every server to it (cluster-spec.ts). */
+  recordRelease?(version: string, why: string): void;
 }
 
 export function operationDefinitions(deps: OperationDeps): OperationDefinition[] {

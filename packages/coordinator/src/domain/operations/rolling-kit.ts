@@ -8,7 +8,8 @@ import { type StepContext, StepFailed } from "./types.ts";
 // nodes one step at a time, and a restarted node must pass the readiness gate before the next one
 // goes (docs/rke2-behaviour.md "readiness"): for a server its etcd member listed, no learner and a
 // leader; for every node its Node Ready, plus whatever the operation adds (the upgrade: the new
-// kubelet version).
+// kubelet version); for a server then the registration address and the VIP answering again
+// (registration-check.ts).
 
 const GATE_MS = 10 * 60_000;
 const POLL_MS = 1000;
@@ -71,7 +72,10 @@ export function rollingKit<A extends RollingArgs>(deps: OperationDeps) {
     const k = nodes.find((x) => x.name === node);
     if (!k) return "its Node is not listed";
     if (k.ready !== "True") return `its Node is ${k.ready === "False" ? "NotReady" : "Unknown"}`;
-    return more?.(k) ?? "";
+    const extra = more?.(k) ?? "";
+    if (extra !== "" || !server) return extra;
+    // The VIP may have been on the restarted server: the next one goes only once it answers again.
+    return (await deps.registrationCheck?.()) ?? "";
   }
 
   /** Holds until `node` is ready; past GATE_MS the step fails with the last reason. */

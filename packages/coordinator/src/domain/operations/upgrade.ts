@@ -41,7 +41,7 @@ export function createUpgradeDefinition(deps: OperationDeps): OperationDefinitio
         { kind: "kube.drain", node, timeoutSeconds: DRAIN_SECONDS, force: false },
         (DRAIN_SECONDS + 60) * 1000,
       );
-    const install = { ...installSpecFor(deps.spec(), r), version: ctx.args.version };
+    const install = installSpecFor(deps.spec(), r, ctx.args.version);
     const installed = await act(ctx, node, "install", node, { kind: "rke2.install", install }, INSTALL_MS);
     // A restart: the unit stopped (its pods left running, as `systemctl restart` does) and started.
     await act(ctx, node, "stop", node, { kind: "rke2.stop", unit, killall: false }, KUBE_MS * 3);
@@ -81,6 +81,12 @@ export function createUpgradeDefinition(deps: OperationDeps): OperationDefinitio
           await wait(ctx.signal);
         }
         return { message: await upgradeNode(ctx, ctx.args.nodes[0]!) };
+      },
+    },
+    "record-release": {
+      async run(ctx) {
+        deps.recordRelease?.(ctx.args.version, `upgrade ${ctx.op.id}: every server runs it`);
+        return { message: `rke2.version is ${ctx.args.version}: nodes added from now on install it` };
       },
     },
     agents: {

@@ -39,8 +39,7 @@ export async function prepareMirror(machine: WorldNode): Promise<void> {
   const dir = machine.path(MIRROR_DIR);
   await mkdir(path.join(dir, "rke2"), { recursive: true });
   await copyFile(installScriptPath, path.join(dir, "install.sh"));
-  for (const version of MIRROR_RELEASES)
-    await buildArtifacts(path.join(dir, "rke2", version), { version });
+  for (const version of MIRROR_RELEASES) await buildArtifacts(path.join(dir, "rke2", version), { version });
 }
 
 /** The simulator's durations go where real RKE2 reads its environment: /etc/default/<unit>. */

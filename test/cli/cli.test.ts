@@ -205,7 +205,7 @@ t.test("--help everywhere, on stdout, exit 0", async (t) => {
   const top = await muster(["--help"]);
   t.equal(top.code, 0);
   t.match(top.stdout, /Usage: muster <command>/);
-  for (const cmd of ["status", "nodes", "join-command", "retry", "plan", "events"]) {
+  for (const cmd of ["status", "nodes", "join-command", "retry", "plan", "events", "upgrade"]) {
     const r = await muster([cmd, "--help"]);
     t.equal(r.code, 0, cmd);
     t.match(r.stdout, `Usage: muster ${cmd}`);

@@ -45,6 +45,8 @@ t.test("bash: commands, their flags, and files after a FILE flag", async (t) => 
   t.ok(bashComplete(r.stdout, ["muster", ""]).includes("completion"), "every command is offered");
   t.same(bashComplete(r.stdout, ["muster", "remove", "--f"]), ["--force"]);
   t.same(bashComplete(r.stdout, ["muster", "nodes", "appr"]), ["approve"]);
+  t.same(bashComplete(r.stdout, ["muster", "upgrade", "st"]), ["status"], "upgrade's sub-word");
+  t.same(bashComplete(r.stdout, ["muster", "upgrade", "--dr"]), ["--drain"], "upgrade keeps its flags");
   t.same(bashComplete(r.stdout, ["muster", "status", "--token-file", "adm"]), ["admin.yaml"]);
   t.same(bashComplete(r.stdout, ["muster", "--ser"]), ["--server"], "global flags before the command");
 });
@@ -57,6 +59,7 @@ t.test(
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /^#compdef muster/);
     t.match(r.stdout, /'kubeconfig:the admin kubeconfig/);
+    t.match(r.stdout, /\n {4}upgrade\) _arguments .* '1:subcommand:\(status\)' ;;\n/);
     const dir = t.testdir();
     writeFileSync(path.join(dir, "_muster"), r.stdout);
     const check = spawnSync("zsh", ["-n", path.join(dir, "_muster")], { encoding: "utf8" });

@@ -36,6 +36,15 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   version: { type: "boolean", help: "print the version and exit" },
 };
 
+/**
+ * A command's flags, then the global ones it does not define itself: as the parser reads them (a
+ * command's own flag wins, as `upgrade --version V` does over the global `--version`).
+ */
+export function withGlobals(options: OptionSpecs): OptionSpecs {
+  const globals = Object.entries(GLOBAL_OPTIONS).filter(([name]) => !(name in options));
+  return { ...options, ...Object.fromEntries(globals) };
+}
+
 /** Splits argv for the operator CLI: the global flags plus the command's own. */
 export function parseArgv(
   argv: readonly string[],

@@ -20,6 +20,7 @@ import { ApiError, type ClientOptions, type OperatorClient } from "./client.ts";
 import { dayTwoCommands } from "./day-two-commands.ts";
 import { formatEvent, formatNodes, formatPlan, formatStatus } from "./format.ts";
 import { followOperation } from "./operation-follow.ts";
+import { upgradeStatus } from "./upgrade-status.ts";
 
 // The subcommands: each one REST call (or a poll loop), its answer validated by the shared schema,
 // printed as text or, with -o json, as the coordinator's JSON.
@@ -42,6 +43,8 @@ export interface CommandContext {
 export interface Command {
   summary: string;
   usage: string;
+  /** More for `muster <command> --help`, after the summary (sub-words, exit codes). */
+  notes?: string;
   options: OptionSpecs;
   run(ctx: CommandContext): Promise<void>;
 }
@@ -164,18 +167,36 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   upgrade: {
-    summary: "rolling RKE2 upgrade: servers one at a time, then agents; waits until it ends",
-    usage: "muster upgrade --version vX.Y.Z+rke2rN [--drain] [--no-wait] [-o json]",
+    summary:
+      "rolling RKE2 upgrade: servers one at a time, then agents; waits until it ends; `status` shows the latest",
+    usage:
+      "muster upgrade --version vX.Y.Z+rke2rN [--drain] [--no-wait] [-o json] | muster upgrade status [-o json]",
+    notes: [
+      "`muster upgrade --version V` exits 0 once the cluster is upgraded, 1 when it is refused or fails.",
+      "`muster upgrade status` shows the upgrade in flight, else the newest one that ended: its target",
+      "version, state, the step it is on, each step's state and message, and what it waits for (e.g.",
+      '"held: server(s) not ready: s2") or why it failed. It exits 0 whenever the coordinator answers,',
+      "whatever the upgrade's state and also when none ever ran; read the state from the output",
+      "(`muster upgrade status -o json | jq -r .state`). -o json prints the operation as",
+      "GET /v1/operations/:id has it, or null when no upgrade has run.",
+    ].join("\n"),
     options: {
-      version: { type: "string", help: "the RKE2 version to upgrade to (at most one minor ahead)" },
+      version: {
+        type: "string",
+        value: "vX.Y.Z+rke2rN",
+        help: "the RKE2 version to upgrade to (at most one minor ahead)",
+      },
       drain: { type: "boolean", help: "drain each node before its upgrade" },
       "no-wait": { type: "boolean", help: "print the operation and return once it is accepted" },
       ...OUTPUT,
     },
     async run(ctx) {
-      noPositionals(ctx);
+      if (ctx.positionals[0] === "status") return upgradeStatus(ctx, json(ctx));
+      if (ctx.positionals[0] !== undefined)
+        throw new UsageError(`unknown upgrade action ${ctx.positionals[0]} (actions: status)`);
       const version = ctx.values["version"];
-      if (typeof version !== "string") throw new UsageError("upgrade needs --version vX.Y.Z+rke2rN");
+      if (typeof version !== "string")
+        throw new UsageError("upgrade needs --version vX.Y.Z+rke2rN (or: muster upgrade status)");
       if (!Rke2VersionSchema.safeParse(version).success)
         throw new UsageError(`--version: not an RKE2 version (like v1.33.5+rke2r1): ${version}`);
       const accepted = await ctx.client.request("POST", "/v1/upgrades", OperationAcceptedSchema, {

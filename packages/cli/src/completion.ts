@@ -1,4 +1,4 @@
-import { GLOBAL_OPTIONS, type OptionSpecs, UsageError } from "./args.ts";
+import { GLOBAL_OPTIONS, type OptionSpecs, UsageError, withGlobals } from "./args.ts";
 
 // `muster completion bash|zsh` (docs/reference.md#shell-completion): a completion script generated
 // from the command table itself, so a new command or flag completes without editing a script. It
@@ -14,6 +14,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   nodes: ["approve"],
   "join-tokens": ["revoke"],
   "agent-token": ["migrate"],
+  upgrade: ["status"],
 };
 
 function flagsOf(options: OptionSpecs): string[] {
@@ -39,7 +40,7 @@ export function bashCompletion(table: CompletionTable): string {
   const cases = commands
     .map((c) => {
       const opts = table[c]!.options;
-      const words = [...(SUBCOMMANDS[c] ?? []), ...flagsOf({ ...opts, ...GLOBAL_OPTIONS })];
+      const words = [...(SUBCOMMANDS[c] ?? []), ...flagsOf(withGlobals(opts))];
       return `    ${c}) words=${sq(words.join(" "))}; files=${sq([...fileFlags(opts), ...globalFiles].join(" "))} ;;`;
     })
     .join("\n");
@@ -72,7 +73,7 @@ export function zshCompletion(table: CompletionTable): string {
   const described = commands.map((c) => sq(`${c}:${table[c]!.summary.replace(/:/g, "\\:")}`)).join(" ");
   const cases = commands
     .map((c) => {
-      const opts = { ...table[c]!.options, ...GLOBAL_OPTIONS };
+      const opts = withGlobals(table[c]!.options);
       const specs = Object.entries(opts).map(([name, s]) => {
         const help = (s.help ?? "").replace(/[[\]:']/g, " ");
         const arg =

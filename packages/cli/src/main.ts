@@ -1,4 +1,4 @@
-import { describeOptions, GLOBAL_OPTIONS, parseArgv, UsageError } from "./args.ts";
+import { describeOptions, GLOBAL_OPTIONS, parseArgv, UsageError, withGlobals } from "./args.ts";
 import { ApiError, OperatorClient } from "./client.ts";
 import { COMMANDS as BASIC_COMMANDS, type Command } from "./commands.ts";
 import { completionScript } from "./completion.ts";
@@ -58,9 +58,9 @@ function commandHelp(name: string): string {
   return `Usage: ${c.usage}
 
 ${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.
-
+${c.notes ? `\n${c.notes}\n` : ""}
 Flags:
-${describeOptions({ ...c.options, ...GLOBAL_OPTIONS })}`;
+${describeOptions(withGlobals(c.options))}`;
 }
 
 export async function runOperator(argv: readonly string[], io: OperatorIo): Promise<number> {

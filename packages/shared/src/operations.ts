@@ -45,6 +45,10 @@ export const OperationViewSchema = z.strictObject({
 });
 export type OperationView = z.output<typeof OperationViewSchema>;
 
+/** 200 answer of GET /v1/operations: every operation, newest first. */
+export const OperationListSchema = z.strictObject({ operations: z.array(OperationViewSchema) });
+export type OperationList = z.output<typeof OperationListSchema>;
+
 /** 202 answer of DELETE /v1/nodes/:name, POST /v1/upgrades, /v1/backups, /v1/restores. */
 export const OperationAcceptedSchema = z.strictObject({
   operation: z.strictObject({

@@ -16,6 +16,7 @@ import {
   NodeViewSchema,
   OperationAcceptedSchema,
   OperationIdSchema,
+  OperationListSchema,
   OperationViewSchema,
   PlanViewSchema,
   Rke2SettingsSchema,
@@ -370,7 +371,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     auth: "admin",
     summary: "Long-running operations, newest first",
     responses: {
-      200: json("the operations", z.strictObject({ operations: z.array(OperationViewSchema) })),
+      200: json("the operations", OperationListSchema),
     },
   },
   {

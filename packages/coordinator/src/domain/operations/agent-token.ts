@@ -6,7 +6,6 @@ import {
   type TaskKind,
   type TaskResultOf,
 } from "@muster/shared";
-import { stopServerSafely, VipDidNotMove } from "../registration/stop-server.ts";
 import { enforceAgentToken } from "../secrets/agent-token.ts";
 import type { OperationDeps } from "./definitions.ts";
 import { KUBE_MS } from "./remove.ts";
@@ -78,7 +77,7 @@ type Ctx = StepContext<AgentTokenStepArgs>;
 
 export function createAgentTokenDefinition(deps: OperationDeps): OperationDefinition {
   const kit = rollingKit<AgentTokenStepArgs>(deps);
-  const { wait, gate } = kit;
+  const { wait, gate, stopServer } = kit;
   const summaries = () => deps.store.nodes.summaries();
   /** A task on the node itself, with the step's stable id for it. */
   const act = <K extends TaskKind>(
@@ -132,28 +131,7 @@ export function createAgentTokenDefinition(deps: OperationDeps): OperationDefini
         );
         // Always restarted, even when config.yaml already had it: a crash may have come between the
         // write and the restart, and a restart of a ready server is safe.
-        let moved = "";
-        try {
-          const out = await stopServerSafely(
-            {
-              tasks: deps.tasks,
-              spec: deps.spec,
-              observers: () =>
-                summaries()
-                  .filter((n) => n.role === "server" && n.connected && n.name !== node)
-                  .map((n) => n.name),
-              now: deps.now,
-              sleep: (ms, signal) =>
-                sleep(ms, undefined, { signal: signal ?? ctx.signal }).catch(() => undefined),
-            },
-            node,
-            { taskId: ctx.taskId, signal: ctx.signal, progress: ctx.progress },
-          );
-          if (out.vip?.to) moved = `; VIP moved to ${out.vip.to}`;
-        } catch (err) {
-          if (err instanceof VipDidNotMove) throw new StepFailed(err.message);
-          throw err;
-        }
+        const moved = await stopServer(ctx, node);
         await start(ctx, node, "rke2-server");
         await gate(ctx, node, true);
         return {

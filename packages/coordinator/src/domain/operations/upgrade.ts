@@ -6,9 +6,10 @@ import { type OperationDefinition, type StepContext, StepFailed, type StepKind }
 import type { UpgradeStepArgs } from "./upgrade-plan.ts";
 
 // The kinds of a rolling RKE2 upgrade's steps (upgrade-plan.ts plans them; docs/reference.md#upgrades).
-// A server step: cordon, optional drain, the installer with INSTALL_RKE2_VERSION, a restart, the
-// readiness gate (its etcd member a voter and every member voting; its Node Ready at the new kubelet
-// version), uncordon. An agent batch does the same for each agent of the batch at once, gated on the
+// A server step: cordon, optional drain, the installer with INSTALL_RKE2_VERSION, a restart (the
+// VIP-safe stop when muster runs the VIP), the readiness gate (its etcd member a voter and every
+// member voting; its Node Ready at the new kubelet version; the registration address and the VIP
+// answering), uncordon. An agent batch does the same for each agent of the batch at once, gated on the
 // Node. Every step is safe to run again: the installer task answers "already in place".
 
 const INSTALL_MS = 15 * 60_000;
@@ -22,7 +23,7 @@ export const kubeletMatches = (kubelet: string, version: string) =>
   kubelet === version || kubelet === version.split("+")[0];
 
 export function createUpgradeDefinition(deps: OperationDeps): OperationDefinition {
-  const { run, wait, via, act, gate } = rollingKit<UpgradeStepArgs>(deps);
+  const { run, wait, via, act, gate, stopServer } = rollingKit<UpgradeStepArgs>(deps);
   const role = (node: string) => deps.store.nodes.summary(node)?.role ?? "agent";
   /** After an upgrade the Node must also report the new kubelet version. */
   const upgraded = (version: string) => (k: KubeNode) =>
@@ -43,12 +44,16 @@ export function createUpgradeDefinition(deps: OperationDeps): OperationDefinitio
       );
     const install = installSpecFor(deps.spec(), r, ctx.args.version);
     const installed = await act(ctx, node, "install", node, { kind: "rke2.install", install }, INSTALL_MS);
-    // A restart: the unit stopped (its pods left running, as `systemctl restart` does) and started.
-    await act(ctx, node, "stop", node, { kind: "rke2.stop", unit, killall: false }, KUBE_MS * 3);
+    // A restart. With the VIP muster runs, a server is stopped the VIP-safe way: a plain stop leaves
+    // kube-vip holding the VIP in front of a stopped apiserver (kube-vip#1786), so the VIP moves
+    // first. Otherwise the unit stops with its pods left running, as `systemctl restart` does.
+    let moved = "";
+    if (r === "server" && deps.spec().vip) moved = await stopServer(ctx, node);
+    else await act(ctx, node, "stop", node, { kind: "rke2.stop", unit, killall: false }, KUBE_MS * 3);
     await act(ctx, node, "start", node, { kind: "rke2.start", unit }, START_MS);
     await gate(ctx, node, r === "server", upgraded(ctx.args.version));
     await act(ctx, node, "uncordon", via(node), { kind: "kube.cordon", node, undo: true }, KUBE_MS);
-    return `${node} runs ${installed.version ?? ctx.args.version}`;
+    return `${node} runs ${installed.version ?? ctx.args.version}${moved}`;
   }
 
   const kinds: Record<string, StepKind<UpgradeStepArgs>> = {

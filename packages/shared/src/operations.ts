@@ -25,6 +25,8 @@ export const OperationStepViewSchema = z.strictObject({
   attempts: z.number().int().optional(),
   /** The error of the last attempt that did not succeed. */
   lastError: z.string().optional(),
+  /** How many coordinator restarts resumed the operation at this step (it ran again from its start). */
+  restarts: z.number().int().optional(),
 });
 export type OperationStepView = z.output<typeof OperationStepViewSchema>;
 

@@ -20,6 +20,11 @@ export interface StepRecord {
   attempts?: number;
   /** The last error of an attempt that was retried (or that failed the step). */
   lastError?: string | null;
+  /**
+   * How many coordinator restarts resumed the operation at this step (it ran again from its start,
+   * same attempt, same task ids).
+   */
+  restarts?: number;
 }
 
 export interface OperationRecord {

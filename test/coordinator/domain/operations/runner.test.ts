@@ -262,4 +262,62 @@ t.test("after a restart the operation resumes at the step it reached, with the s
   t.same(second.probe.ran, ["drain", "delete node"], "cordon is not run again; drain is");
   t.equal(second.probe.taskIds[0], first.probe.taskIds[1], "the re-run drain sends the same task id");
   t.equal(second.store.lease.current(), null);
+  // The record shows the restart: on the step it resumed at (same attempt), in an event; the step
+  // before it was neither re-run nor marked.
+  const view = operationView(done);
+  t.same(
+    view.steps.map((s) => [s.name, s.state, s.attempts, s.restarts]),
+    [
+      ["cordon", "succeeded", 1, undefined],
+      ["drain", "succeeded", 1, 1],
+      ["delete node", "succeeded", 1, undefined],
+    ],
+  );
+  const events = second.store.events.after(0, 100);
+  t.same(
+    events.filter((e) => e.type === "operation.started").map((e) => e.message),
+    [`remove resumed after a coordinator restart at step 2 (drain) (operation ${op.id})`],
+  );
+  t.same(
+    events.filter((e) => e.type === "operation.step" && /: drain started/.test(e.message)).length,
+    2,
+    "drain started once per coordinator",
+  );
+});
+
+t.test("a restart during a restart's re-run counts both restarts on the step", async (t) => {
+  const dir = t.testdir();
+  const op = await (async () => {
+    const first = world(t, dir);
+    const g = first.gate("drain");
+    const submitted = first.runner.submit({
+      type: "remove",
+      node: null,
+      steps: steps(["cordon", "note"], ["drain", "note"]),
+    });
+    await g.started;
+    await first.runner.close();
+    first.store.close();
+    return submitted;
+  })();
+  const second = world(t, dir);
+  const g2 = second.gate("drain");
+  second.runner.start();
+  await g2.started;
+  await second.runner.close();
+  second.store.close();
+
+  const third = world(t, dir);
+  third.runner.start();
+  await third.runner.idle();
+  const done = third.runner.get(op.id)!;
+  t.equal(done.state, "succeeded");
+  t.same(
+    done.steps.map((s) => [s.attempts, s.restarts]),
+    [
+      [1, undefined],
+      [1, 2],
+    ],
+  );
+  t.same(third.probe.ran, ["drain"], "only drain ran again");
 });

@@ -287,6 +287,30 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
     finish(op, "succeeded", null, op.steps);
   }
 
+  /**
+   * A running operation found at start-up (the coordinator stopped or crashed under it): recorded
+   * before it is driven again, so its record shows the restart. The step it reached counts the
+   * restart in `restarts` (it runs again from its start, with the same attempt and task ids) and an
+   * operation.started event says where it resumed; the steps before it are not run again.
+   */
+  function resumeAfterRestart(op: OperationRecord): void {
+    const index = op.step;
+    const step = op.steps[index];
+    const where = step ? `step ${index + 1} (${step.name})` : "its end";
+    const reason = `resumed after a coordinator restart at ${where}`;
+    const steps = step ? saveStep(op, index, { restarts: (step.restarts ?? 0) + 1 }).steps : op.steps;
+    store.tx(() => {
+      store.operations.update(op.id, { steps });
+      store.events.append(
+        "operation.started",
+        op.node,
+        `${op.type}${op.node ? ` of ${op.node}` : ""} ${reason} (operation ${op.id})`,
+      );
+    });
+    log.info({ operation: op.id, type: op.type, step: index }, "operation resumed after a restart");
+    drive(op.id);
+  }
+
   function finish(
     op: OperationRecord,
     state: "succeeded" | "failed",
@@ -328,7 +352,7 @@ export function createOperationRunner(deps: OperationRunnerDeps) {
         store.tx(() => store.lease.releaseOperation(lease.operationId));
         deps.onChanged();
       }
-      for (const op of store.operations.open()) if (op.state === "running") drive(op.id);
+      for (const op of store.operations.open()) if (op.state === "running") resumeAfterRestart(op);
     },
     /** Stops drivers at their next safe point; their steps run again after a restart. */
     async close(): Promise<void> {

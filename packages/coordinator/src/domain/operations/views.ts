@@ -19,6 +19,7 @@ export function operationView(op: OperationRecord): OperationView {
       ...(s.endedAt !== null ? { endedAt: iso(s.endedAt) } : {}),
       ...(s.attempts ? { attempts: s.attempts } : {}),
       ...(s.lastError ? { lastError: s.lastError } : {}),
+      ...(s.restarts ? { restarts: s.restarts } : {}),
     })),
     createdAt: iso(op.createdAt),
     ...(op.startedAt !== null ? { startedAt: iso(op.startedAt) } : {}),

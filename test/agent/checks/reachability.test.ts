@@ -99,9 +99,15 @@ t.test(
       },
     });
     ctx.host.ports = {
-      tcp: async (a, p) => (calls.push(`tcp ${a}:${p}`), { ok: false, detail: "no answer" }),
+      tcp: async (a, p) => {
+        calls.push(`tcp ${a}:${p}`);
+        return { ok: false, detail: "no answer" };
+      },
       udp: async () => ({ ok: true, detail: "silence" }),
-      udpEcho: async (a, p) => (calls.push(`udp ${a}:${p}`), { ok: false, detail: "no echo" }),
+      udpEcho: async (a, p) => {
+        calls.push(`udp ${a}:${p}`);
+        return { ok: false, detail: "no echo" };
+      },
     };
     const r = await peersPortsCheck.run(ctx);
     t.equal(r.status, "warn");

@@ -29,6 +29,7 @@ function plan(role: "server" | "agent", init: boolean, s = spec) {
 }
 
 function env(content: string): Record<string, unknown> {
+  // biome-ignore lint/suspicious/noExplicitAny: the test walks kube-vip's untyped YAML documents
   const docs = parseAllDocuments(content).map((d) => d.toJS() as Record<string, any>);
   const ds = docs.find((d) => d["kind"] === "DaemonSet")!;
   const c = ds["spec"].template.spec.containers[0];
@@ -84,6 +85,7 @@ t.test(
       },
     });
     const content = plan("server", true, s).manifests[0]!.content;
+    // biome-ignore lint/suspicious/noExplicitAny: the test walks kube-vip's untyped YAML documents
     const docs = parseAllDocuments(content).map((d) => d.toJS() as Record<string, any>);
     t.same(
       docs.map((d) => `${d["kind"]}/${d["metadata"].name}`),

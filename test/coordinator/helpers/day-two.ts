@@ -37,7 +37,13 @@ export interface SimCluster {
   config: Map<string, string>;
   /** Members that do not answer etcd's status (their machine just died): unhealthy in etcd.status. */
   etcdDown: Set<string>;
+  /** The RKE2 release the installer left on each node, and the one its running kubelet reports. */
+  installed: Map<string, string>;
+  running: Map<string, string>;
 }
+
+/** The release every simulated node starts with. */
+export const SIM_RELEASE = "v1.33.5+rke2r1";
 
 /** A node's MAC in the simulation (the VIP's ARP answers). */
 export const simMac = (node: string) =>
@@ -58,6 +64,8 @@ export function newSim(): SimCluster {
     vip: { holder: null, stuck: false },
     config: new Map(),
     etcdDown: new Set(),
+    installed: new Map(),
+    running: new Map(),
   };
 }
 
@@ -96,7 +104,7 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
           name,
           ready: k.ready,
           unschedulable: k.unschedulable,
-          kubeletVersion: "v1.33.5+rke2r1",
+          kubeletVersion: sim.running.get(name) ?? SIM_RELEASE,
           annotations: {},
         })),
       };
@@ -135,6 +143,8 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
     case "rke2.start": {
       const r = sim.rke2.get(node);
       if (r) r.running = true;
+      // The restarted kubelet reports the release installed last.
+      sim.running.set(node, sim.installed.get(node) ?? sim.running.get(node) ?? SIM_RELEASE);
       // The kubelet is back: its Node reads Ready again (it went False with the stop).
       const k = sim.kube.get(node);
       if (k && k.ready === "False") k.ready = "True";
@@ -166,8 +176,34 @@ function answer(sim: SimCluster, node: string, task: Task): unknown {
       };
     case "vip.release":
       return { removed: false };
+    case "rke2.install": {
+      const version = task.install.version ?? SIM_RELEASE;
+      sim.installed.set(node, version);
+      return { version };
+    }
+    case "rke2.snapshot-save":
+      return {
+        snapshot: {
+          name: `${task.name ?? "on-demand"}-${node}-1`,
+          location: `file:///var/lib/rancher/rke2/server/db/snapshots/${task.name ?? "on-demand"}-${node}-1`,
+          size: 1024,
+          createdAt: new Date(0).toISOString(),
+        },
+      };
     default:
       throw new Error(`the simulation has no ${task.kind}`);
+  }
+}
+
+/** Answers every held task now (what the node does once it is let go), and stops holding. */
+export function answerHeld(w: World, sim: SimCluster): void {
+  sim.holdKinds.clear();
+  for (const { node, id, task } of sim.held.splice(0)) {
+    try {
+      w.coord.handleFrame(node, { type: "task.result", id, ok: true, result: answer(sim, node, task) });
+    } catch (err) {
+      w.coord.handleFrame(node, { type: "task.result", id, ok: false, message: (err as Error).message });
+    }
   }
 }
 

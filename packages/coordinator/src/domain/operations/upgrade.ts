@@ -56,6 +56,63 @@ export function createUpgradeDefinition(deps: OperationDeps): OperationDefinitio
     return `${node} runs ${installed.version ?? ctx.args.version}${moved}`;
   }
 
+  /** Nodes outside this step whose Node is not Ready (null: the API could not say). */
+  async function othersNotReady(ctx: Ctx): Promise<string[] | null> {
+    try {
+      const { nodes } = await run(ctx, via(ctx.args.node), { kind: "kube.nodes" }, KUBE_MS, true);
+      return nodes.filter((k) => k.ready !== "True" && !ctx.args.nodes.includes(k.name)).map((k) => k.name);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The agents of a batch, at most the batch's size (agents.concurrency) at a time, and fewer while
+   * other Nodes are not ready: each Node already down counts against the slots, so an upgrade never
+   * takes more capacity away than the spec allows. Held, with the reason, while no slot is left.
+   */
+  async function upgradeAgents(ctx: Ctx): Promise<string[]> {
+    type Ended = { node: string; ok: true; message: string } | { node: string; ok: false; err: unknown };
+    const queue = [...ctx.args.nodes];
+    const running = new Map<string, Promise<Ended>>();
+    const done: string[] = [];
+    const size = ctx.args.nodes.length;
+    let held = "";
+    while ((queue.length > 0 || running.size > 0) && !ctx.signal.aborted) {
+      if (queue.length > 0) {
+        const down = await othersNotReady(ctx);
+        const slots = down === null ? 1 : size - down.length;
+        if (running.size < slots) {
+          const node = queue.shift()!;
+          running.set(
+            node,
+            upgradeNode(ctx, node).then(
+              (message): Ended => ({ node, ok: true, message }),
+              (err): Ended => ({ node, ok: false, err }),
+            ),
+          );
+          held = "";
+          continue;
+        }
+        const why =
+          down === null
+            ? "the API could not say which Nodes are ready: one agent at a time"
+            : `${down.length} other Node(s) not ready (${down.join(", ")}): ${Math.max(0, slots)} of ${size} slot(s) free`;
+        if (running.size === 0 && why !== held) ctx.progress(`held: ${why}`);
+        held = why;
+      }
+      const ended = await Promise.race([
+        ...running.values(),
+        wait(ctx.signal).then(() => null),
+      ]);
+      if (ended === null) continue;
+      running.delete(ended.node);
+      if (!ended.ok) throw ended.err;
+      done.push(ended.message);
+    }
+    return done;
+  }
+
   const kinds: Record<string, StepKind<UpgradeStepArgs>> = {
     "pre-snapshot": {
       async run(ctx) {
@@ -96,8 +153,7 @@ export function createUpgradeDefinition(deps: OperationDeps): OperationDefinitio
     },
     agents: {
       async run(ctx) {
-        const done = await Promise.all(ctx.args.nodes.map((n) => upgradeNode(ctx, n)));
-        return { message: done.join("; ") };
+        return { message: (await upgradeAgents(ctx)).join("; ") };
       },
     },
   };

@@ -148,6 +148,7 @@ const host: HostAdapters = {
     probeInUse: async () => ({ status: "silent", detail: "" }),
     probeReachable: async () => ({ status: "answered", detail: "" }),
     owners: async () => ({ ok: true, macs: [] }),
+    neighbours: async () => new Map(),
   },
   http: {
     get: (url, opts) => realHttp.get(url.replace("//127.0.0.1:", `//${nodeIp}:`), opts),

@@ -1,4 +1,4 @@
-import { arpingCommand, createArp, detectArpingFlavour } from "@muster/agent/adapters/arp";
+import { arpingCommand, createArp, detectArpingFlavour, parseNeighbours } from "@muster/agent/adapters/arp";
 import t from "tap";
 import { failed, fakeExec, ok } from "../helpers/fakes.ts";
 
@@ -54,4 +54,15 @@ t.test("createArp detects once and interprets results per flavour", async (t) =>
   const missing = await createArp(fakeExec(() => failed(127)).exec).probeInUse("eth0", "10.0.0.100");
   t.equal(missing.status, "error");
   t.match(missing.detail, /not installed/);
+});
+
+t.test("parseNeighbours: ip -4 -j neigh, failed and incomplete entries left out", async (t) => {
+  const json = JSON.stringify([
+    { dst: "10.0.0.12", dev: "eth0", lladdr: "0A:BB:CC:DD:EE:FF", state: ["REACHABLE"] },
+    { dst: "10.0.0.100", dev: "eth0", lladdr: "0a:bb:cc:dd:ee:ff", state: ["STALE"] },
+    { dst: "10.0.0.13", dev: "eth0", state: ["FAILED"] },
+    { dst: "10.0.0.14", dev: "eth0", lladdr: "02:00:00:00:00:14", state: ["INCOMPLETE"] },
+  ]);
+  t.same(Object.fromEntries(parseNeighbours(json)), { "0a:bb:cc:dd:ee:ff": ["10.0.0.12", "10.0.0.100"] });
+  t.same(parseNeighbours("not json").size, 0);
 });

@@ -202,3 +202,23 @@ t.test(
     t.same(arp.calls, []);
   },
 );
+
+t.test("vip-free names a MAC by its machine's address from the neighbour table", async (t) => {
+  const mac = "0a:bb:cc:dd:ee:ff";
+  const check = (neighbours: Record<string, string[]>) =>
+    vipFreeCheck.run(
+      checkContext(t.testdir(), {
+        request: { vip },
+        host: { arp: fakeArp({}, { "10.0.0.100": [mac] }, neighbours).arp },
+      }),
+    );
+  const named = await check({ [mac]: ["10.0.0.100", "10.0.0.12"] });
+  t.equal(named.status, "fail", "still taken before the cluster holds it");
+  t.match(
+    named.message,
+    `VIP 10.0.0.100 already answers ARP on eth0 from ${mac} (10.0.0.12): another host uses it`,
+    "the holder's own address, not the VIP it answers for",
+  );
+  const unknown = await check({ "02:00:00:00:00:07": ["10.0.0.17"] });
+  t.match(unknown.message, new RegExp(`from ${mac}: another host`), "not in the table: the MAC alone");
+});

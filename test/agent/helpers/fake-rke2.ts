@@ -128,6 +128,7 @@ export function fakeRke2Host(root: string, o: FakeRke2Options = {}): FakeRke2 {
       probeInUse: async () => ({ status: "silent", detail: "" }),
       probeReachable: async () => ({ status: "answered", detail: "" }),
       owners: async () => ({ ok: true, macs: [] }),
+      neighbours: async () => new Map(),
     },
     http,
     identity: { uid: 0 },

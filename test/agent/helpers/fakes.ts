@@ -109,10 +109,14 @@ export function fakeSystemd(
   return { systemd, state, calls };
 }
 
-/** ARP answers by address; `owners` lists who answers (default: one MAC when "answered"). */
+/**
+ * ARP answers by address; `owners` lists who answers (default: one MAC when "answered");
+ * `neighbours`: the neighbour table (MAC -> addresses).
+ */
 export function fakeArp(
   answers: Record<string, ArpOutcome["status"]> = {},
   owners: Record<string, string[]> = {},
+  neighbours: Record<string, string[]> = {},
 ) {
   const calls: string[] = [];
   const outcome = (ip: string): ArpOutcome => ({
@@ -133,6 +137,7 @@ export function fakeArp(
       if (answers[ip] === "error") return { ok: false, detail: "arping: permission denied" };
       return { ok: true, macs: owners[ip] ?? (answers[ip] === "answered" ? ["02:00:00:00:00:99"] : []) };
     },
+    neighbours: async () => new Map(Object.entries(neighbours)),
   };
   return { arp, calls };
 }

@@ -86,9 +86,35 @@ export function createArp(exec: Exec, opts: { arping?: string; waitSeconds?: num
     return { ok: true, macs };
   }
 
+  async function neighbours(iface: string): Promise<Map<string, string[]>> {
+    const r = await exec.run("ip", ["-4", "-j", "neigh", "show", "dev", iface], { timeoutMs: 5000 });
+    return r.exitCode === 0 ? parseNeighbours(r.stdout) : new Map();
+  }
+
   return {
     probeInUse: (iface, ip) => probe("in-use", iface, ip),
     probeReachable: (iface, ip) => probe("reachable", iface, ip),
     owners,
+    neighbours,
   };
+}
+
+/** `ip -4 -j neigh show dev IF` -> MAC (lower case) -> its addresses; entries without a MAC skipped. */
+export function parseNeighbours(json: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let rows: unknown;
+  try {
+    rows = JSON.parse(json);
+  } catch {
+    return out;
+  }
+  if (!Array.isArray(rows)) return out;
+  for (const row of rows as { dst?: unknown; lladdr?: unknown; state?: unknown }[]) {
+    if (typeof row.dst !== "string" || typeof row.lladdr !== "string") continue;
+    const states = Array.isArray(row.state) ? row.state : [];
+    if (states.includes("FAILED") || states.includes("INCOMPLETE")) continue;
+    const mac = row.lladdr.toLowerCase();
+    out.set(mac, [...(out.get(mac) ?? []), row.dst]);
+  }
+  return out;
 }

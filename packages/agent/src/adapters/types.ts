@@ -96,6 +96,11 @@ export interface Arp {
   probeReachable(iface: string, ip: string): Promise<ArpOutcome>;
   /** Who answers ARP for `ip` on `iface` (a few requests; every distinct MAC that replied). */
   owners(iface: string, ip: string): Promise<ArpOwners>;
+  /**
+   * The IPv4 addresses this node's neighbour table (`ip neigh`) has for each MAC on `iface`, so a
+   * MAC that answers for the VIP can be named by its machine's own address. Empty when unknown.
+   */
+  neighbours(iface: string): Promise<Map<string, string[]>>;
 }
 
 export interface HttpGetOptions {

@@ -74,15 +74,23 @@ export const vipFreeCheck: Check = {
         "install arping and run as root, or check by hand: arping -c 2 <vip>",
       );
     const names = ctx.request.vipOwnerNames ?? {};
+    // Without a name from the coordinator (a standalone `check --vip`), the neighbour table may
+    // still say which machine a MAC is: its own address.
+    const known = probe.macs.some((m) => !names[m.toLowerCase()])
+      ? await ctx.host.arp.neighbours(name).catch(() => new Map<string, string[]>())
+      : new Map<string, string[]>();
     const named = (mac: string) => {
-      const name = names[mac.toLowerCase()];
-      return name ? `${name} (${mac})` : mac;
+      const node = names[mac.toLowerCase()];
+      if (node) return `${node} (${mac})`;
+      const ips = (known.get(mac.toLowerCase()) ?? []).filter((ip) => ip !== vip);
+      return ips.length > 0 ? `${mac} (${ips.join(", ")})` : mac;
     };
-    const holders = [...(localIsCluster ? ["this node"] : []), ...probe.macs.map(named)];
+    const holdersOf = (macs: string[]) => [...(localIsCluster ? ["this node"] : []), ...macs.map(named)];
+    const holders = holdersOf(probe.macs);
     if (!owners) {
       if (probe.macs.length > 0)
         return fail(
-          `VIP ${vip} already answers ARP on ${name} from ${probe.macs.join(", ")}: another host uses it`,
+          `VIP ${vip} already answers ARP on ${name} from ${probe.macs.map(named).join(", ")}: another host uses it`,
           "choose a free address for vip.address, or free it on the other host",
         );
       return pass(`nothing answers ARP for VIP ${vip} on ${name}`);
@@ -90,9 +98,9 @@ export const vipFreeCheck: Check = {
     const foreign = probe.macs.filter((m) => !owners.includes(m));
     if (foreign.length > 0)
       return fail(
-        `VIP ${vip} is answered on ${name} by ${foreign.join(", ")}, not one of the cluster's servers: another host took it` +
+        `VIP ${vip} is answered on ${name} by ${foreign.map(named).join(", ")}, not one of the cluster's servers: another host took it` +
           (holders.length > foreign.length
-            ? ` (also held by ${holders.filter((h) => !foreign.includes(h)).join(", ")})`
+            ? ` (also held by ${holdersOf(probe.macs.filter((m) => !foreign.includes(m))).join(", ")})`
             : ""),
         "free the address on that host (look its MAC up in your switch or DHCP tables)",
       );

@@ -80,7 +80,12 @@ t.test(
     t.equal(onHolder.status, "pass");
     t.match(onHolder.message, "held by the cluster: this node");
 
-    // The CLI, without owners: it names who holds the VIP.
+    // The CLI, without owners: it names who holds the VIP, by its machine's own address once the
+    // peer's neighbour table knows it: one TCP connection attempt to the holder's node address (the
+    // kernel resolves it over ARP; the refusal that follows does not matter).
+    spawnSync("ip", ["netns", "exec", ns("peer"), "curl", "-s", "-m", "2", `http://${NODES.holder}:9/`], {
+      timeout: 10_000,
+    });
     const run = spawnSync(
       "ip",
       [
@@ -102,7 +107,7 @@ t.test(
     const cli = JSON.parse(run.stdout);
     const cliVip = cli.checks.find((c: { name: string }) => c.name === "vip-free");
     t.equal(cliVip.status, "fail");
-    t.match(cliVip.message, `answers ARP on eth0 from ${holderMac}`);
+    t.match(cliVip.message, `answers ARP on eth0 from ${holderMac} (${NODES.holder})`);
 
     // Another host takes the VIP: both answer; the check names the foreign MAC only.
     ip("-n", ns("foreign"), "addr", "add", `${VIP}/32`, "dev", "eth0");
@@ -111,6 +116,10 @@ t.test(
     const taken = vipFree("peer", [holderMac, peerMac]);
     t.equal(taken.status, "fail");
     t.match(taken.message, `answered on eth0 by ${foreignMac}, not one of the cluster's servers`);
-    t.match(taken.message, `(also held by ${holderMac})`, "the cluster's own holder is not called foreign");
+    t.match(
+      taken.message,
+      `(also held by ${holderMac} (${NODES.holder}))`,
+      "the cluster's own holder is not called foreign, and is named by its address",
+    );
   },
 );

@@ -101,10 +101,7 @@ export function createUpgradeDefinition(deps: OperationDeps): OperationDefinitio
         if (running.size === 0 && why !== held) ctx.progress(`held: ${why}`);
         held = why;
       }
-      const ended = await Promise.race([
-        ...running.values(),
-        wait(ctx.signal).then(() => null),
-      ]);
+      const ended = await Promise.race([...running.values(), wait(ctx.signal).then(() => null)]);
       if (ended === null) continue;
       running.delete(ended.node);
       if (!ended.ok) throw ended.err;

@@ -33,14 +33,6 @@ t.test("checks across nodes fail before anything installs", { skip: reason ?? fa
     servers: 3,
     agents: 1,
     vip: true,
-    // The matrix is opt-in; the sizes are the world's (worldSpec), which this replaces.
-    spec: {
-      checks: {
-        server: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
-        agent: { cpus: 1, memoryGiB: 1, diskGiB: 1 },
-        reachability: true,
-      },
-    },
   });
   const vip = cluster.world.vip;
   const [s1, s2, s3] = cluster.servers as [WorldNode, WorldNode, WorldNode];

@@ -202,16 +202,17 @@ export const ClusterSpecSchema = z.strictObject({
       server: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 50 }),
       agent: minimums.default({ cpus: 2, memoryGiB: 4, diskGiB: 250 }),
       ignore: z.array(checkName).default([]),
-      // The reachability matrix (peers-ports), opt-in: on by default it failed an agent's checks in the
-      // VIP negative control (no registration address up), not yet understood. A joined server whose
-      // RKE2 is stopped answers with a reset, which warns rather than fails (docs/reference.md).
-      reachability: z.boolean().default(false),
+      // The reachability matrix (peers-ports), on by default; false turns it off (a network where
+      // probing peers is not wanted). A joined server whose RKE2 is stopped answers with a reset,
+      // which warns rather than fails, and the registration address is probed only once the
+      // coordinator's own probe found it answering (docs/reference.md#reachability-matrix).
+      reachability: z.boolean().default(true),
     })
     .default({
       server: { cpus: 2, memoryGiB: 4, diskGiB: 50 },
       agent: { cpus: 2, memoryGiB: 4, diskGiB: 250 },
       ignore: [],
-      reachability: false,
+      reachability: true,
     }),
   /** etcd snapshots RKE2 takes on every server; unset: RKE2's defaults, local only. */
   backup: BackupSettingsSchema.optional(),

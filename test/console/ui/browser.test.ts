@@ -279,10 +279,10 @@ async function whatIfPanel({ t, page, noErrors }: Ctx): Promise<void> {
 }
 
 async function upgradeConfirm({ t, page, cluster, expecting, noErrors }: Ctx): Promise<void> {
-  // The fake hosts report no RKE2 version: the spec names the cluster's (as formation freezes it).
+  // The spec names the cluster's release (frozen at formation; only an upgrade moves it).
   const spec = (await cluster.api("/v1/cluster/spec")) as { rke2: { version?: string } };
-  spec.rke2.version = "v1.31.4+rke2r1";
-  await cluster.api("/v1/cluster", "PUT", spec);
+  const current = spec.rke2.version ?? "";
+  t.match(current, /^v\d+\.\d+\.\d+\+rke2r\d+$/, `the cluster's release is known: ${current}`);
   await page.getByRole("button", { name: "Upgrade RKE2" }).click();
   const dialog = page.getByRole("dialog", { name: "Upgrade RKE2" });
   // Not a version: the dialog says how to write one and sends nothing.
@@ -319,7 +319,7 @@ async function upgradeConfirm({ t, page, cluster, expecting, noErrors }: Ctx): P
   });
   const refusal = await dialog.getByRole("alert").innerText();
   t.match(refusal, /v1\.0\.0\+rke2r1/, "the refusal names the version asked for");
-  t.match(refusal, /v1\.31\.4\+rke2r1/, "and the cluster's");
+  t.ok(refusal.includes(current), "and the cluster's");
   t.comment(`upgrade refusal shown: ${refusal.replace(/\s+/g, " ")}`);
   const ops = (await cluster.api("/v1/operations")) as { operations: Array<{ type: string }> };
   t.notOk(

@@ -128,7 +128,8 @@ export function createSequencer(deps: SequencerDeps, opts: PlanningOptions = {})
     let checks: PassChecksContext | null = null;
     const checksOnce = () => {
       checks ??=
-        transitions.checksContext?.(input.spec, input.nodes) ?? checksContext(input.spec, input.nodes);
+        transitions.checksContext?.(input.spec, input.nodes, input.registrationHealthy) ??
+        checksContext(input.spec, input.nodes, undefined, input.registrationHealthy);
       return checks;
     };
     const durability = actions.every((a) => a.type === "request-checks") ? "relaxed" : durable;

@@ -40,15 +40,38 @@ t.test("peers: lost, removing and removed machines are not probed", async (t) =>
   );
 });
 
-t.test("the reachability matrix is opt-in (checks.reachability)", async (t) => {
+t.test("the reachability matrix is on by default; checks.reachability: false turns it off", async (t) => {
   const nodes = [
     node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),
     node("s2", "server", "10.0.0.2"),
   ];
-  t.same(checksContext(spec, nodes).reachability("s2"), [], "off by default: no targets sent");
-  const on = ClusterSpecSchema.parse({ name: "peers", checks: { reachability: true } });
-  t.ok(checksContext(on, nodes).reachability("s2").length > 0, "on: the row names its targets");
+  t.ok(checksContext(spec, nodes).reachability("s2").length > 0, "by default the row names its targets");
+  const off = ClusterSpecSchema.parse({ name: "peers", checks: { reachability: false } });
+  t.same(checksContext(off, nodes).reachability("s2"), [], "off: no targets sent");
 });
+
+t.test(
+  "the registration address is a target only once the coordinator's probe found it answering",
+  async (t) => {
+    const on = ClusterSpecSchema.parse({
+      name: "peers",
+      checks: { reachability: true },
+      vip: { address: "10.0.0.100", interface: "eth0" },
+    });
+    const nodes = [
+      node("s1", "server", "10.0.0.1", { init: true, state: "joined" }),
+      node("a1", "agent", "10.0.0.5"),
+    ];
+    const targets = (healthy: boolean) =>
+      checksContext(on, nodes, () => null, healthy)
+        .reachability("a1")
+        .filter((r) => r.node === "registration")
+        .map((r) => `${r.address}:${r.port}`);
+    // A VIP nobody holds yet is what the join gate waits for: the agent waits, its checks do not fail.
+    t.same(targets(false), [], "a joined server alone does not make the VIP a target");
+    t.same(targets(true), ["10.0.0.100:9345", "10.0.0.100:6443"], "once it answers, both ports are probed");
+  },
+);
 
 t.test("vipOwnerNames: each server's MAC names it, for vip-free's messages", async (t) => {
   const withVip = ClusterSpecSchema.parse({

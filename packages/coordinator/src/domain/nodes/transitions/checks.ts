@@ -51,12 +51,16 @@ const GONE: ReadonlySet<string> = new Set(["lost", "removing", "removed"]);
 
 /**
  * `macOf(name)`: a server's MAC on the VIP interface from its reported facts (null: unknown). Asked
- * only when the spec has a VIP.
+ * only when the spec has a VIP. `registrationHealthy`: the coordinator's last probe of the
+ * registration address answered (monitor.ts); only then is it a target of the matrix. A joined
+ * server is not enough: a VIP nobody holds yet, or a load balancer not forwarding yet, is what the
+ * join gate waits for, not a fault of the newcomer's network (the joiner waits, it does not fail).
  */
 export function checksContext(
   spec: ClusterSpec,
   nodes: readonly PeerNode[],
   macOf: (name: string) => string | null = () => null,
+  registrationHealthy = false,
 ): PassChecksContext {
   const registration = registrationAddress(spec, nodes.find((n) => n.init) ?? null);
   const clusterUp = nodes.some((n) => n.role === "server" && n.state === "joined");
@@ -93,7 +97,7 @@ export function checksContext(
       if (!spec.checks.reachability) return [];
       const self = nodes.find((n) => n.name === name);
       if (!self) return [];
-      const reach = registration ? { address: registration, up: clusterUp } : null;
+      const reach = registration ? { address: registration, up: clusterUp && registrationHealthy } : null;
       return reachabilityTargets(self, candidates, reach);
     },
     peers: (name) =>

@@ -34,8 +34,11 @@ export function createTransitions(d: TransitionDeps) {
     detach: (name: string, link: AgentLink) => detach(d, name, link),
     requestChecks: (name: string, shared?: PassChecksContext) => requestChecks(d, name, shared),
     /** What the checks.run frames of one pass share, servers' VIP MACs from their facts included. */
-    checksContext: (spec: ClusterSpec, nodes: Parameters<typeof checksContext>[1]) =>
-      checksContext(spec, nodes, vipMacOf(d)),
+    checksContext: (
+      spec: ClusterSpec,
+      nodes: Parameters<typeof checksContext>[1],
+      registrationHealthy = false,
+    ) => checksContext(spec, nodes, vipMacOf(d), registrationHealthy),
     recordChecks: (name: string, results: CheckResult[]) => recordChecks(d, name, results),
     prepare: (name: string) => prepare(d, name),
     releasePlan: (name: string, init: boolean) => releasePlan(d, name, init),

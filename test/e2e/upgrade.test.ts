@@ -5,11 +5,12 @@
 // is being upgraded and started again: the same operation resumes and ends. Sampled from the
 // coordinator's machine all along: every server's apiserver, so "never two servers down" is measured,
 // not assumed. Afterwards every node runs the new release (`rke2 --version`, its Node's kubelet,
-// `/version`), the spec names it, etcd still has the three servers as voters.
+// `/version`), the spec names it, etcd still has the three servers as voters. Last, the server
+// holding the VIP is removed: the VIP moves off it before its RKE2 stops for good.
 
 import { NEXT_RKE2_VERSION, RKE2_VERSION } from "@muster/lab/cluster/setup";
 import type { TestCluster } from "@muster/lab/cluster/test-cluster";
-import { apiThroughVip } from "@muster/lab/cluster/vip";
+import { apiThroughVip, vipHolders } from "@muster/lab/cluster/vip";
 import type { ClusterSpec, MusterEvent, OperationAccepted } from "@muster/shared";
 import t from "tap";
 import { operation, untilEnded, voters } from "./day-two-kit.ts";
@@ -247,6 +248,26 @@ t.test(
       t.equal(spec.rke2.version, NEXT_RKE2_VERSION, "nodes added from now on install it");
       await voters(cluster, SERVERS);
       await cluster.waitForNodes(NODES, "joined", 60_000);
+    });
+
+    await t.test("removing the server that holds the VIP moves the VIP first", async (t) => {
+      const [holder] = await vipHolders(cluster.servers, vip);
+      t.ok(holder, `a server holds the VIP (${holder})`);
+      const removal = await cluster.api.request<OperationAccepted>(
+        "DELETE",
+        `/v1/nodes/${encodeURIComponent(holder!)}`,
+      );
+      t.equal(removal.status, 202, "the removal is accepted", { body: removal.body });
+      const done = await untilEnded(cluster, removal.body.operation.id, 300_000);
+      t.equal(done.state, "succeeded", "the removal succeeded", { op: done });
+      const stop = done.steps.find((s) => s.name === "stop RKE2");
+      const rest = SERVERS.filter((s) => s !== holder);
+      t.match(stop?.message ?? "", new RegExp(`^rke2-server stopped; VIP moved to (${rest.join("|")})$`));
+      const now = await vipHolders(cluster.servers, vip);
+      t.equal(now.length, 1, `exactly one server holds the VIP afterwards (${now.join(", ")})`);
+      t.ok(now[0] !== holder && rest.includes(now[0]!), "and it is one of the others");
+      t.ok(await apiThroughVip(cluster.world.coordinator, vip), "the API answers through the VIP");
+      await voters(cluster, rest);
     });
   },
 );

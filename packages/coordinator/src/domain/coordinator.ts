@@ -31,6 +31,7 @@ import { createOperationRunner } from "./operations/runner.ts";
 import { artifactRefusal, clusterVersion, upgradeSteps } from "./operations/upgrade-plan.ts";
 import { operationAccepted, operationView } from "./operations/views.ts";
 import { createSequencer, type PlanningOptions, type PlanningStats } from "./planner/sequencer.ts";
+import { macOwner } from "./registration/mac-owner.ts";
 import { createRegistrationMonitor } from "./registration/monitor.ts";
 import type { RegistrationProbeFactory } from "./registration/probe.ts";
 import { createRegistrationCheck } from "./registration/registration-check.ts";
@@ -89,20 +90,6 @@ export interface Coordinator extends CoordinatorService {
   settle(): Promise<void>;
   /** Planning passes run and actions applied so far, and how long the last pass took. */
   planningStats(): PlanningStats;
-}
-
-/** Which node a MAC on the VIP interface belongs to, from the servers' facts. */
-function macOwner(store: ReturnType<typeof openStore>, spec: () => ClusterSpec) {
-  return (mac: string): string | null => {
-    const iface = spec().vip?.interface;
-    if (!iface) return null;
-    for (const n of store.nodes.summaries()) {
-      if (n.role !== "server") continue;
-      const fact = store.nodes.get(n.name)?.facts.interfaces.find((i) => i.name === iface);
-      if (fact?.mac.toLowerCase() === mac.toLowerCase()) return n.name;
-    }
-    return null;
-  };
 }
 
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {

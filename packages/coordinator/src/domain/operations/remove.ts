@@ -8,8 +8,8 @@ import {
   type TaskResultOf,
 } from "@muster/shared";
 import type { NodeSummary } from "../../store/node-summaries.ts";
-import { stopServerSafely, VipDidNotMove } from "../registration/stop-server.ts";
 import type { OperationDeps } from "./definitions.ts";
+import { stopServerInStep } from "./server-stop.ts";
 import { type OperationDefinition, type StepContext, StepFailed, type StepKind } from "./types.ts";
 
 // The steps of a node's removal (docs/reference.md#removing-a-node), in the order RKE2 needs
@@ -160,29 +160,10 @@ export function createRemoveDefinition(deps: OperationDeps): OperationDefinition
           return undefined;
         }
         // A server may hold the VIP: stop it the VIP-safe way and verify the VIP moved (kube-vip#1786).
-        try {
-          const out = await stopServerSafely(
-            {
-              tasks: deps.tasks,
-              spec: deps.spec,
-              observers: () =>
-                deps.store.nodes
-                  .summaries()
-                  .filter((n) => n.role === "server" && n.connected && n.name !== ctx.args.node)
-                  .map((n) => n.name),
-              now: deps.now,
-              sleep: (ms, signal) => wait(ms, signal ?? ctx.signal),
-            },
-            ctx.args.node,
-            { taskId: ctx.taskId, signal: ctx.signal, progress: ctx.progress },
-          );
-          return out.vip
-            ? { message: `rke2-server stopped; VIP moved to ${out.vip.to ?? "another machine"}` }
-            : undefined;
-        } catch (err) {
-          if (err instanceof VipDidNotMove) throw new StepFailed(err.message);
-          throw err;
-        }
+        const out = await stopServerInStep(deps, ctx, ctx.args.node);
+        return out.vip
+          ? { message: `rke2-server stopped; VIP moved to ${out.vip.to ?? "another machine"}` }
+          : undefined;
       },
     },
     uninstall: {

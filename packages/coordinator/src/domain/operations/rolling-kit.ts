@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TaskInput, TaskKind, TaskResultOf } from "@muster/shared";
-import { stopServerSafely, VipDidNotMove } from "../registration/stop-server.ts";
 import type { OperationDeps } from "./definitions.ts";
 import { KUBE_MS, stepKit } from "./remove.ts";
+import { stopServerInStep } from "./server-stop.ts";
 import { type StepContext, StepFailed } from "./types.ts";
 
 // What the rolling operations (an RKE2 upgrade, the agent-token migration) share: each restarts
@@ -107,28 +107,8 @@ export function rollingKit<A extends RollingArgs>(deps: OperationDeps) {
    * VIP ("; VIP moved to s2", or ""); a VIP that did not move fails the step.
    */
   async function stopServer(ctx: Ctx, node: string): Promise<string> {
-    try {
-      const out = await stopServerSafely(
-        {
-          tasks: deps.tasks,
-          spec: deps.spec,
-          observers: () =>
-            deps.store.nodes
-              .summaries()
-              .filter((n) => n.role === "server" && n.connected && n.name !== node)
-              .map((n) => n.name),
-          now: deps.now,
-          sleep: (ms, signal) =>
-            sleep(ms, undefined, { signal: signal ?? ctx.signal }).catch(() => undefined),
-        },
-        node,
-        { taskId: ctx.taskId, signal: ctx.signal, progress: ctx.progress },
-      );
-      return out.vip?.to ? `; VIP moved to ${out.vip.to}` : "";
-    } catch (err) {
-      if (err instanceof VipDidNotMove) throw new StepFailed(err.message);
-      throw err;
-    }
+    const out = await stopServerInStep(deps, ctx as StepContext<unknown>, node);
+    return out.vip?.to ? `; VIP moved to ${out.vip.to}` : "";
   }
 
   return { run, wait, via, act, gate, stopServer };

@@ -11,6 +11,7 @@ import type { ClusterView, OperationAccepted } from "@muster/shared";
 import t from "tap";
 import { parse } from "yaml";
 import { untilEnded, voters } from "./day-two-kit.ts";
+import { longestGap, type Sampled, sampleUntilStopped } from "./sampler.ts";
 import { cannotRun, enrol, startCluster } from "./scenario.ts";
 
 const SERVERS = ["server-1", "server-2", "server-3"];
@@ -23,8 +24,7 @@ async function config(cluster: TestCluster, name: string): Promise<{ text: strin
   return { text, doc: parse(text) as Config };
 }
 
-interface Sample {
-  t: number;
+interface Sample extends Sampled {
   /** Some server answered a linearizable read (etcd had quorum). */
   quorum: boolean;
   /** agent-1's Ready condition as an apiserver answered it, or null when none answered. */
@@ -33,8 +33,6 @@ interface Sample {
 
 /** Samples quorum and the agent's Node twice a second from the coordinator's machine until stopped. */
 function sampler(cluster: TestCluster) {
-  const samples: Sample[] = [];
-  let stop = false;
   const via = cluster.world.coordinator;
   const ips = cluster.servers.filter((s) => SERVERS.includes(s.name)).map((s) => s.ip);
   const curl = (args: string[]) => via.exec("curl", ["-s", "-m", "2", ...args], { reject: false });
@@ -59,41 +57,10 @@ function sampler(cluster: TestCluster) {
     }
     return null;
   }
-  async function sample(): Promise<number> {
-    const at = Date.now();
+  return sampleUntilStopped<Sample>(async () => {
     const [q, a] = await Promise.all([quorum(), agentReady()]);
-    samples.push({ t: at, quorum: q, agentReady: a });
-    return at;
-  }
-  const done = (async () => {
-    while (!stop) {
-      const at = await sample();
-      const left = 500 - (Date.now() - at);
-      if (left > 0) await new Promise((r) => setTimeout(r, left));
-    }
-    // One more, begun after stop(): the sample in flight when the operation ended began before it.
-    await sample();
-  })();
-  return {
-    samples,
-    async stop() {
-      stop = true;
-      await done;
-    },
-  };
-}
-
-/** The longest time between two samples that had quorum (or from the start/to the end). */
-function longestQuorumGap(samples: readonly Sample[]): number {
-  let last = samples[0]?.t ?? 0;
-  let gap = 0;
-  for (const s of samples) {
-    if (!s.quorum) continue;
-    gap = Math.max(gap, s.t - last);
-    last = s.t;
-  }
-  const end = samples.at(-1)?.t ?? last;
-  return Math.max(gap, end - last);
+    return { quorum: q, agentReady: a };
+  });
 }
 
 const reason = cannotRun();
@@ -162,7 +129,7 @@ t.test("a legacy cluster moves to the agent token without downtime", { skip: rea
       samples.length >= 5 && first <= Date.parse(op.startedAt ?? "") && last >= Date.parse(op.endedAt ?? ""),
       `sampled from before the operation started to after it ended (${samples.length} samples, ${op.startedAt} to ${op.endedAt})`,
     );
-    const gap = longestQuorumGap(samples);
+    const gap = longestGap(samples, (x) => x.quorum);
     t.ok(gap <= 10_000, `etcd answered linearizable reads throughout (longest gap ${gap} ms)`);
     const answered = samples.filter((s) => s.agentReady !== null);
     t.ok(

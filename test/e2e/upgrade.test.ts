@@ -14,68 +14,36 @@ import { apiThroughVip, vipHolders } from "@muster/lab/cluster/vip";
 import type { ClusterSpec, MusterEvent, OperationAccepted } from "@muster/shared";
 import t from "tap";
 import { operation, untilEnded, voters } from "./day-two-kit.ts";
+import { longestGap, type Sampled, sampleUntilStopped } from "./sampler.ts";
 import { cannotRun, enrol, startCluster } from "./scenario.ts";
 
 const SERVERS = ["server-1", "server-2", "server-3"];
 const AGENTS = ["agent-1", "agent-2"];
 const NODES = [...SERVERS, ...AGENTS];
 
-interface Sample {
-  t: number;
+interface Sample extends Sampled {
   /** The servers whose apiserver did not answer /readyz "ok". */
   down: string[];
   /** The apiserver answered /readyz "ok" through the VIP. */
   vip: boolean;
 }
 
-/** The longest stretch without an answer through the VIP (from the last good sample to the next). */
-function longestVipGap(samples: readonly Sample[]): number {
-  let last = samples[0]?.t ?? 0;
-  let gap = 0;
-  for (const s of samples) {
-    if (!s.vip) continue;
-    gap = Math.max(gap, s.t - last);
-    last = s.t;
-  }
-  return Math.max(gap, (samples.at(-1)?.t ?? last) - last);
-}
-
-/** Every server's apiserver, asked twice a second from the coordinator's machine, until stopped. */
+/** Every server's apiserver and the API through the VIP, asked twice a second from the coordinator's machine. */
 function downSampler(cluster: TestCluster) {
-  const samples: Sample[] = [];
-  let stop = false;
   const via = cluster.world.coordinator;
   const servers = cluster.servers.filter((s) => SERVERS.includes(s.name));
-  async function sample(): Promise<number> {
-    const at = Date.now();
-    const readyz = (ip: string) =>
-      via.exec("curl", ["-sk", "-m", "2", `https://${ip}:6443/readyz`], { reject: false });
+  const readyz = (ip: string) =>
+    via.exec("curl", ["-sk", "-m", "2", `https://${ip}:6443/readyz`], { reject: false });
+  return sampleUntilStopped<Sample>(async () => {
     const [vip, ...answers] = await Promise.all([
       readyz(cluster.world.vip),
       ...servers.map((s) => readyz(s.ip)),
     ]);
-    samples.push({
-      t: at,
+    return {
       down: servers.filter((_, i) => answers[i]!.stdout.trim() !== "ok").map((s) => s.name),
       vip: vip.stdout.trim() === "ok",
-    });
-    return at;
-  }
-  const done = (async () => {
-    while (!stop) {
-      const at = await sample();
-      const left = 500 - (Date.now() - at);
-      if (left > 0) await new Promise((r) => setTimeout(r, left));
-    }
-    await sample(); // begun after stop(): reaches past the operation's end
-  })();
-  return {
-    samples,
-    async stop() {
-      stop = true;
-      await done;
-    },
-  };
+    };
+  });
 }
 
 const kubeletMatches = (kubelet: string, version: string) =>
@@ -208,7 +176,7 @@ t.test(
       t.same([...restarted].sort(), SERVERS, "and the sampler saw each server's restart");
       // The VIP-safe stop moves the VIP off a server before its apiserver goes: through the VIP the
       // API is gone only while kube-vip hands over (bench:failover measures that hand-over alone).
-      const gap = longestVipGap(s);
+      const gap = longestGap(s, (x) => x.vip);
       t.comment(`longest stretch without the API through the VIP: ${gap} ms`);
       t.ok(
         gap <= 20_000,

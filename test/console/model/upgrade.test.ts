@@ -30,18 +30,23 @@ t.test("the plan: snapshot, servers one at a time with the init server last, the
     node("agent-9", "agent", false, "failed"),
   ];
   const plan = upgradePlan(nodes, "v1.32.4+rke2r1", false);
-  t.equal(plan.length, 3);
+  t.equal(plan.length, 4);
   t.match(plan[0], /^Snapshot etcd first/);
   t.match(
     plan[1],
     /one at a time, the init server last: server-2, server-3, server-1 \(each: cordon, install v1\.32\.4\+rke2r1,/,
   );
   t.notMatch(plan[1], /drain/);
-  t.match(plan[2], /agents.*: agent-1\.$/, "only joined nodes are upgraded");
+  t.match(plan[2], /^Record v1\.32\.4\+rke2r1 as the cluster's release: nodes added later install it\.$/);
+  t.match(
+    plan[3],
+    /agents.*fewer while other nodes are not ready.*: agent-1\.$/,
+    "only joined nodes are upgraded",
+  );
   t.match(upgradePlan(nodes, "v1.32.4+rke2r1", true)[1], /cordon, drain, install/);
   t.same(
     upgradePlan([node("server-1", "server", true)], "v", false).length,
-    2,
+    3,
     "no agent step without agents",
   );
 });

@@ -3,7 +3,7 @@ import { type WhatIfView, whatIfVerdict } from "./whatif.ts";
 
 // What the "Upgrade RKE2" confirmation shows before POST /v1/upgrades: the plan the coordinator will
 // follow (docs/reference.md#upgrades: a snapshot, the servers one at a time with the init server
-// last, then the agents in batches) and the quorum guard's verdict on each server's turn, in the
+// last, the new release recorded, then the agents in batches) and the quorum guard's verdict on each server's turn, in the
 // numbers of the coordinator's own what-if.
 
 /** An RKE2 release name as the coordinator takes it, e.g. v1.32.4+rke2r1. */
@@ -29,8 +29,11 @@ export function upgradePlan(nodes: readonly NodeView[], version: string, drain: 
     steps.push(
       `Servers one at a time, the init server last: ${servers.map((s) => s.name).join(", ")} (each: ${each}).`,
     );
+  steps.push(`Record ${version} as the cluster's release: nodes added later install it.`);
   if (agents.length > 0)
-    steps.push(`Then the agents, a few at a time (agents.concurrency): ${agents.join(", ")}.`);
+    steps.push(
+      `Then the agents, a few at a time (agents.concurrency, fewer while other nodes are not ready): ${agents.join(", ")}.`,
+    );
   return steps;
 }
 

@@ -61,6 +61,10 @@ t.test(
         const cmd = (await cluster.joinCommand("server")).command;
         const wiped = await cluster.bootstrap(machine, cmd.replace(/--token \S+$/, "--uninstall"));
         t.equal(wiped.exitCode, 0, "the old muster agent is gone", { output: wiped.all });
+        // `curl | sh` exits 0 when curl fails (sh reads an empty script): look at the outcome.
+        t.notOk(existsSync(machine.path("/etc/muster/agent.yaml")), "its credential with it", {
+          output: wiped.all,
+        });
         const r = await cluster.bootstrap(machine, cmd);
         t.equal(r.exitCode, 0, "re-bootstrapped", { output: r.all });
         // The same machine as the removed node (its machine id): no identity moves, no approval asked.

@@ -1,11 +1,12 @@
 // Shared steps of the end-to-end scenarios.
-
+import path from "node:path";
 import {
   type MembershipSample,
   maxConcurrentLearners,
   overlappingJoins,
 } from "@muster/lab/cluster/membership";
 import { type ClusterOptions, TestCluster } from "@muster/lab/cluster/test-cluster";
+import { REPO_ROOT } from "@muster/lab/world/mounts";
 import { canRunWorld } from "@muster/lab/world/world";
 import type { Test } from "tap";
 
@@ -17,9 +18,21 @@ export function cannotRun(): string | null {
 
 export async function startCluster(t: Test, opts: ClusterOptions): Promise<TestCluster> {
   const cluster = await TestCluster.start(opts);
-  t.teardown(() => cluster.down());
+  t.teardown(async () => {
+    // A failed scenario leaves what is needed to read it: CI keeps only the run's output.
+    if (!t.passing()) await reportFailure(t, cluster).catch((err) => t.comment(`no diagnostics: ${err}`));
+    await cluster.down();
+  });
   await cluster.watchMembership();
   return cluster;
+}
+
+async function reportFailure(t: Test, cluster: TestCluster): Promise<void> {
+  const slug = t.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+  const dir = path.join(REPO_ROOT, ".tap", "lab-diagnostics", `${slug}-${cluster.world.id}`);
+  const files = await cluster.saveDiagnostics(dir);
+  t.comment(`diagnostics in ${dir} (${files.length} files); the coordinator's last lines:`);
+  for (const line of cluster.coordinator.log.trimEnd().split("\n").slice(-80)) t.comment(line);
 }
 
 /** Bootstraps nodes with the real one-liner, all at once; asserts each bootstrap succeeded. */

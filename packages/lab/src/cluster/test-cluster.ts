@@ -9,7 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { writeSystemctlWrapper } from "@muster/rke2-sim";
 import type { ClusterView, JoinTokenCreated, MusterEvent, NodeView, PlanView } from "@muster/shared";
 import { stringify } from "yaml";
-import { powerOff, setHubLink } from "../lab/power.ts";
+import { powerOff, setHubLink, untilOperUp } from "../lab/power.ts";
 import type { ApiClient } from "../world/api-client.ts";
 import { REPO_ROOT } from "../world/mounts.ts";
 import { firstLine } from "../world/testing.ts";
@@ -203,6 +203,7 @@ export class TestCluster {
   /** The machine's link back up (its disk kept, nothing running: a machine switched on again). */
   async powerOn(node: WorldNode): Promise<void> {
     await setHubLink(this.world.hubNetns, this.#port(node), "up");
+    await untilOperUp(node.netns, "eth0");
   }
 
   #port(node: WorldNode): number {
@@ -303,6 +304,29 @@ export class TestCluster {
   etcdMembers(): { name: string; isLearner: boolean }[] {
     const samples = this.membership();
     return (samples.at(-1)?.members ?? []).map((m) => ({ name: m.name, isLearner: m.isLearner }));
+  }
+
+  /**
+   * What to read after a failure: the coordinator's log and every node's muster-agent and rke2
+   * journals, written under `dir`. Returns the files written.
+   */
+  async saveDiagnostics(dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const files: [string, string][] = [["coordinator.log", this.coordinator.log]];
+    for (const node of this.world.nodes)
+      for (const unit of ["muster-agent", "rke2-server", "rke2-agent"]) {
+        const text = await this.journal(node, unit);
+        if (text) files.push([`${node.name}.${unit}.log`, text]);
+      }
+    const nodes = await this.nodes().catch((err: Error) => `unavailable: ${err.message}`);
+    files.push(["nodes.json", JSON.stringify(nodes, null, 2)]);
+    const out: string[] = [];
+    for (const [name, text] of files) {
+      const file = path.join(dir, name);
+      await writeFile(file, text);
+      out.push(file);
+    }
+    return out;
   }
 
   async down(): Promise<void> {

@@ -44,15 +44,33 @@ export async function powerOff(
   port: number,
 ): Promise<number[]> {
   await setHubLink(hub, port, "down");
-  const victims = processesOf(node);
-  for (const pid of victims) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
+  // Every process at once, and again for any a supervisor forked while the first ones died:
+  // power loss leaves nothing running.
+  const victims: number[] = [];
   const deadline = Date.now() + 5000;
-  while (victims.some(pidAlive) && Date.now() < deadline) sleepSync(20);
+  for (;;) {
+    const left = processesOf(node).filter(pidAlive);
+    if (left.length === 0 || Date.now() > deadline) break;
+    for (const pid of left) {
+      if (!victims.includes(pid)) victims.push(pid);
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    sleepSync(20);
+  }
+  await forgetSockets(node.netns);
   return victims;
+}
+
+/**
+ * What a real power loss takes with the kernel but killing processes leaves behind: sockets their
+ * owners no longer hold (FIN_WAIT, TIME_WAIT) go on retransmitting into the dead link, and when the
+ * link comes back their half-spent ARP probes fail a fresh connect with "No route to host".
+ */
+async function forgetSockets(netns: string): Promise<void> {
+  await execa("ip", ["netns", "exec", netns, "ss", "-K", "-a"], { reject: false });
+  await execa("ip", ["-n", netns, "neigh", "flush", "all"], { reject: false });
 }
 
 /** `systemctl stop UNIT` inside the node; its exit code. */
@@ -87,4 +105,22 @@ async function setLink(r: LabRecord, port: number, state: "up" | "down"): Promis
 export async function setHubLink(hub: string, port: number, state: "up" | "down"): Promise<void> {
   const res = await execa("ip", ["-n", hub, "link", "set", `v${port}`, state], { reject: false });
   if (res.exitCode !== 0) throw new Error(`lab: ip link set v${port} ${state}: ${res.stderr.trim()}`);
+  if (state === "up") await untilOperUp(hub, `v${port}`);
+}
+
+/**
+ * Waits until the kernel reports `dev` in `netns` operationally up. `ip link set up` returns before
+ * the carrier change is processed (the kernel's linkwatch may take up to a second), and until then
+ * the machine's packets are dropped: a bootstrap run at once would fail to connect.
+ */
+export async function untilOperUp(netns: string, dev: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await execa("ip", ["-n", netns, "-j", "link", "show", "dev", dev], { reject: false });
+    const state = r.exitCode === 0 ? (JSON.parse(r.stdout) as { operstate?: string }[])[0]?.operstate : null;
+    if (state === "UP") return;
+    if (Date.now() > deadline)
+      throw new Error(`lab: ${dev} in ${netns} is not up after ${timeoutMs} ms (${state})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -77,6 +77,7 @@ const service: CoordinatorService = {
     event("node.enrolled", name);
     return { node: name, credential: randomBytes(32).toString("base64url") };
   },
+  durable: () => Promise.resolve(), // no store: nothing to wait for
   authenticate() {
     throw new MusterError("UNAUTHORIZED", "the stub does not keep credentials");
   },

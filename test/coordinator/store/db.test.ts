@@ -244,3 +244,28 @@ t.test("a grouped commit that fails undoes the group, memory included, and is re
   t.same(store.nodes.summaries(), store.nodes.summariesFromDatabase());
   t.equal(store.lease.get(), null);
 });
+
+t.test("whenDurable: resolves with the group's commit, rejects when it rolls back", async (t) => {
+  const store = openStore(t.testdir(), Date.now, () => {});
+  t.teardown(() => store.close());
+  await store.db.whenDurable(); // nothing open: at once
+  const order: string[] = [];
+  store.tx(() => store.events.append("node.enrolled", null, "e1"), "grouped");
+  const durable = store.db.whenDurable().then(() => order.push("durable"));
+  store.afterCommit(() => order.push("committed"));
+  t.same(order, [], "not before the group commits");
+  await durable;
+  t.same([...order].sort(), ["committed", "durable"], "resolved by the group's commit");
+  const reopened = openStore(store.db.path.replace(/\/muster\.db$/, ""), Date.now);
+  t.ok(
+    reopened.events.after(0, 10).some((e) => e.message === "e1"),
+    "what it waited for is on disk, seen by a second connection",
+  );
+  reopened.close();
+
+  store.tx(() => {
+    store.db.sql.exec("PRAGMA defer_foreign_keys = ON");
+    store.lease.take("ghost", 1); // fails at COMMIT
+  }, "grouped");
+  await t.rejects(store.db.whenDurable(), /rolled back before it was durable/);
+});

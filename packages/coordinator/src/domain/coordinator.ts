@@ -222,6 +222,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     audit: audit.run,
     startRejoins: () => startRejoins({ store, log }, operations),
     enrol: enrolment.enrol,
+    durable: () => store.db.whenDurable(),
     authenticate: enrolment.authenticate,
     attach(node, link, appliedChecksum) {
       transitions.attach(node, link, appliedChecksum);

@@ -58,7 +58,14 @@ export interface CoordinatorService {
   enrol(
     frame: EnrolFrame,
     remoteAddress: string,
+    /** "grouped": durable only once `durable()` resolves (the agent channel waits for it). */
+    durability?: "full" | "grouped",
   ): { node: string; credential: string; pendingApproval?: string };
+  /**
+   * Resolves once every change made so far is durable (an enrolment is grouped with the others of
+   * its turn into one fsync): the channel sends a credential only after this.
+   */
+  durable(): Promise<void>;
   /** Later contacts: the node's own credential, valid only for that node. */
   authenticate(frame: HelloFrame): { node: string };
   /** Marks the node connected; an older link for the same node is closed (REPLACED). */

@@ -9,9 +9,10 @@ import { MIGRATIONS } from "./migrations.ts";
 // restarted coordinator would hand a second server the lease while the first is still joining,
 // breaking invariant 2 (docs/architecture.md). An fsync costs 0.3-3 ms, so with thousands of agents the coordinator spends
 // its time in them unless it needs fewer:
-// - "full" (the default): fsynced before tx() returns (enrolment: the welcome carries a credential).
+// - "full" (the default): fsynced before tx() returns.
 // - "grouped": just as durable, but every grouped change of one turn of the event loop shares one
-//   fsync, on the next turn; whatever acts on the change waits for it with afterCommit (a join result).
+//   fsync, on the next turn; whatever acts on the change waits for it with afterCommit or whenDurable
+//   (a join result; an enrolment, whose welcome carries the credential: sent only once durable).
 // - "relaxed": synchronous=NORMAL, for changes the coordinator re-derives after a restart (a link
 //   coming or going, a checks request or result, which a reconnecting agent is asked for again, a
 //   phase report). It survives a crash of the process; only a power loss can undo it, and only back
@@ -39,6 +40,11 @@ export interface Db {
   afterCommit(fn: () => void): void;
   /** Undoes in-memory state kept in step with a write of the current transaction, if it rolls back. */
   onRollback(undo: () => void): void;
+  /**
+   * Resolves once everything written so far is durable (at once when no transaction is open: a
+   * grouped change resolves with its group's fsync), rejects when that commit fails and rolls back.
+   */
+  whenDurable(): Promise<void>;
   close(): void;
 }
 
@@ -214,6 +220,13 @@ function wrap(sql: DatabaseSync, path: string, onError: (err: unknown) => void):
     },
     onRollback(fn: () => void): void {
       if (sql.isTransaction && !undoing) undo.push(fn);
+    },
+    whenDurable(): Promise<void> {
+      if (!sql.isTransaction) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        after.push(resolve);
+        undo.push(() => reject(new Error("the change was rolled back before it was durable")));
+      });
     },
     close() {
       if (closed) return;

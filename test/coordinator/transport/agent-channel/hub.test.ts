@@ -181,6 +181,44 @@ t.test("domain errors: MusterError -> error frame, auth errors close, crashes st
   t.ok((await enrol(app, token, facts("w-f"))).welcome, "still serving");
 });
 
+t.test("an enrolment's welcome (with its credential) waits until the enrolment is durable", async (t) => {
+  let release: (ok: boolean) => void = () => {};
+  const { app } = await makeApp(t, {
+    wrap: (s) => ({
+      ...s,
+      durable: () =>
+        new Promise<void>((resolve, reject) => {
+          release = (ok) => (ok ? s.durable().then(resolve) : reject(new Error("disk full")));
+        }),
+    }),
+  });
+  const { token } = await createJoinToken(app, "agent");
+  const agent = await FakeAgent.connect(app);
+  agent.send(enrolFrame(token, "w-dur"));
+  // The node exists (in the open transaction) but the agent has heard nothing yet.
+  await waitFor(
+    async () =>
+      (await app.inject({ method: "GET", url: "/v1/nodes/w-dur", headers: auth })).statusCode === 200,
+  );
+  t.equal(agent.frames.length, 0, "no welcome before the enrolment is durable");
+  release(true);
+  const welcome = await agent.next("welcome");
+  t.equal(typeof welcome.credential, "string", "then the welcome, with the credential");
+
+  const lost = await FakeAgent.connect(app);
+  lost.send(enrolFrame(token, "w-lost"));
+  await waitFor(
+    async () =>
+      (await app.inject({ method: "GET", url: "/v1/nodes/w-lost", headers: auth })).statusCode === 200,
+  );
+  release(false);
+  t.match(await lost.closed, { code: 1011, reason: /could not be stored/ });
+  t.notOk(
+    lost.frames.some((f) => f.type === "welcome"),
+    "a credential that was not stored is never sent",
+  );
+});
+
 t.test("timeouts: no first frame within the auth window, no heartbeat for 3 intervals", async (t) => {
   const { app } = await makeApp(t, {
     app: { hub: { authTimeoutMs: 200, sweepMs: 50, heartbeatSeconds: 1, shutdownGraceMs: 50 } },
@@ -212,3 +250,11 @@ t.test("close reasons are cut to 123 bytes on a character boundary", async (t) =
   t.ok(Buffer.byteLength(cut) <= 123);
   t.notMatch(cut, /\uFFFD/);
 });
+
+async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

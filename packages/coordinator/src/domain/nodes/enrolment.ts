@@ -55,6 +55,7 @@ export function createEnrolment(deps: EnrolmentDeps) {
   function enrol(
     frame: EnrolFrame,
     remoteAddress: string,
+    durability: "full" | "grouped" = "full",
   ): { node: string; credential: string; pendingApproval?: string } {
     const grant = joinTokens.verify(frame.joinToken);
     const credential = generateCredential();
@@ -68,6 +69,7 @@ export function createEnrolment(deps: EnrolmentDeps) {
       joinTokenId: grant.id,
       replace: grant.replace,
       remote: remoteAddress.replace(/^::ffff:/, ""),
+      durability,
     });
     return pendingApproval === undefined ? { node, credential } : { node, credential, pendingApproval };
   }

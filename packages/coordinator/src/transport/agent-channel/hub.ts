@@ -78,6 +78,8 @@ class Connection implements AgentLink {
   node: string | null = null;
   lastSeen: number;
   detached = false;
+  /** Enrolled, its welcome waiting until the enrolment is durable (store/db.ts "grouped"). */
+  enrolling = false;
   readonly ws: WebSocket;
   readonly remote: string;
 
@@ -229,6 +231,8 @@ export class AgentHub {
     const parsed = parseAgentFrame(data.toString("utf8"));
     if (!parsed.ok) return { code: CloseCodes.BAD_FRAME, reason: parsed.reason };
     const frame = parsed.frame;
+    if (conn.enrolling)
+      return { code: CloseCodes.BAD_FRAME, reason: `${frame.type} before the welcome: wait for it` };
     if (conn.node === null) return this.#authenticate(conn, frame);
     if (frame.type === "enrol" || frame.type === "hello")
       return { code: CloseCodes.BAD_FRAME, reason: `${frame.type} is only valid as the first frame` };
@@ -247,34 +251,70 @@ export class AgentHub {
         reason: `first frame must be enrol or hello, got ${frame.type}`,
       };
     try {
-      let node: string;
-      let credential: string | undefined;
-      if (frame.type === "enrol") {
-        const enrolled = this.#service.enrol(frame, conn.remote);
-        ({ node, credential } = enrolled);
-        if (enrolled.pendingApproval !== undefined) {
-          // The newcomer keeps its own credential (its claim) and comes back with hello; until the
-          // operator approves, every hello is refused like this one (transitions/approval.ts).
-          conn.send({ type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds, credential });
-          this.#log.warn({ node, remote: conn.remote }, "re-enrolment waits for the operator's approval");
-          return { code: CloseCodes.PENDING_APPROVAL, reason: pendingReason({ message: `node ${node}` }) };
-        }
-      } else ({ node } = this.#service.authenticate(frame));
-      conn.node = node;
-      setReceiverLimit(conn.ws, MAX_FRAME_BYTES);
-      this.#unpend(conn);
-      this.#live.add(conn);
-      const welcome = { type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds } as const;
-      conn.send(credential ? { ...welcome, credential } : welcome);
-      this.#service.attach(node, conn, frame.type === "hello" ? frame.appliedChecksum : null);
-      this.#log.info({ node, remote: conn.remote, via: frame.type }, "agent connected");
+      if (frame.type === "hello") {
+        const { node } = this.#service.authenticate(frame);
+        this.#admit(conn, node, undefined, frame.appliedChecksum, "hello");
+        return null;
+      }
+      const enrolled = this.#service.enrol(frame, conn.remote, "grouped");
+      // The welcome carries the credential: it leaves only once the node's row is durable. The
+      // enrolments of one turn share that fsync (store/db.ts "grouped"), so the wait is one commit.
+      conn.enrolling = true;
+      this.#service.durable().then(
+        () => {
+          conn.enrolling = false;
+          if (conn.detached || conn.ws.readyState !== WebSocket.OPEN) return;
+          try {
+            const { node, credential, pendingApproval } = enrolled;
+            if (pendingApproval !== undefined) {
+              // The newcomer keeps its own credential (its claim) and comes back with hello; until
+              // the operator approves, every hello is refused like this one (transitions/approval.ts).
+              conn.send({ type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds, credential });
+              this.#log.warn({ node, remote: conn.remote }, "re-enrolment waits for the operator's approval");
+              this.#drop(conn, CloseCodes.PENDING_APPROVAL, pendingReason({ message: `node ${node}` }));
+              return;
+            }
+            this.#admit(conn, node, credential, null, "enrol");
+          } catch (err) {
+            const refusal = this.#refused(conn, err);
+            this.#drop(conn, refusal.code, refusal.reason);
+          }
+        },
+        (err: unknown) => {
+          conn.enrolling = false;
+          this.#log.error({ err, remote: conn.remote }, "enrolment could not be stored");
+          this.#drop(conn, 1011, "the enrolment could not be stored; the agent enrols again");
+        },
+      );
       return null;
     } catch (err) {
-      const refusal = closeFor(err);
-      if (refusal.code === 1011) this.#log.error({ err, remote: conn.remote }, "agent authentication failed");
-      else this.#log.info({ remote: conn.remote, ...refusal }, "agent connection refused");
-      return refusal;
+      return this.#refused(conn, err);
     }
+  }
+
+  /** The connection is the node's from now on: the welcome (with its credential once), then attach. */
+  #admit(
+    conn: Connection,
+    node: string,
+    credential: string | undefined,
+    appliedChecksum: string | null,
+    via: "enrol" | "hello",
+  ): void {
+    conn.node = node;
+    setReceiverLimit(conn.ws, MAX_FRAME_BYTES);
+    this.#unpend(conn);
+    this.#live.add(conn);
+    const welcome = { type: "welcome", node, heartbeatSeconds: this.heartbeatSeconds } as const;
+    conn.send(credential ? { ...welcome, credential } : welcome);
+    this.#service.attach(node, conn, appliedChecksum);
+    this.#log.info({ node, remote: conn.remote, via }, "agent connected");
+  }
+
+  #refused(conn: Connection, err: unknown): Refusal {
+    const refusal = closeFor(err);
+    if (refusal.code === 1011) this.#log.error({ err, remote: conn.remote }, "agent authentication failed");
+    else this.#log.info({ remote: conn.remote, ...refusal }, "agent connection refused");
+    return refusal;
   }
 
   /** MusterError -> an `error` frame (or a close for auth failures); anything else is logged, not shown. */

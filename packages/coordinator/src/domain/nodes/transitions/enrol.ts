@@ -21,6 +21,11 @@ export interface Enrolment {
   replace?: boolean;
   /** Where the connection came from (events name it). */
   remote?: string;
+  /**
+   * "grouped": this enrolment shares its fsync with the others of the same turn (store/db.ts); the
+   * caller must not hand out the credential before `durable()` resolves. Default "full".
+   */
+  durability?: "full" | "grouped";
 }
 
 export interface Enrolled {
@@ -43,7 +48,7 @@ export function enrol(d: TransitionDeps, e: Enrolment): Enrolled {
       d.changes.notify();
     });
     return result;
-  });
+  }, e.durability ?? "full");
 }
 
 /**
